@@ -1,0 +1,58 @@
+# Once — the two commands that matter: `make run` and `make test`. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+# Tests run against PostgreSQL and Redis on their standard local ports unless told otherwise.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/once
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: help install install-dev run test lint check-deploy clean
+
+help:
+	@echo "make run    install, migrate, load the demo and serve on http://127.0.0.1:$(PORT)"
+	@echo "make test   the whole test suite against PostgreSQL, Redis and headless Chromium"
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+# The embedded demo: SQLite and in-process tasks unless DATABASE_URL / CELERY_BROKER_URL are set.
+run: export DJANGO_DEBUG ?= on
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	@echo "Once is at http://127.0.0.1:$(PORT)/  (stop with Ctrl-C)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
+test: export ONCE_TEST_REDIS_URL ?= $(TEST_REDIS_URL)
+test: export DJANGO_SECRET_KEY ?= test-only-secret-key-that-is-not-used-anywhere-else-5d1c8
+# Tests talk plain HTTP to the test client and the live server; production keeps the redirect.
+test: export DJANGO_SECURE_SSL_REDIRECT ?= off
+test: install-dev lint check-deploy
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+# `check --deploy` with production settings: debug off, a real secret key, nothing else set.
+check-deploy: install
+	env -u DJANGO_DEBUG -u DJANGO_SECURE_SSL_REDIRECT \
+	    DJANGO_SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	    $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3 .pytest_cache

@@ -1,0 +1,40 @@
+"""Optimistic concurrency: a write names the version it was based on, and a stale one is refused.
+
+The check is one conditional UPDATE (`... WHERE id = %s AND version = %s`), atomic on both
+PostgreSQL and SQLite, so of N concurrent writers holding the same version exactly one wins.
+"""
+
+from django.db import models
+
+
+class StaleVersion(Exception):
+    """Raised when a write was based on a version that is no longer the current one."""
+
+    def __init__(self, instance: models.Model, submitted_version: int) -> None:
+        super().__init__(f"{instance} changed since version {submitted_version}.")
+        self.instance = instance
+        self.submitted_version = submitted_version
+
+
+class VersionedModel(models.Model):
+    """A model whose rows carry a version number that each save increases by one."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def claim_version(instance: VersionedModel, submitted_version: int) -> None:
+    """Move the row from `submitted_version` to the next one, or raise StaleVersion.
+
+    Call inside `transaction.atomic()` before saving the instance's other fields.
+    """
+    model = type(instance)
+    claimed = model._default_manager.filter(pk=instance.pk, version=submitted_version).update(
+        version=submitted_version + 1
+    )
+    if not claimed:
+        current = model._default_manager.get(pk=instance.pk)
+        raise StaleVersion(current, submitted_version)
+    instance.version = submitted_version + 1

@@ -1,0 +1,28 @@
+"""Form pieces shared by the apps."""
+
+from django import forms
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    """The browser's date-and-time picker; values are UTC (the form labels say so)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class VersionField(forms.IntegerField):
+    """The version the writer started from, echoed back so a stale save can be refused."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self) -> None:
+        super().__init__(min_value=1, required=False)

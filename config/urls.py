@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from django.views.generic import RedirectView
+
+from common import views as common_views
+from incidents import views as incident_views
+from remediations import views as remediation_views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="incident_list"), name="home"),
+    path("healthz", common_views.healthz, name="healthz"),
+    path("preview/", common_views.markdown_preview, name="markdown_preview"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("incidents/", incident_views.incident_list, name="incident_list"),
+    path("incidents/new/", incident_views.incident_create, name="incident_create"),
+    path("incidents/category-context/", incident_views.category_context, name="category_context"),
+    path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
+    path("categories/", incident_views.category_tree, name="category_tree"),
+    path("categories/<slug:slug>/", incident_views.category_detail, name="category_detail"),
+    path("categories/<slug:slug>/edit/", incident_views.category_edit, name="category_edit"),
+    path("remediations/", remediation_views.remediation_list, name="remediation_list"),
+    path("remediations/new/", remediation_views.remediation_create, name="remediation_create"),
+    path("remediations/<int:pk>/", remediation_views.remediation_detail, name="remediation_detail"),
+    path(
+        "remediations/<int:pk>/edit/", remediation_views.remediation_edit, name="remediation_edit"
+    ),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,113 @@
+"""Operations on incidents, categories and services, shared by views, API, commands and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils.text import slugify
+
+from common.concurrency import claim_version
+from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, Service
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _unique_slug(path: str) -> str:
+    base = slugify(path.replace(PATH_SEPARATOR, " ")) or "category"
+    base = base[:100]
+    slug, n = base, 2
+    while FailureCategory.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def save_category(category: FailureCategory) -> FailureCategory:
+    """Create or update a category, keeping the stored paths of it and its sub-categories right.
+
+    Call `category.full_clean()` first (a form does): it refuses cycles and bad names.
+    """
+    old_path = None
+    if category.pk:
+        old_path = FailureCategory.objects.values_list("path", flat=True).get(pk=category.pk)
+    parent_path = category.parent.path if category.parent else ""
+    category.path = (
+        f"{parent_path}{PATH_SEPARATOR}{category.name}" if parent_path else category.name
+    )
+    if not category.slug:
+        category.slug = _unique_slug(category.path)
+    category.save()
+    if old_path is not None and old_path != category.path:
+        # Rename or move: rewrite the path prefix of everything below, deepest last.
+        below = FailureCategory.objects.filter(path__startswith=old_path + PATH_SEPARATOR)
+        for child in below.order_by("path"):
+            child.path = category.path + child.path[len(old_path) :]
+            child.save(update_fields=["path"])
+    return category
+
+
+def split_category_path(path: str) -> list[str]:
+    """'A > B' → ['A', 'B'], tolerant of stray spaces around the separator."""
+    return [part.strip() for part in path.split(PATH_SEPARATOR.strip()) if part.strip()]
+
+
+def get_or_create_category(path: str) -> FailureCategory:
+    """The category at the path "A > B", creating any missing level."""
+    names = split_category_path(path)
+    if not names:
+        raise ValueError("A category path needs at least one name.")
+    parent: FailureCategory | None = None
+    for depth in range(len(names)):
+        full = PATH_SEPARATOR.join(names[: depth + 1])
+        existing = FailureCategory.objects.filter(path=full).first()
+        if existing is None:
+            existing = save_category(FailureCategory(name=names[depth], parent=parent))
+        parent = existing
+    assert parent is not None
+    return parent
+
+
+def get_or_create_services(names: Iterable[str]) -> list[Service]:
+    """Services by name (case-insensitive), created when missing, in the order given."""
+    services: list[Service] = []
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        service = Service.objects.filter(name__iexact=name).first()
+        if service is None:
+            service = Service.objects.create(name=name)
+        if service not in services:
+            services.append(service)
+    return services
+
+
+def save_incident(
+    incident: Incident,
+    *,
+    by: User | None,
+    expected_version: int | None,
+    categories: Iterable[FailureCategory] | None = None,
+    services: Iterable[Service] | None = None,
+) -> Incident:
+    """Create an incident or update it from the version the writer started from.
+
+    Raises StaleVersion (nothing written) when someone else saved a newer version meanwhile.
+    Run inside the caller's transaction when causes or timeline are saved alongside.
+    """
+    with transaction.atomic():
+        if incident.pk is None:
+            if by is not None and by.is_authenticated and incident.author_id is None:
+                incident.author = by  # type: ignore[assignment]
+        else:
+            claim_version(incident, expected_version if expected_version is not None else -1)
+        if by is not None and by.is_authenticated:
+            incident._history_user = by  # type: ignore[attr-defined]
+        incident.save()
+        if categories is not None:
+            incident.categories.set(categories)
+        if services is not None:
+            incident.services.set(services)
+    return incident

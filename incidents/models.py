@@ -1,0 +1,248 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from common.concurrency import VersionedModel
+
+# Category paths are names joined by this separator: "Control plane > etcd".
+PATH_SEPARATOR = " > "
+
+
+class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
+    def subtree(self, category: FailureCategory) -> FailureCategoryQuerySet:
+        """The category and every category below it."""
+        return self.filter(
+            Q(path=category.path) | Q(path__startswith=category.path + PATH_SEPARATOR)
+        )
+
+    def ancestors_of(self, category: FailureCategory) -> FailureCategoryQuerySet:
+        """The category and every category above it (the ones whose remediations cover it)."""
+        parts = category.path.split(PATH_SEPARATOR)
+        paths = [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+        return self.filter(path__in=paths)
+
+
+class FailureCategory(models.Model):
+    """A failure mode: one node of the tree, e.g. "Containers don't start > IAM permissions"."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Derived from the names of the category and its ancestors; kept by incidents.actions.
+    # Stored so that "this category and everything below it" is one indexed prefix match.
+    path = models.CharField(max_length=500, editable=False)
+    # Stable after creation, so links to a category survive renames and moves.
+    slug = models.SlugField(max_length=120, editable=False)
+    description = models.TextField(blank=True, help_text="Markdown.")
+
+    objects = FailureCategoryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name_plural = "failure categories"
+        constraints = [
+            models.UniqueConstraint(fields=["path"], name="unique_category_path"),
+            models.UniqueConstraint(fields=["slug"], name="unique_category_slug"),
+            models.CheckConstraint(
+                condition=~Q(name__contains=PATH_SEPARATOR.strip()),
+                name="category_name_has_no_path_separator",
+                violation_error_message="A category name cannot contain “>”.",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="category_name_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="category_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+    def get_absolute_url(self) -> str:
+        return reverse("category_detail", args=[self.slug])
+
+    @property
+    def depth(self) -> int:
+        return self.path.count(PATH_SEPARATOR)
+
+    def descendants(self) -> FailureCategoryQuerySet:
+        """The category and every category below it."""
+        return FailureCategory.objects.subtree(self)
+
+    def clean(self) -> None:
+        if PATH_SEPARATOR.strip() in self.name:
+            raise ValidationError({"name": "A category name cannot contain “>”."})
+        if self.parent_id and self.pk and self.descendants().filter(pk=self.parent_id).exists():
+            raise ValidationError(
+                {"parent": "A category can't be moved below itself or one of its sub-categories."}
+            )
+
+
+class Service(models.Model):
+    """An affected system or component: etcd, Envoy, EBS, the Kubernetes API server."""
+
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = [Lower("name")]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="unique_service_name_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Severity(models.TextChoices):
+    SEV1 = "SEV1", "SEV1 — critical"
+    SEV2 = "SEV2", "SEV2 — major"
+    SEV3 = "SEV3", "SEV3 — minor"
+    SEV4 = "SEV4", "SEV4 — low"
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    RESOLVED = "resolved", "Resolved"
+    REVIEWED = "reviewed", "Reviewed"
+
+
+class IncidentQuerySet(models.QuerySet["Incident"]):
+    def in_category(self, category: FailureCategory) -> IncidentQuerySet:
+        """Incidents classified in the category or below it, directly or through a cause."""
+        subtree = FailureCategory.objects.subtree(category)
+        direct = Incident.categories.through.objects.filter(failurecategory__in=subtree)
+        through_causes = Cause.objects.filter(category__in=subtree)
+        return self.filter(
+            Q(id__in=direct.values("incident_id")) | Q(id__in=through_causes.values("incident_id"))
+        )
+
+    def for_list(self) -> IncidentQuerySet:
+        """What list pages show, in a fixed number of queries."""
+        return self.select_related("author").prefetch_related("categories", "services")
+
+
+class Incident(VersionedModel):
+    """Something that went wrong, with its report, classification, causes and timeline."""
+
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True, help_text="One or two sentences: what happened.")
+    body = models.TextField(blank=True, help_text="The report, in Markdown.")
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
+    status = models.CharField(
+        max_length=16, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING
+    )
+    started_at = models.DateTimeField()
+    detected_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    categories = models.ManyToManyField(FailureCategory, blank=True, related_name="incidents")
+    services = models.ManyToManyField(Service, blank=True, related_name="incidents")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="incidents_authored",
+    )  # fmt: skip
+    # The incident's identifier in the system it was imported from; import is idempotent on it.
+    # NULL, not "", for "none": the unique constraint must allow many incidents without one.
+    external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    source_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at", "-id"], name="incident_started_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["external_id"], name="unique_incident_external_id"),
+            models.CheckConstraint(
+                condition=Q(severity__in=Severity.values), name="incident_severity_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=IncidentStatus.values), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True) | Q(detected_at__gte=F("started_at")),
+                name="incident_detected_not_before_started",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
+                name="incident_resolved_not_before_started",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True)
+                | Q(detected_at__isnull=True)
+                | Q(resolved_at__gte=F("detected_at")),
+                name="incident_resolved_not_before_detected",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        """The permanent, human reference: INC-42."""
+        return f"INC-{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incident_detail", args=[self.pk])
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.started_at and self.detected_at and self.detected_at < self.started_at:
+            errors["detected_at"] = "An incident can't be detected before it started."
+        if self.started_at and self.resolved_at and self.resolved_at < self.started_at:
+            errors["resolved_at"] = "An incident can't be resolved before it started."
+        elif self.detected_at and self.resolved_at and self.resolved_at < self.detected_at:
+            errors["resolved_at"] = "An incident can't be resolved before it was detected."
+        if errors:
+            raise ValidationError(errors)
+
+
+class CauseKind(models.TextChoices):
+    TRIGGER = "trigger", "Trigger"
+    ROOT_CAUSE = "root_cause", "Root cause"
+    CONTRIBUTING = "contributing", "Contributing factor"
+
+
+class Cause(models.Model):
+    """Why an incident happened: its trigger, root causes and contributing factors."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="causes")
+    kind = models.CharField(max_length=16, choices=CauseKind.choices, default=CauseKind.ROOT_CAUSE)
+    description = models.TextField()
+    category = models.ForeignKey(
+        FailureCategory, null=True, blank=True, on_delete=models.PROTECT, related_name="causes"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=CauseKind.values), name="cause_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.description[:60]}"
+
+
+class TimelineEntry(models.Model):
+    """One moment of an incident: when, and what happened."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    at = models.DateTimeField()
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.text[:60]}"

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from common.concurrency import StaleVersion
+from common.conflicts import describe_conflict, rebase
+from incidents import actions
+from incidents.filters import IncidentFilterSet
+from incidents.forms import (
+    CategoryForm,
+    CauseFormSet,
+    IncidentForm,
+    RemediationFormSet,
+    TimelineFormSet,
+)
+from incidents.models import Cause, FailureCategory, Incident
+from remediations.actions import settle_done_at
+from remediations.models import Remediation
+
+PAGE_SIZE = 25
+CONFLICT_FIELDS = [
+    "title", "summary", "severity", "status", "started_at", "detected_at", "resolved_at", "body",
+]  # fmt: skip
+
+
+@require_GET
+def incident_list(request: HttpRequest) -> HttpResponse:
+    filterset = IncidentFilterSet(request.GET, queryset=Incident.objects.for_list())
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "incidents/incident_list.html", {"filter": filterset, "page": page})
+
+
+@require_GET
+def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(
+        Incident.objects.select_related("author").prefetch_related(
+            "categories",
+            "services",
+            Prefetch("causes", queryset=Cause.objects.select_related("category")),
+            "timeline",
+            Prefetch("remediations", queryset=Remediation.objects.for_list()),
+        ),
+        pk=pk,
+    )
+    return render(request, "incidents/incident_detail.html", {"incident": incident})
+
+
+@require_http_methods(["GET", "POST"])
+def incident_create(request: HttpRequest) -> HttpResponse:
+    return _incident_form(request, Incident())
+
+
+@require_http_methods(["GET", "POST"])
+def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _incident_form(request, get_object_or_404(Incident, pk=pk))
+
+
+def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
+    is_new = incident.pk is None
+    data = request.POST if request.method == "POST" else None
+    form = IncidentForm(data, instance=incident)
+    causes = CauseFormSet(data, instance=incident, prefix="causes")
+    timeline = TimelineFormSet(data, instance=incident, prefix="timeline")
+    remediations = RemediationFormSet(
+        data, instance=incident, prefix="remediations", queryset=Remediation.objects.none()
+    )
+    context: dict[str, Any] = {"incident": incident}
+    if data is not None and all(f.is_valid() for f in (form, causes, timeline, remediations)):
+        try:
+            with transaction.atomic():
+                saved = actions.save_incident(
+                    form.instance,
+                    by=request.user,
+                    expected_version=form.cleaned_data.get("version"),
+                    categories=form.cleaned_data["categories"],
+                    services=actions.get_or_create_services(form.cleaned_data["services_text"]),
+                )
+                for formset in (causes, timeline):
+                    formset.instance = saved
+                    formset.save()
+                for remediation in remediations.save(commit=False):
+                    remediation.incident = saved
+                    remediation.created_by = request.user
+                    settle_done_at(remediation)
+                    remediation.save()
+        except StaleVersion as stale:
+            # Someone saved meanwhile: show their changes, keep this editor's text to merge.
+            current = stale.instance
+            conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
+            rebased = rebase(data, current.version)
+            form = IncidentForm(rebased, instance=current)
+            causes = CauseFormSet(rebased, instance=current, prefix="causes")
+            timeline = TimelineFormSet(rebased, instance=current, prefix="timeline")
+            remediations = RemediationFormSet(
+                rebased, instance=current, prefix="remediations",
+                queryset=Remediation.objects.none(),
+            )  # fmt: skip
+            context.update(conflict=conflict, incident=current)
+        else:
+            messages.success(request, f"{saved.reference} {'created' if is_new else 'saved'}.")
+            return redirect(saved)
+    context.update(form=form, causes=causes, timeline=timeline, remediations=remediations)
+    status = 409 if "conflict" in context else (400 if data is not None else 200)
+    return render(request, "incidents/incident_form.html", context, status=status)
+
+
+@require_GET
+def category_context(request: HttpRequest) -> HttpResponse:
+    """While classifying: what the knowledge base already knows about the chosen categories."""
+    ids = [int(v) for v in request.GET.getlist("categories") if v.isdigit()][:20]
+    exclude = request.GET.get("incident")
+    sections = []
+    for category in FailureCategory.objects.filter(pk__in=ids):
+        incidents = Incident.objects.in_category(category)
+        if exclude and exclude.isdigit():
+            incidents = incidents.exclude(pk=int(exclude))
+        sections.append(
+            {
+                "category": category,
+                "incidents": list(incidents.order_by("-started_at")[:5]),
+                "incident_count": incidents.count(),
+                "open_remediations": list(
+                    Remediation.objects.still_open().covering(category).select_related("owner")
+                ),
+            }
+        )
+    return render(request, "incidents/_category_context.html", {"sections": sections})
+
+
+@require_http_methods(["GET", "POST"])
+def category_tree(request: HttpRequest) -> HttpResponse:
+    form = CategoryForm(request.POST or None, prefix="new")
+    if request.method == "POST" and form.is_valid():
+        category = actions.save_category(form.save(commit=False))
+        messages.success(request, f"Category “{category.path}” added.")
+        return redirect("category_tree")
+    categories = FailureCategory.objects.annotate(incident_count=Count("incidents"))
+    status = 400 if form.errors else 200
+    return render(
+        request, "incidents/category_tree.html", {"categories": categories, "form": form},
+        status=status,
+    )  # fmt: skip
+
+
+@require_GET
+def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    category = get_object_or_404(FailureCategory, slug=slug)
+    subtree = category.descendants()
+    context = {
+        "category": category,
+        "children": category.children.all(),
+        "incidents": Incident.objects.in_category(category).for_list()[:100],
+        "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),
+        "remediations": Remediation.objects.in_category(category).for_list(),
+    }
+    return render(request, "incidents/category_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    category = get_object_or_404(FailureCategory, slug=slug)
+    form = CategoryForm(request.POST or None, instance=category)
+    if request.method == "POST" and form.is_valid():
+        actions.save_category(form.save(commit=False))
+        messages.success(request, f"Category “{category.path}” saved.")
+        return redirect(category)
+    status = 400 if form.errors else 200
+    return render(
+        request, "incidents/category_form.html", {"form": form, "category": category},
+        status=status,
+    )  # fmt: skip

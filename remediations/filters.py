@@ -1,0 +1,46 @@
+"""The remediation FilterSet: one definition serves the HTML list and the API."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+
+from incidents.filters import CategoryFilter
+from incidents.models import FailureCategory
+from remediations.models import Remediation, RemediationKind, RemediationStatus
+
+
+class RemediationFilterSet(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=RemediationStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    kind = django_filters.MultipleChoiceFilter(
+        choices=RemediationKind.choices, widget=forms.CheckboxSelectMultiple
+    )
+    owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.order_by("username"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue only")
+    category = CategoryFilter(
+        queryset=FailureCategory.objects.all(),
+        method="filter_category",
+        label="Failure category",
+        help_text="Includes its sub-categories.",
+    )
+
+    class Meta:
+        model = Remediation
+        fields = ["status", "kind", "owner", "overdue", "category"]
+
+    def filter_overdue(
+        self, queryset: QuerySet[Remediation], name: str, value: bool | None
+    ) -> QuerySet[Remediation]:
+        if value is None:
+            return queryset
+        overdue = Remediation.objects.overdue()
+        return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
+
+    def filter_category(
+        self, queryset: QuerySet[Remediation], name: str, value: FailureCategory | None
+    ) -> QuerySet[Remediation]:
+        return queryset.in_category(value) if value else queryset  # type: ignore[attr-defined]

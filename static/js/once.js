@@ -1,0 +1,22 @@
+// Once's own JavaScript: small, no build step, no inline handlers (the CSP forbids them).
+"use strict";
+
+// Inline formsets: "Add a cause" clones the formset's <template> row, numbering it.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-row]");
+  if (!button) return;
+  const fieldset = button.closest("[data-formset]");
+  const prefix = fieldset.dataset.formset;
+  const total = fieldset.querySelector(`input[name="${prefix}-TOTAL_FORMS"]`);
+  const max = fieldset.querySelector(`input[name="${prefix}-MAX_NUM_FORMS"]`);
+  const index = parseInt(total.value, 10);
+  if (max && index >= parseInt(max.value, 10)) return;
+  const html = fieldset.querySelector("template").innerHTML.replace(/__prefix__/g, String(index));
+  const rows = fieldset.querySelector(".formset-rows");
+  rows.insertAdjacentHTML("beforeend", html);
+  total.value = String(index + 1);
+  const first = rows.lastElementChild.querySelector("input, textarea, select");
+  if (first) first.focus();
+  // New fields may carry hx- attributes: let htmx see them.
+  if (window.htmx) window.htmx.process(rows.lastElementChild);
+});
