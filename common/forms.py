@@ -1,6 +1,7 @@
 """Form pieces shared by the apps."""
 
 from django import forms
+from django.forms.renderers import TemplatesSetting
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -26,3 +27,9 @@ class VersionField(forms.IntegerField):
 
     def __init__(self) -> None:
         super().__init__(min_value=1, required=False)
+
+
+class OnceFormRenderer(TemplatesSetting):
+    """Django's form templates, with each field group wrapped (templates/forms/field.html)."""
+
+    field_template_name = "forms/field.html"

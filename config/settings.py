@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.forms",  # Django's own form templates, found by our FORM_RENDERER
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -83,6 +84,8 @@ TEMPLATES = [
         },
     },
 ]
+
+FORM_RENDERER = "common.forms.OnceFormRenderer"
 
 # --- Database --------------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
@@ -229,4 +232,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # django-axes logs every failed login at INFO; lockouts are WARNING and still show.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

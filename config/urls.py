@@ -27,5 +27,7 @@ urlpatterns = [
     path(
         "remediations/<int:pk>/edit/", remediation_views.remediation_edit, name="remediation_edit"
     ),
+    # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
 ]

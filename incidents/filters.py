@@ -7,7 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from common.forms import DateInput
-from incidents.forms import CategoryChoiceField
+from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory, Incident, IncidentStatus, Service, Severity
 
 

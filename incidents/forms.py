@@ -6,9 +6,11 @@ from django import forms
 from django.conf import settings
 from django.forms import inlineformset_factory
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField
+from common.forms import DateTimeLocalInput, VersionField
 from incidents.actions import split_category_path
+from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
 from incidents.models import Cause, FailureCategory, Incident, Service, TimelineEntry
+from remediations.forms import NewRemediationForm
 from remediations.models import Remediation
 
 REPORT_TEMPLATE = """\
@@ -34,16 +36,6 @@ REPORT_TEMPLATE = """\
 
 ## Lessons learned
 """
-
-
-class CategoryChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: FailureCategory) -> str:  # type: ignore[override]
-        return obj.path
-
-
-class CategoryMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: FailureCategory) -> str:  # type: ignore[override]
-        return obj.path
 
 
 class IncidentForm(forms.ModelForm):
@@ -88,8 +80,9 @@ class IncidentForm(forms.ModelForm):
             self.fields["services_text"].initial = ", ".join(
                 s.name for s in self.instance.services.all()
             )
-        else:
-            self.fields["body"].initial = REPORT_TEMPLATE
+        elif not self.is_bound:
+            # Instance data outranks field.initial, so the template goes into form.initial.
+            self.initial["body"] = REPORT_TEMPLATE
 
     def clean_body(self) -> str:
         body: str = self.cleaned_data["body"]
@@ -124,20 +117,6 @@ class TimelineEntryForm(forms.ModelForm):
         fields = ["at", "text"]
         labels = {"at": "At (UTC)"}
         widgets = {"at": DateTimeLocalInput(), "text": forms.TextInput()}
-
-
-class NewRemediationForm(forms.ModelForm):
-    """A remediation added from the incident form; existing ones are edited on their own page."""
-
-    category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
-
-    class Meta:
-        model = Remediation
-        fields = ["title", "kind", "status", "owner", "due_date", "category", "description"]
-        widgets = {
-            "due_date": DateInput(),
-            "description": forms.Textarea(attrs={"rows": 2}),
-        }
 
 
 CauseFormSet = inlineformset_factory(

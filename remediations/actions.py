@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.utils import timezone
 
 from common.concurrency import claim_version
-from remediations.models import Remediation, RemediationStatus
+from remediations.models import Remediation, done_at_for
 
 User = AbstractBaseUser | AnonymousUser
 
 
 def settle_done_at(remediation: Remediation) -> None:
-    """Keep done_at in step with the status: set when done (now, unless given), empty otherwise."""
-    if remediation.status == RemediationStatus.DONE:
-        if remediation.done_at is None:
-            remediation.done_at = max(timezone.now(), remediation.opened_at or timezone.now())
-    else:
-        remediation.done_at = None
+    """Keep done_at in step with the status (see done_at_for)."""
+    remediation.done_at = done_at_for(
+        remediation.status, remediation.done_at, remediation.opened_at
+    )
 
 
 def save_remediation(

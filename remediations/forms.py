@@ -5,13 +5,41 @@ from typing import Any
 from django import forms
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField
-from incidents.forms import CategoryChoiceField
+from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory
-from remediations.models import Remediation, RemediationStatus
+from remediations.models import Remediation, done_at_for
 
 
-class RemediationForm(forms.ModelForm):
+class DoneAtInStep(forms.ModelForm):
+    """Fills in (or clears) done_at from the status before the model's constraints are checked."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("status"):
+            opened_at = cleaned.get("opened_at") or self.instance.opened_at
+            cleaned["done_at"] = done_at_for(cleaned["status"], cleaned.get("done_at"), opened_at)
+        return cleaned
+
+
+class NewRemediationForm(DoneAtInStep):
+    """A remediation added from the incident form; existing ones are edited on their own page."""
+
+    category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
+
+    class Meta:
+        model = Remediation
+        fields = ["title", "kind", "status", "owner", "due_date", "category", "description"]
+        widgets = {
+            "due_date": DateInput(),
+            "description": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+class RemediationForm(DoneAtInStep):
     version = VersionField()
+    tracker_url = forms.URLField(
+        label="Tracker link", required=False, max_length=500, assume_scheme="https"
+    )
     category = CategoryChoiceField(
         queryset=FailureCategory.objects.all(),
         required=False,
@@ -35,19 +63,9 @@ class RemediationForm(forms.ModelForm):
             "done_at": DateTimeLocalInput(),
             "description": forms.Textarea(attrs={"rows": 10, "class": "markdown-source"}),
         }
-        help_texts = {"done_at": "Filled in when you mark it done; leave empty for now."}
+        help_texts = {"done_at": "Filled in with the current time when you mark it done."}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        done_at, status = cleaned.get("done_at"), cleaned.get("status")
-        if done_at and status and status != RemediationStatus.DONE:
-            self.add_error(
-                "done_at",
-                "Only a remediation marked done has a done date; clear it or mark it done.",
-            )
-        return cleaned

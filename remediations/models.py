@@ -31,6 +31,18 @@ class RemediationStatus(models.TextChoices):
 OPEN_STATUSES = (RemediationStatus.OPEN, RemediationStatus.IN_PROGRESS)
 
 
+def done_at_for(
+    status: str, done_at: datetime.datetime | None, opened_at: datetime.datetime | None
+) -> datetime.datetime | None:
+    """done_at in step with the status: kept or set to now when done, empty otherwise."""
+    if status != RemediationStatus.DONE:
+        return None
+    if done_at is not None:
+        return done_at
+    now = timezone.now()
+    return max(now, opened_at) if opened_at else now
+
+
 class RemediationQuerySet(models.QuerySet["Remediation"]):
     def still_open(self) -> RemediationQuerySet:
         return self.filter(status__in=OPEN_STATUSES)

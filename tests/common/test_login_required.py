@@ -1,0 +1,55 @@
+"""Every page needs a login, except an explicit public list. Walks the URL resolver, so a new
+page can't be forgotten."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+# Pages an anonymous visitor may see. Anything else must send them to the login page.
+PUBLIC = {"/accounts/login/", "/healthz"}
+# Django's admin answers with its own redirect to the login page; checked below like the rest.
+
+
+def _walk(patterns: list, prefix: str = "") -> Iterator[str]:  # type: ignore[type-arg]
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def _example_path(route: str) -> str:
+    """Turn a route into a concrete path: <int:pk> → 1, <slug:slug> → x, regexes stripped."""
+    path = re.sub(r"<int:\w+>", "1", route)
+    path = re.sub(r"<(?:slug|str|path):?\w*>", "x", path)
+    path = re.sub(r"\(\?P<\w+>[^)]*\)", "x", path)
+    path = path.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\", "")
+    path = re.sub(r"[()?*+\[\]]", "", path)
+    return "/" + path
+
+
+ALL_PATHS = sorted({_example_path(route) for route in _walk(get_resolver().url_patterns)})
+
+
+def test_the_walk_finds_the_pages_we_know() -> None:
+    for known in ["/incidents/", "/incidents/new/", "/incidents/1/edit/", "/categories/x/",
+                  "/remediations/1/", "/admin/"]:  # fmt: skip
+        assert known in ALL_PATHS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [p for p in ALL_PATHS if p not in PUBLIC])
+def test_anonymous_visitors_are_sent_to_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code in (301, 302), f"{path} answered {response.status_code}"
+    assert response["Location"].startswith("/accounts/login/") or "/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(PUBLIC))
+def test_public_pages_answer_without_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    assert client.get(path).status_code == 200

@@ -1,0 +1,120 @@
+"""Nothing typed is lost: the later of two concurrent edits is refused, shown the difference,
+and keeps its text to merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from incidents.models import Incident
+from remediations.models import Remediation
+from tests.factories import IncidentFactory, RemediationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def edit_data(client: Client, url: str) -> dict[str, Any]:
+    """What the edit form would submit unchanged: its initial values, as a browser sees them."""
+    response = client.get(url)
+    data: dict[str, Any] = {}
+    for form in [response.context["form"], *(response.context.get(k) for k in
+                 ("causes", "timeline", "remediations"))]:  # fmt: skip
+        if form is None:
+            continue
+        forms = [form.management_form, *form.forms] if hasattr(form, "forms") else [form]
+        for f in forms:
+            for name in f.fields:
+                value = f[name].value()
+                if value is None:
+                    continue
+                key = f.add_prefix(name)
+                if isinstance(value, list):
+                    data[key] = value
+                elif hasattr(value, "strftime") and "date" in type(value).__name__.lower():
+                    data[key] = value.strftime("%Y-%m-%dT%H:%M")
+                else:
+                    data[key] = value
+    return data
+
+
+def test_the_later_of_two_edits_is_refused_and_shown_the_difference(
+    alice_client: Client, bob_client: Client, alice: Any, bob: Any
+) -> None:
+    incident = IncidentFactory(title="DNS timeouts", body="line one\nline two")
+    url = reverse("incident_edit", args=[incident.pk])
+    alice_form = edit_data(alice_client, url)
+    bob_form = edit_data(bob_client, url)
+
+    alice_form["body"] = "line one\nline two changed by alice"
+    assert alice_client.post(url, alice_form).status_code == 302
+
+    bob_form["title"] = "DNS timeouts in the cluster"
+    bob_form["body"] = "line one\nline two\nbob's careful addition"
+    response = bob_client.post(url, bob_form)
+    html = response.content.decode()
+
+    assert response.status_code == 409
+    incident.refresh_from_db()
+    assert incident.title == "DNS timeouts"  # nothing of bob's was saved
+    assert incident.body == "line one\nline two changed by alice"
+    assert incident.version == 2
+    assert "Someone else saved this while you were editing" in html
+    assert "<strong>alice</strong>" in html
+    assert "line two changed by alice" in html  # what alice changed, as a diff
+    assert "bob&#x27;s careful addition" in html  # bob's text is still in the form
+    assert 'value="DNS timeouts in the cluster"' in html
+
+    # Bob merges and saves again: now based on the current version, it goes through.
+    merged = response.context["form"].data.copy()
+    merged["body"] = "line one\nline two changed by alice\nbob's careful addition"
+    assert bob_client.post(url, merged).status_code == 302
+    incident.refresh_from_db()
+    assert incident.version == 3
+    assert incident.title == "DNS timeouts in the cluster"
+    assert incident.body.endswith("bob's careful addition")
+
+
+def test_a_remediation_edit_conflict_is_refused_too(
+    alice_client: Client, bob_client: Client
+) -> None:
+    remediation = RemediationFactory(title="Move to HTTP/2")
+    url = reverse("remediation_edit", args=[remediation.pk])
+    alice_form = edit_data(alice_client, url)
+    bob_form = edit_data(bob_client, url)
+    alice_form["status"] = "in_progress"
+    assert alice_client.post(url, alice_form).status_code == 302
+    bob_form["description"] = "Bob's plan"
+    response = bob_client.post(url, bob_form)
+    assert response.status_code == 409
+    assert "In progress" in response.content.decode()
+    remediation = Remediation.objects.get()
+    assert remediation.status == "in_progress" and remediation.description == ""
+
+
+def test_marking_a_remediation_done_records_when(alice_client: Client) -> None:
+    remediation = RemediationFactory(title="Alert on etcd fsync")
+    url = reverse("remediation_edit", args=[remediation.pk])
+    form = edit_data(alice_client, url)
+    form["status"] = "done"
+    assert alice_client.post(url, form).status_code == 302
+    remediation.refresh_from_db()
+    assert remediation.status == "done" and remediation.done_at is not None
+    form = edit_data(alice_client, url)
+    form["status"] = "open"
+    form.pop("done_at", None)
+    assert alice_client.post(url, form).status_code == 302
+    remediation.refresh_from_db()
+    assert remediation.done_at is None
+
+
+def test_edits_keep_history_with_who_changed_it(alice_client: Client, alice: Any) -> None:
+    incident = IncidentFactory(title="Before")
+    url = reverse("incident_edit", args=[incident.pk])
+    form = edit_data(alice_client, url)
+    form["title"] = "After"
+    alice_client.post(url, form)
+    latest = Incident.history.filter(id=incident.pk).order_by("-history_date").first()
+    assert latest.title == "After" and latest.history_user == alice
