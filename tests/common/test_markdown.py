@@ -72,7 +72,7 @@ XSS_VECTORS = [
     "<object data=javascript:alert(1)></object>",
     "<embed src=javascript:alert(1)>",
     '<form action="javascript:alert(1)"><button>x</button></form>',
-    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)></style></mglyph></table></mtext></math>",  # noqa: E501
     "<details open ontoggle=alert(1)>",
     '<a href="https://ok.example" onmouseover="alert(1)">x</a>',
     "<<script>script>alert(1)<</script>/script>",

@@ -65,7 +65,10 @@ def test_writing_a_report_with_a_cause_and_a_remediation(page: Any) -> None:
     assert page.locator("h1").inner_text().startswith(incident.reference)
     assert page.locator(".report h2").inner_text() == "What broke"
     assert "Every pod fetched credentials at start" in page.inner_text("body")
-    assert [e.text for e in incident.timeline.all()] == ["Scale-up begins", "CrashLoopBackOff alerts"]
+    assert [e.text for e in incident.timeline.all()] == [
+        "Scale-up begins",
+        "CrashLoopBackOff alerts",
+    ]
     assert Remediation.objects.get(title="Jittered credential retries").incident == incident
 
     page.click("nav >> text=Incidents")

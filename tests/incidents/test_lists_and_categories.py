@@ -101,7 +101,10 @@ def test_remediation_filters(alice_client: Client, alice: Any, bob: Any) -> None
     RemediationFactory(title="Bob's", owner=bob, status="in_progress")
     url = reverse("remediation_list")
     assert titles(alice_client.get(url, {"overdue": "true"})) == ["Overdue"]
-    assert sorted(titles(alice_client.get(url, {"owner": alice.pk}))) == ["Late but done", "Overdue"]
+    assert sorted(titles(alice_client.get(url, {"owner": alice.pk}))) == [
+        "Late but done",
+        "Overdue",
+    ]
     assert titles(alice_client.get(url, {"status": "in_progress"})) == ["Bob's"]
     assert titles(alice_client.get(url, {"category": parent.pk})) == ["Overdue"]
     page = alice_client.get(url, {"overdue": "true"}).content.decode()
