@@ -41,7 +41,7 @@ test: export DJANGO_SECRET_KEY ?= test-only-secret-key-that-is-not-used-anywhere
 # Tests talk plain HTTP to the test client and the live server; production keeps the redirect.
 test: export DJANGO_SECURE_SSL_REDIRECT ?= off
 test: install-dev lint check-deploy
-	$(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m pytest $(PYTEST_ARGS)
 

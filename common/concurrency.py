@@ -4,7 +4,9 @@ The check is one conditional UPDATE (`... WHERE id = %s AND version = %s`), atom
 PostgreSQL and SQLite, so of N concurrent writers holding the same version exactly one wins.
 """
 
-from django.db import models
+from typing import Any
+
+from django.db import models, transaction
 
 
 class StaleVersion(Exception):
@@ -38,3 +40,24 @@ def claim_version(instance: VersionedModel, submitted_version: int) -> None:
         current = model._default_manager.get(pk=instance.pk)
         raise StaleVersion(current, submitted_version)
     instance.version = submitted_version + 1
+
+
+def save_versioned(
+    instance: VersionedModel, *, by: Any, expected_version: int | None, creator_field: str
+) -> None:
+    """Save a new row (recording its creator) or an update based on `expected_version`.
+
+    Raises StaleVersion, writing nothing, when that version is no longer the current one.
+    The edit history (django-simple-history) records `by` as the author of this version.
+    """
+    user = by if by is not None and by.is_authenticated else None
+    with transaction.atomic():
+        if instance.pk is None:
+            if user is not None and getattr(instance, f"{creator_field}_id") is None:
+                setattr(instance, creator_field, user)
+        else:
+            # No version given counts as stale: an update must say what it was based on.
+            claim_version(instance, expected_version if expected_version is not None else -1)
+        if user is not None:
+            instance._history_user = user  # type: ignore[attr-defined]
+        instance.save()

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from common.concurrency import claim_version
+from common.concurrency import save_versioned
 from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, Service
 
 User = AbstractBaseUser | AnonymousUser
@@ -98,14 +98,7 @@ def save_incident(
     Run inside the caller's transaction when causes or timeline are saved alongside.
     """
     with transaction.atomic():
-        if incident.pk is None:
-            if by is not None and by.is_authenticated and incident.author_id is None:
-                incident.author = by  # type: ignore[assignment]
-        else:
-            claim_version(incident, expected_version if expected_version is not None else -1)
-        if by is not None and by.is_authenticated:
-            incident._history_user = by  # type: ignore[attr-defined]
-        incident.save()
+        save_versioned(incident, by=by, expected_version=expected_version, creator_field="author")
         if categories is not None:
             incident.categories.set(categories)
         if services is not None:

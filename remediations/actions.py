@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
 
-from common.concurrency import claim_version
+from common.concurrency import save_versioned
 from remediations.models import Remediation, done_at_for
 
 User = AbstractBaseUser | AnonymousUser
@@ -26,13 +25,7 @@ def save_remediation(
     Raises StaleVersion (nothing written) when someone else saved a newer version meanwhile.
     """
     settle_done_at(remediation)
-    with transaction.atomic():
-        if remediation.pk is None:
-            if by is not None and by.is_authenticated and remediation.created_by_id is None:
-                remediation.created_by = by  # type: ignore[assignment]
-        else:
-            claim_version(remediation, expected_version if expected_version is not None else -1)
-        if by is not None and by.is_authenticated:
-            remediation._history_user = by  # type: ignore[attr-defined]
-        remediation.save()
+    save_versioned(
+        remediation, by=by, expected_version=expected_version, creator_field="created_by"
+    )
     return remediation
