@@ -246,3 +246,51 @@ def apply_record(parsed: dict[str, Any], *, by: Any = None) -> ApplyResult:
             remediation, by=by, expected_version=remediation.version if remediation.pk else None
         )
     return result
+
+
+def _stamp(moment: datetime.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def export_record(incident: Incident) -> dict[str, Any]:
+    """One incident in the interchange format; prefetch causes, timeline and remediations."""
+    return {
+        "external_id": incident.external_id,
+        "title": incident.title,
+        "summary": incident.summary,
+        "body": incident.body,
+        "severity": incident.severity,
+        "status": incident.status,
+        "started_at": _stamp(incident.started_at),
+        "detected_at": _stamp(incident.detected_at),
+        "resolved_at": _stamp(incident.resolved_at),
+        "categories": sorted(c.path for c in incident.categories.all()),
+        "services": sorted((s.name for s in incident.services.all()), key=str.lower),
+        "causes": [
+            {
+                "kind": c.kind,
+                "description": c.description,
+                "category": c.category.path if c.category else None,
+            }  # fmt: skip
+            for c in incident.causes.all()
+        ],
+        "timeline": [{"at": _stamp(t.at), "text": t.text} for t in incident.timeline.all()],
+        "remediations": [
+            {
+                "title": r.title,
+                "description": r.description,
+                "kind": r.kind,
+                "status": r.status,
+                "owner": r.owner.get_username() if r.owner else None,
+                "due_date": r.due_date.isoformat() if r.due_date else None,
+                "opened_at": _stamp(r.opened_at),
+                "done_at": _stamp(r.done_at),
+                "category": r.category.path if r.category else None,
+                "tracker_url": r.tracker_url,
+            }
+            for r in sorted(incident.remediations.all(), key=lambda r: r.pk)
+        ],
+        "source_url": incident.source_url,
+    }

@@ -1,0 +1,44 @@
+"""python manage.py export_incidents: every incident as JSON Lines, the import format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Prefetch
+
+from incidents.interchange import export_record
+from incidents.models import Cause, Incident
+from remediations.models import Remediation
+
+
+class Command(BaseCommand):
+    help = "Write every incident as JSON Lines (the import_incidents format) to stdout or a file."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--output", "-o", help="file to write instead of standard output")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        incidents = (
+            Incident.objects.order_by("id").prefetch_related(
+                "categories",
+                "services",
+                "timeline",
+                Prefetch("causes", queryset=Cause.objects.select_related("category")),
+                Prefetch(
+                    "remediations", queryset=Remediation.objects.select_related("owner", "category")
+                ),
+            )  # fmt: skip
+        )
+        output = open(options["output"], "w", encoding="utf-8") if options["output"] else None  # noqa: SIM115
+        try:
+            for incident in incidents.iterator(chunk_size=500):
+                line = json.dumps(export_record(incident), ensure_ascii=False)
+                if output:
+                    output.write(line + "\n")
+                else:
+                    self.stdout.write(line)
+        finally:
+            if output:
+                output.close()
