@@ -4,9 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-# Tests run against PostgreSQL and Redis on their standard local ports unless told otherwise.
+# Tests run against PostgreSQL on its standard local port unless told otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/once
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: help install install-dev run test lint check-deploy clean
 
@@ -36,7 +35,6 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
-test: export ONCE_TEST_REDIS_URL ?= $(TEST_REDIS_URL)
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-that-is-not-used-anywhere-else-5d1c8
 # Tests talk plain HTTP to the test client and the live server; production keeps the redirect.
 test: export DJANGO_SECURE_SSL_REDIRECT ?= off

@@ -38,8 +38,6 @@ def _display(instance: Any, name: str) -> str:
         return str(display())
     if value is None or value == "":
         return "—"
-    if isinstance(value, models.Model):
-        return str(value)
     return str(value)
 
 

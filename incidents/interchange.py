@@ -12,11 +12,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from common.concurrency import VersionedModel
 from incidents import actions
 from incidents.models import Cause, CauseKind, Incident, IncidentStatus, Severity, TimelineEntry
 from remediations.actions import save_remediation
@@ -168,7 +167,7 @@ def parse_record(record: Any) -> dict[str, Any]:
     return parsed
 
 
-def _check(instance: VersionedModel | Incident | Remediation, exclude: list[str]) -> None:
+def _check(instance: models.Model, exclude: list[str]) -> None:
     try:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
