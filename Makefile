@@ -40,6 +40,7 @@ test: export DJANGO_SECRET_KEY ?= test-only-secret-key-that-is-not-used-anywhere
 test: export DJANGO_SECURE_SSL_REDIRECT ?= off
 test: install-dev lint check-deploy
 	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m pytest $(PYTEST_ARGS)
 

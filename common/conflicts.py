@@ -1,26 +1,18 @@
-"""What changed between the version an editor started from and the one saved meanwhile.
+"""The page for a refused, stale save: what the other person changed since the editor's version.
 
-Used by the edit pages when a save is refused as stale: the refused editor sees the other
-person's changes, field by field, with their own text kept in the form to merge.
+The refused editor sees the other person's changes, field by field, with their own text kept
+in the form to merge.
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
 from django.http import QueryDict
 
-
-@dataclass
-class FieldChange:
-    label: str
-    before: str
-    after: str
-    # For multi-line text: (marker, line) pairs with marker in "+", "-", " ".
-    diff: list[tuple[str, str]] = field(default_factory=list)
+from common.history import FieldChange, field_changes
 
 
 @dataclass
@@ -29,16 +21,6 @@ class Conflict:
     changed_at: Any
     current_version: int
     changes: list[FieldChange]
-
-
-def _display(instance: Any, name: str) -> str:
-    value = getattr(instance, name)
-    display = getattr(instance, f"get_{name}_display", None)
-    if display is not None:
-        return str(display())
-    if value is None or value == "":
-        return "—"
-    return str(value)
 
 
 def describe_conflict(
@@ -52,19 +34,10 @@ def describe_conflict(
         if base_version
         else None
     )
-    changes: list[FieldChange] = []
-    for name in field_names:
-        label = str(current._meta.get_field(name).verbose_name).capitalize()
-        after = _display(current, name)
-        before = _display(base, name) if base is not None else "(unknown)"
-        if before == after:
-            continue
-        change = FieldChange(label=label, before=before, after=after)
-        if "\n" in before or "\n" in after:
-            for line in difflib.ndiff(before.splitlines(), after.splitlines()):
-                if line[:1] in "+- ":
-                    change.diff.append((line[:1], line[2:]))
-        changes.append(change)
+    if base is None:
+        changes = [FieldChange(label="(earlier version not found)", before="", after="")]
+    else:
+        changes = field_changes(base, current, type(current), field_names)
     return Conflict(
         changed_by=getattr(latest, "history_user", None),
         changed_at=getattr(latest, "history_date", None),

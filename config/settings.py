@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
     "axes",
@@ -210,13 +211,19 @@ ONCE_WEBHOOK_URL = env_str("ONCE_WEBHOOK_URL")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API call then gets 401 with `WWW-Authenticate: Token`.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON in, JSON out: nested causes and timelines don't fit form encoding, and the
+    # browsable API's inline scripts would break our CSP. People use /api/docs/.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "common.api.Pagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "common.api.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -224,6 +231,21 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Once API",
     "DESCRIPTION": "The incident knowledge base: incidents, failure categories, remediations.",
     "VERSION": "1",
+    # Swagger UI and Redoc from the drf-spectacular-sidecar package: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.IncidentStatus",
+        "RemediationStatusEnum": "remediations.models.RemediationStatus",
+        "FlagStateEnum": "remediations.models.FlagState",
+    },
 }
 
 # --- Once ------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from common import views as common_views
@@ -18,6 +18,7 @@ urlpatterns = [
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
+    path("incidents/<int:pk>/history/", incident_views.incident_history, name="incident_history"),
     path("categories/", incident_views.category_tree, name="category_tree"),
     path("categories/<slug:slug>/", incident_views.category_detail, name="category_detail"),
     path("categories/<slug:slug>/edit/", incident_views.category_edit, name="category_edit"),
@@ -27,7 +28,13 @@ urlpatterns = [
     path(
         "remediations/<int:pk>/edit/", remediation_views.remediation_edit, name="remediation_edit"
     ),
+    path(
+        "remediations/<int:pk>/history/",
+        remediation_views.remediation_history,
+        name="remediation_history",
+    ),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api_urls")),
 ]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
+from common.history import versions
 from incidents import actions
 from incidents.filters import IncidentFilterSet
 from incidents.forms import (
@@ -110,6 +111,17 @@ def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
     context.update(form=form, causes=causes, timeline=timeline, remediations=remediations)
     status = 409 if "conflict" in context else (400 if data is not None else 200)
     return render(request, "incidents/incident_form.html", context, status=status)
+
+
+@require_GET
+def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
+    incident = get_object_or_404(Incident, pk=pk)
+    context = {
+        "object": incident,
+        "title": f"{incident.reference} {incident.title}",
+        "versions": versions(incident, CONFLICT_FIELDS),
+    }
+    return render(request, "common/history.html", context)
 
 
 @require_GET

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
 
 from common.concurrency import save_versioned
-from remediations.models import Remediation, done_at_for
+from remediations.models import FlagState, RecurrenceFlag, Remediation, done_at_for
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -29,3 +30,24 @@ def save_remediation(
         remediation, by=by, expected_version=expected_version, creator_field="created_by"
     )
     return remediation
+
+
+class FlagAlreadyResolved(Exception):
+    """A person tried to acknowledge or dismiss a flag that is no longer open."""
+
+
+def resolve_flag(flag: RecurrenceFlag, *, state: str, by: User, note: str) -> RecurrenceFlag:
+    """Acknowledge or dismiss an open recurrence flag, keeping who, when and why."""
+    if state not in (FlagState.ACKNOWLEDGED, FlagState.DISMISSED):
+        raise ValueError(f"A person can acknowledge or dismiss a flag, not make it {state}.")
+    if not note.strip():
+        raise ValueError("Say why in a note.")
+    # Conditional update: of two people resolving the same flag at once, one wins.
+    updated = RecurrenceFlag.objects.filter(pk=flag.pk, state=FlagState.OPEN).update(
+        state=state, note=note.strip(), resolved_at=timezone.now(), resolved_by=by
+    )
+    if not updated:
+        flag.refresh_from_db()
+        raise FlagAlreadyResolved(f"This flag is already {flag.get_state_display().lower()}.")
+    flag.refresh_from_db()
+    return flag

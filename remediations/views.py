@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
+from common.history import versions
 from incidents.models import Incident
 from remediations.actions import save_remediation
 from remediations.filters import RemediationFilterSet
@@ -36,6 +37,17 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     remediation = get_object_or_404(Remediation.objects.for_list(), pk=pk)
     return render(request, "remediations/remediation_detail.html", {"remediation": remediation})
+
+
+@require_GET
+def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
+    remediation = get_object_or_404(Remediation, pk=pk)
+    context = {
+        "object": remediation,
+        "title": remediation.title,
+        "versions": versions(remediation, CONFLICT_FIELDS, related=("owner", "category")),
+    }
+    return render(request, "common/history.html", context)
 
 
 @require_http_methods(["GET", "POST"])

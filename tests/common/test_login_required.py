@@ -36,17 +36,39 @@ ALL_PATHS = sorted({_example_path(route) for route in _walk(get_resolver().url_p
 
 
 def test_the_walk_finds_the_pages_we_know() -> None:
-    for known in ["/incidents/", "/incidents/new/", "/incidents/1/edit/", "/categories/x/",
-                  "/remediations/1/", "/admin/"]:  # fmt: skip
+    known_paths = [
+        "/incidents/",
+        "/incidents/new/",
+        "/incidents/1/edit/",
+        "/categories/x/",
+        "/remediations/1/",
+        "/admin/",
+        "/api/incidents/",
+        "/api/flags/x/acknowledge/",
+    ]
+    for known in known_paths:  # fmt: skip
         assert known in ALL_PATHS
 
 
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/") and path != "/api/docs/"
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", [p for p in ALL_PATHS if p not in PUBLIC])
+@pytest.mark.parametrize("path", [p for p in ALL_PATHS if p not in PUBLIC and not _is_api(p)])
 def test_anonymous_visitors_are_sent_to_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
     response = client.get(path)
     assert response.status_code in (301, 302), f"{path} answered {response.status_code}"
-    assert response["Location"].startswith("/accounts/login/") or "/login/" in response["Location"]
+    # Admin pages send visitors to /admin/login/, which is itself walked here and redirects on.
+    assert response["Location"].startswith(("/accounts/login/", "/admin/login/"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [p for p in ALL_PATHS if _is_api(p)])
+def test_anonymous_api_calls_are_refused(client, path: str) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(path)
+    assert response.status_code == 401, f"{path} answered {response.status_code}"
+    assert response["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.django_db

@@ -118,3 +118,65 @@ def test_edits_keep_history_with_who_changed_it(alice_client: Client, alice: Any
     alice_client.post(url, form)
     latest = Incident.history.filter(id=incident.pk).order_by("-history_date").first()
     assert latest.title == "After" and latest.history_user == alice
+
+
+def test_the_history_page_shows_each_version_with_its_author_and_a_report_diff(
+    alice_client: Client, bob_client: Client
+) -> None:
+    incident = IncidentFactory(title="Before", body="## Impact\n\nSmall.")
+    url = reverse("incident_edit", args=[incident.pk])
+    form = edit_data(alice_client, url)
+    form["body"] = "## Impact\n\nLarge: every deploy failed."
+    alice_client.post(url, form)
+    form = edit_data(bob_client, url)
+    form["title"] = "After"
+    bob_client.post(url, form)
+
+    html = bob_client.get(reverse("incident_history", args=[incident.pk])).content.decode()
+    assert html.index("Version 3") < html.index("Version 2") < html.index("Version 1")
+    assert "by bob" in html and "by alice" in html
+    assert '<span class="diff-removed">- Small.</span>' in html
+    assert '<span class="diff-added">+ Large: every deploy failed.</span>' in html
+    assert "<del>Before</del> → <ins>After</ins>" in html
+
+
+def test_api_and_import_changes_are_in_the_history_too(alice: Any, tmp_path: Any) -> None:
+    import json
+
+    from django.core.management import call_command
+
+    from tests.api_helpers import api_client_for
+
+    incident = IncidentFactory(title="One")
+    api_client_for(alice).patch(
+        f"/api/incidents/{incident.pk}/", {"title": "Two", "version": 1}, format="json"
+    )
+    incident.external_id = "x-1"
+    incident.save()
+    path = tmp_path / "one.jsonl"
+    path.write_text(
+        json.dumps({"external_id": "x-1", "title": "Three", "started_at": "2020-01-01"})
+    )
+    call_command("import_incidents", str(path), stdout=None)
+    titles = list(
+        Incident.history.filter(id=incident.pk)
+        .order_by("history_date")
+        .values_list("title", flat=True)
+    )
+    assert titles[:2] == ["One", "Two"] and titles[-1] == "Three"
+
+
+def test_the_remediation_history_page_names_owners_without_extra_queries(
+    alice_client: Client, alice: Any, bob: Any, django_assert_max_num_queries: Any
+) -> None:
+    from remediations.actions import save_remediation
+
+    remediation = RemediationFactory(title="Fix")
+    for n, owner in enumerate([alice, bob, alice, bob], start=1):
+        remediation.owner = owner
+        save_remediation(remediation, by=alice, expected_version=n)
+    with django_assert_max_num_queries(8):
+        html = alice_client.get(
+            reverse("remediation_history", args=[remediation.pk])
+        ).content.decode()
+    assert "<del>alice</del> → <ins>bob</ins>" in html

@@ -1,0 +1,94 @@
+"""Pieces every API viewset shares: pagination, optimistic-concurrency answers, error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView, exception_handler
+
+from common.concurrency import StaleVersion
+
+
+class Pagination(LimitOffsetPagination):
+    """`limit`/`offset` pages of at most 200 rows: `{"count", "next", "previous", "results"}`."""
+
+    default_limit = 50
+    max_limit = 200
+
+
+class VersionField(serializers.IntegerField):
+    """The version a client read. Returned on reads; required on updates (see VersionedUpdates)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            "The version this representation is at. Send it back unchanged with an update: "
+            "if someone saved a newer version meanwhile, the update is refused with 409.",
+        )
+        super().__init__(**kwargs)
+
+
+def require_version(data: dict[str, Any]) -> int:
+    version = data.get("version")
+    if version is None:
+        raise ValidationError(
+            {"version": ["Send the version you read: updates are refused without it."]}
+        )
+    return int(version)
+
+
+def conflict_response(
+    error: StaleVersion, serializer_class: type, context: dict[str, Any]
+) -> Response:
+    """409 with the current representation, so the client can merge and retry."""
+    current = serializer_class(error.instance, context=context).data
+    return Response(
+        {
+            "detail": (
+                f"Version {error.submitted_version} is out of date: someone saved version "
+                f"{current['version']} meanwhile. Nothing was changed. Merge with `current` "
+                "and send its version."
+            ),
+            "current": current,
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus clear answers for errors raised below the serializers."""
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ProtectedError):
+        return Response(
+            {"detail": "It is still in use by incidents, causes, remediations or sub-categories."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, IntegrityError):
+        return Response(
+            {"detail": "That conflicts with data saved meanwhile; reload and try again."},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return exception_handler(exc, context)
+
+
+class NoSuchEndpoint(APIView):
+    """Every other address under /api/: a JSON 404 (after authentication), never an HTML page."""
+
+    schema = None  # not part of the API description
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise NotFound("There is nothing at this address in the API.")
+
+    post = put = patch = delete = get

@@ -1,0 +1,34 @@
+"""The REST API under /api/ (PRODUCT.md, "REST API")."""
+
+from django.contrib.auth.decorators import login_required
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from common.api import NoSuchEndpoint
+from incidents.api import CategoryViewSet, IncidentViewSet, ServiceViewSet
+from remediations.api import FlagViewSet, RemediationViewSet
+
+
+class Router(DefaultRouter):
+    include_format_suffixes = False  # one URL per resource: no /api/incidents.json twins
+
+
+router = Router()
+router.register("incidents", IncidentViewSet)
+router.register("categories", CategoryViewSet)
+router.register("services", ServiceViewSet)
+router.register("remediations", RemediationViewSet)
+router.register("flags", FlagViewSet)
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # A page for people: anonymous visitors go to the login page like everywhere else.
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        name="api-docs",
+    ),
+    *router.urls,
+    re_path(r"^.*$", NoSuchEndpoint.as_view()),
+]

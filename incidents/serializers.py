@@ -1,0 +1,318 @@
+"""API representations of incidents, categories and services (PRODUCT.md, "REST API")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from common.api import VersionField, require_version
+from incidents import actions
+from incidents.models import (
+    PATH_SEPARATOR,
+    Cause,
+    CauseKind,
+    FailureCategory,
+    Incident,
+    IncidentStatus,
+    Service,
+    Severity,
+    TimelineEntry,
+)
+from remediations.models import OPEN_STATUSES, FlagState
+
+MAX_LIST = 200
+
+
+class CategoryPathField(serializers.CharField):
+    """A category named by its path, "Control plane > etcd"; created when missing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 500)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        path: str = super().to_internal_value(data)
+        names = actions.split_category_path(path)
+        if not names:
+            raise serializers.ValidationError("A category path needs at least one name.")
+        if any(len(name) > 100 for name in names):
+            raise serializers.ValidationError(
+                "Each name in a category path is at most 100 characters."
+            )
+        return PATH_SEPARATOR.join(names)
+
+    def to_representation(self, value: Any) -> str:
+        return value.path if isinstance(value, FailureCategory) else str(value)
+
+
+class CategoryPathListField(serializers.ListField):
+    """Categories as sorted paths; written as paths, created when missing."""
+
+    child = CategoryPathField()
+
+    def to_representation(self, data: Any) -> list[str]:
+        return sorted(category.path for category in data.all())
+
+
+class ServiceNameListField(serializers.ListField):
+    """Services as names, sorted ignoring case; written as names, created when missing."""
+
+    child = serializers.CharField(max_length=100)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return sorted((service.name for service in data.all()), key=str.lower)
+
+
+class WholeItems(serializers.ModelSerializer):
+    """An item of a nested list is always whole: a PATCH replaces the list, item by item.
+
+    DRF makes nested serializers partial in a PATCH, which would let required fields slip.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        missing = [
+            name for name, field in self.fields.items() if field.required and name not in value
+        ]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return value
+
+
+class CauseSerializer(WholeItems):
+    kind = serializers.ChoiceField(choices=CauseKind.choices, default=CauseKind.ROOT_CAUSE)
+    description = serializers.CharField(max_length=10_000)
+    category = CategoryPathField(required=False, allow_null=True, allow_blank=True)
+
+    class Meta:
+        model = Cause
+        fields = ["kind", "description", "category"]
+
+
+class TimelineEntrySerializer(WholeItems):
+    text = serializers.CharField(max_length=10_000, allow_blank=True)
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["at", "text"]
+
+
+class IncidentRemediationSerializer(serializers.Serializer):
+    """The remediations that came from an incident, as the interchange format lists them."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
+    due_date = serializers.DateField(allow_null=True)
+    opened_at = serializers.DateTimeField()
+    done_at = serializers.DateTimeField(allow_null=True)
+    category = CategoryPathField(allow_null=True)
+    tracker_url = serializers.CharField()
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    version = VersionField()
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
+    status = serializers.ChoiceField(
+        choices=IncidentStatus.choices, default=IncidentStatus.RESOLVED
+    )
+    body = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
+    categories = CategoryPathListField(
+        max_length=50, required=False,
+        help_text='Failure categories as paths, e.g. "Control plane > etcd"; created when missing.',
+    )  # fmt: skip
+    services = ServiceNameListField(
+        max_length=50, required=False,
+        help_text="Service names; created when missing.",
+    )  # fmt: skip
+    causes = CauseSerializer(many=True, required=False, max_length=MAX_LIST)
+    timeline = TimelineEntrySerializer(many=True, required=False, max_length=1000)
+    remediations = IncidentRemediationSerializer(many=True, read_only=True)
+    author = serializers.CharField(
+        source="author.username", read_only=True, default=None, allow_null=True
+    )
+    linked_remediations = serializers.SerializerMethodField()
+    open_flags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id", "reference", "url", "version", "external_id", "title", "summary", "body",
+            "severity", "status", "started_at", "detected_at", "resolved_at", "categories",
+            "services", "causes", "timeline", "remediations", "source_url", "author",
+            "created_at", "updated_at", "linked_remediations", "open_flags",
+        ]  # fmt: skip
+        read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "summary": {"max_length": 5000, "required": False},
+            "external_id": {"required": False, "allow_null": True, "allow_blank": True},
+        }
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_linked_remediations(self, incident: Incident) -> list[int]:
+        return sorted(
+            link.remediation_id
+            for link in incident.recurrence_links.all()
+            if link.remediation.status in OPEN_STATUSES
+        )
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_open_flags(self, incident: Incident) -> list[int]:
+        return sorted(flag.pk for flag in incident.flags.all() if flag.state == FlagState.OPEN)
+
+    def validate_external_id(self, external_id: str | None) -> str | None:
+        # "" means "none", like null: many incidents have no identifier elsewhere.
+        return external_id.strip() or None if external_id is not None else None
+
+    def validate_body(self, body: str) -> str:
+        limit = settings.ONCE_MAX_REPORT_CHARS
+        if len(body) > limit:
+            raise serializers.ValidationError(
+                f"The report is {len(body):,} characters long; the limit is {limit:,}."
+            )
+        return body
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The model's own rules (started ≤ detected ≤ resolved), with the same messages as forms.
+        probe = Incident(
+            **{k: v for k, v in attrs.items() if k in ("started_at", "detected_at", "resolved_at")}
+        )
+        if self.instance is not None:
+            for name in ("started_at", "detected_at", "resolved_at"):
+                if name not in attrs:
+                    setattr(probe, name, getattr(self.instance, name))
+        try:
+            probe.clean()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        external_id = attrs.get("external_id")
+        if external_id:
+            clash = Incident.objects.filter(external_id=external_id)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError(
+                    {"external_id": ["Another incident already has this external_id."]}
+                )
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Incident:
+        return self._save(Incident(), validated_data, expected_version=None)
+
+    def update(self, instance: Incident, validated_data: dict[str, Any]) -> Incident:
+        return self._save(
+            instance, validated_data, expected_version=require_version(self.initial_data)
+        )
+
+    @transaction.atomic
+    def _save(
+        self, incident: Incident, data: dict[str, Any], *, expected_version: int | None
+    ) -> Incident:
+        data.pop("version", None)
+        categories = data.pop("categories", None)
+        services = data.pop("services", None)
+        causes = data.pop("causes", None)
+        timeline = data.pop("timeline", None)
+        for name, value in data.items():
+            setattr(incident, name, value)
+        incident = actions.save_incident(
+            incident,
+            by=self.context["request"].user,
+            expected_version=expected_version,
+            categories=[actions.get_or_create_category(p) for p in categories]
+            if categories is not None
+            else None,
+            services=actions.get_or_create_services(services) if services is not None else None,
+        )
+        if causes is not None:
+            incident.causes.all().delete()
+            Cause.objects.bulk_create(
+                Cause(
+                    incident=incident,
+                    kind=c["kind"],
+                    description=c["description"],
+                    category=actions.get_or_create_category(c["category"])
+                    if c.get("category")
+                    else None,
+                )  # fmt: skip
+                for c in causes
+            )
+        if timeline is not None:
+            incident.timeline.all().delete()
+            TimelineEntry.objects.bulk_create(
+                TimelineEntry(incident=incident, at=t["at"], text=t["text"]) for t in timeline
+            )
+        return incident
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=FailureCategory.objects.all(), allow_null=True, required=False
+    )
+    flagged = serializers.BooleanField(read_only=True, default=False)
+
+    class Meta:
+        model = FailureCategory
+        fields = ["id", "slug", "name", "parent", "path", "description", "flagged"]
+        read_only_fields = ["slug", "path"]
+        extra_kwargs = {"description": {"max_length": 20_000}}
+
+    def validate_name(self, name: str) -> str:
+        name = name.strip()
+        if ">" in name:
+            raise serializers.ValidationError(
+                "A category name cannot contain “>”; set a parent instead."
+            )
+        return name
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance or FailureCategory()
+        name = attrs.get("name", instance.name)
+        parent = attrs.get("parent", instance.parent if instance.pk else None)
+        if (
+            instance.pk
+            and parent is not None
+            and instance.descendants().filter(pk=parent.pk).exists()
+        ):
+            raise serializers.ValidationError(
+                {"parent": ["A category can't be moved below itself or one of its sub-categories."]}
+            )
+        path = f"{parent.path}{PATH_SEPARATOR}{name}" if parent else name
+        if FailureCategory.objects.filter(path=path).exclude(pk=instance.pk).exists():
+            raise serializers.ValidationError({"name": [f"There is already a category “{path}”."]})
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> FailureCategory:
+        return actions.save_category(FailureCategory(**validated_data))
+
+    def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        return actions.save_category(instance)
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Service
+        fields = ["id", "name", "description"]
+        extra_kwargs = {"description": {"max_length": 10_000}}
+
+    def validate_name(self, name: str) -> str:
+        name = name.strip()
+        clash = Service.objects.filter(name__iexact=name)
+        if self.instance is not None:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(f"There is already a service “{name}”.")
+        return name
