@@ -7,17 +7,28 @@ stores a valid one, creating or updating the incident by `external_id`.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from incidents import actions
-from incidents.models import Cause, CauseKind, Incident, IncidentStatus, Severity, TimelineEntry
+from incidents.models import (
+    Cause,
+    CauseKind,
+    FailureCategory,
+    Incident,
+    IncidentStatus,
+    Service,
+    Severity,
+    TimelineEntry,
+)
 from remediations.actions import save_remediation
 from remediations.models import Remediation, RemediationKind, RemediationStatus
 
@@ -68,13 +79,28 @@ def _moment(value: Any, key: str, *, required: bool = False) -> datetime.datetim
     return moment
 
 
+@functools.cache
+def _allowed(choices: type) -> frozenset[str]:
+    return frozenset(choices.values)  # type: ignore[attr-defined]
+
+
 def _choice(value: Any, key: str, choices: type, default: str) -> str:
     if value is None or value == "":
         return default
-    if value not in choices.values:  # type: ignore[attr-defined]
+    if not isinstance(value, str) or value not in _allowed(choices):
         allowed = ", ".join(choices.values)  # type: ignore[attr-defined]
         raise InvalidRecord(f"{key} {value!r} is not one of {allowed}")
-    return str(value)
+    return value
+
+
+def _category_path(value: str, where: str) -> str:
+    names = actions.split_category_path(value)
+    for name in names:
+        if len(name) > 100:
+            raise InvalidRecord(
+                f"{where} {name[:30]!r}…: a category name is at most 100 characters"
+            )
+    return " > ".join(names)
 
 
 def _list(record: dict[str, Any], key: str, item_type: type) -> list[Any]:
@@ -102,7 +128,11 @@ def parse_record(record: Any) -> dict[str, Any]:
         "started_at": _moment(record.get("started_at"), "started_at", required=True),
         "detected_at": _moment(record.get("detected_at"), "detected_at"),
         "resolved_at": _moment(record.get("resolved_at"), "resolved_at"),
-        "categories": [c for c in _list(record, "categories", str) if c.strip()],
+        "categories": [
+            _category_path(c, f"categories[{n}]")
+            for n, c in enumerate(_list(record, "categories", str), start=1)
+            if c.strip()
+        ],
         "services": [s for s in _list(record, "services", str) if s.strip()],
         "source_url": _text(record, "source_url", max_length=500),
         "causes": [],
@@ -118,7 +148,10 @@ def parse_record(record: Any) -> dict[str, Any]:
             {
                 "kind": _choice(cause.get("kind"), f"{where}kind", CauseKind, CauseKind.ROOT_CAUSE),
                 "description": description,
-                "category": _text(cause, "category", where=where).strip() or None,
+                "category": _category_path(
+                    _text(cause, "category", where=where), f"{where}category"
+                )
+                or None,
             }
         )
     for n, entry in enumerate(_list(record, "timeline", dict), start=1):
@@ -160,11 +193,47 @@ def parse_record(record: Any) -> dict[str, Any]:
                 "due_date": due_date,
                 "opened_at": _moment(item.get("opened_at"), f"{where}opened_at"),
                 "done_at": done_at,
-                "category": _text(item, "category", where=where).strip() or None,
+                "category": _category_path(_text(item, "category", where=where), f"{where}category")
+                or None,
                 "tracker_url": _text(item, "tracker_url", max_length=500, where=where),
             }
         )
     return parsed
+
+
+class Resolver:
+    """Categories, services and users named in records, each looked up once per import.
+
+    Call `forget()` after a rolled-back transaction: rows created in it no longer exist.
+    """
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        self._categories: dict[str, FailureCategory] = {}
+        self._services: dict[str, Service] = {}
+        self._users: dict[str, Any] = {}
+
+    def category(self, path: str) -> FailureCategory:
+        if path not in self._categories:
+            self._categories[path] = actions.get_or_create_category(path)
+        return self._categories[path]
+
+    def services(self, names: list[str]) -> list[Service]:
+        found: list[Service] = []
+        for name in names:
+            key = name.strip().lower()
+            if key and key not in self._services:
+                (self._services[key],) = actions.get_or_create_services([name])
+            if key and self._services[key] not in found:
+                found.append(self._services[key])
+        return found
+
+    def user(self, username: str) -> Any:
+        if username not in self._users:
+            self._users[username] = get_user_model().objects.filter(username=username).first()
+        return self._users[username]
 
 
 def _check(instance: models.Model, exclude: list[str]) -> None:
@@ -175,31 +244,71 @@ def _check(instance: models.Model, exclude: list[str]) -> None:
         raise InvalidRecord(reasons) from None
 
 
+INCIDENT_FIELDS = (
+    "title", "summary", "body", "severity", "status", "started_at", "detected_at",
+    "resolved_at", "source_url",
+)  # fmt: skip
+
+
+def fill_incident(incident: Incident, parsed: dict[str, Any]) -> Incident:
+    """Copy a parsed record's own fields onto an incident and check them (no database writes)."""
+    for name in INCIDENT_FIELDS:
+        setattr(incident, name, parsed[name])
+    _check(incident, exclude=["author", "external_id"])
+    return incident
+
+
+def fill_remediation(
+    remediation: Remediation, item: dict[str, Any], incident: Incident, resolver: Resolver
+) -> list[str]:
+    """Copy a parsed remediation onto a row and check it; returns warnings for the report.
+
+    Its category is resolved (and created) by the caller, inside its transaction.
+    """
+    warnings = []
+    owner = resolver.user(item["owner"]) if item["owner"] else None
+    if item["owner"] and owner is None:
+        warnings.append(
+            f"owner {item['owner']!r} of remediation {item['title']!r} matches no user; "
+            "left unassigned"
+        )
+    remediation.title = item["title"]
+    remediation.description = item["description"]
+    remediation.kind = item["kind"]
+    remediation.status = item["status"]
+    remediation.owner = owner
+    remediation.due_date = item["due_date"]
+    # Opened with the incident's resolution unless said otherwise: never before it started.
+    remediation.opened_at = item["opened_at"] or incident.resolved_at or incident.started_at
+    remediation.done_at = item["done_at"]
+    remediation.tracker_url = item["tracker_url"]
+    _check(remediation, exclude=["owner", "incident", "category", "created_by"])
+    return warnings
+
+
 @transaction.atomic
-def apply_record(parsed: dict[str, Any], *, by: Any = None) -> ApplyResult:
+def apply_record(
+    parsed: dict[str, Any], *, by: Any = None, resolver: Resolver | None = None
+) -> ApplyResult:
     """Create or update the incident (by external_id) with its causes, timeline and remediations.
 
     Causes and the timeline are replaced; remediations are matched by title and updated, and
     none is deleted. Raises InvalidRecord, storing nothing, when the facts don't hold together.
     """
+    resolver = resolver or Resolver()
     incident = None
     if parsed["external_id"]:
         incident = Incident.objects.filter(external_id=parsed["external_id"]).first()
     created = incident is None
-    incident = incident or Incident(external_id=parsed["external_id"])
-    for name in ("title", "summary", "body", "severity", "status", "started_at", "detected_at",
-                 "resolved_at", "source_url"):  # fmt: skip
-        setattr(incident, name, parsed[name])
-    _check(incident, exclude=["author", "external_id"])
+    incident = fill_incident(incident or Incident(external_id=parsed["external_id"]), parsed)
     result = ApplyResult(incident=incident, created=created)
 
-    categories = [actions.get_or_create_category(path) for path in parsed["categories"]]
     incident = actions.save_incident(
         incident,
         by=by,
         expected_version=None if created else incident.version,
-        categories=categories,
-        services=actions.get_or_create_services(parsed["services"]),
+        categories=[resolver.category(path) for path in parsed["categories"]],
+        services=resolver.services(parsed["services"]),
     )
     incident.causes.all().delete()
     Cause.objects.bulk_create(
@@ -207,7 +316,7 @@ def apply_record(parsed: dict[str, Any], *, by: Any = None) -> ApplyResult:
             incident=incident,
             kind=c["kind"],
             description=c["description"],
-            category=actions.get_or_create_category(c["category"]) if c["category"] else None,
+            category=resolver.category(c["category"]) if c["category"] else None,
         )  # fmt: skip
         for c in parsed["causes"]
     )
@@ -215,32 +324,11 @@ def apply_record(parsed: dict[str, Any], *, by: Any = None) -> ApplyResult:
     TimelineEntry.objects.bulk_create(
         TimelineEntry(incident=incident, at=t["at"], text=t["text"]) for t in parsed["timeline"]
     )
-    users = get_user_model().objects
     existing = {r.title: r for r in incident.remediations.all()}
     for item in parsed["remediations"]:
         remediation = existing.get(item["title"]) or Remediation(incident=incident)
-        owner = None
-        if item["owner"]:
-            owner = users.filter(username=item["owner"]).first()
-            if owner is None:
-                result.warnings.append(
-                    f"owner {item['owner']!r} of remediation {item['title']!r} matches no user; "
-                    "left unassigned"
-                )
-        remediation.title = item["title"]
-        remediation.description = item["description"]
-        remediation.kind = item["kind"]
-        remediation.status = item["status"]
-        remediation.owner = owner
-        remediation.due_date = item["due_date"]
-        # Opened with the incident's resolution unless said otherwise: never before it started.
-        remediation.opened_at = item["opened_at"] or incident.resolved_at or incident.started_at
-        remediation.done_at = item["done_at"]
-        remediation.tracker_url = item["tracker_url"]
-        remediation.category = (
-            actions.get_or_create_category(item["category"]) if item["category"] else None
-        )
-        _check(remediation, exclude=["owner", "incident", "category", "created_by"])
+        result.warnings += fill_remediation(remediation, item, incident, resolver)
+        remediation.category = resolver.category(item["category"]) if item["category"] else None
         save_remediation(
             remediation, by=by, expected_version=remediation.version if remediation.pk else None
         )
@@ -251,6 +339,51 @@ def _stamp(moment: datetime.datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def for_export(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
+    """The incidents with everything export_record reads, in a fixed number of queries."""
+    return queryset.prefetch_related(
+        "categories",
+        "services",
+        "timeline",
+        Prefetch("causes", queryset=Cause.objects.select_related("category")),
+        Prefetch("remediations", queryset=Remediation.objects.select_related("owner", "category")),
+    )
+
+
+def canonical(parsed: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
+    """A parsed record in export_record's shape: equal to its export if import changes nothing."""
+    started = parsed["started_at"]
+    opened_default = parsed["resolved_at"] or started
+    return {
+        "external_id": parsed["external_id"],
+        **{name: parsed[name] for name in ("title", "summary", "body", "severity", "status")},
+        "started_at": _stamp(started),
+        "detected_at": _stamp(parsed["detected_at"]),
+        "resolved_at": _stamp(parsed["resolved_at"]),
+        "categories": sorted(set(parsed["categories"])),
+        "services": sorted({s.strip(): None for s in parsed["services"]}, key=str.lower),
+        "causes": parsed["causes"],
+        "timeline": [{"at": _stamp(t["at"]), "text": t["text"]} for t in parsed["timeline"]],
+        "remediations": [
+            {
+                "title": r["title"],
+                "description": r["description"],
+                "kind": r["kind"],
+                "status": r["status"],
+                # What the import would store: an owner matching no user is left unassigned.
+                "owner": r["owner"] if r["owner"] and resolver.user(r["owner"]) else None,
+                "due_date": r["due_date"].isoformat() if r["due_date"] else None,
+                "opened_at": _stamp(r["opened_at"] or opened_default),
+                "done_at": _stamp(r["done_at"]),
+                "category": r["category"],
+                "tracker_url": r["tracker_url"],
+            }
+            for r in parsed["remediations"]
+        ],
+        "source_url": parsed["source_url"],
+    }
 
 
 def export_record(incident: Incident) -> dict[str, Any]:

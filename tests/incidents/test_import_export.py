@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from incidents.demo import demo_records
-from incidents.models import Incident
+from incidents.models import FailureCategory, Incident
 from remediations.models import Remediation
 from tests.factories import UserFactory
 
@@ -63,7 +63,7 @@ def test_bad_lines_are_named_with_reasons_and_good_ones_imported(tmp_path: Path)
     assert "line 6: causes[1].kind 'gremlin' is not one of" in err
     assert "line 7: resolved_at: An incident can't be resolved before it started." in err
     assert "owner 'nobody-here'" in err and "left unassigned" in err
-    assert "2 created, 0 updated, 6 failed" in out
+    assert "2 created, 0 updated, 0 unchanged, 6 failed" in out
     assert sorted(Incident.objects.values_list("title", flat=True)) == [
         "Fine", "etcd lost quorum during EBS volume degradation",
     ]  # fmt: skip
@@ -76,9 +76,20 @@ def test_importing_twice_updates_instead_of_duplicating(tmp_path: Path) -> None:
     run_import(tmp_path, [json.dumps(GOOD)])
     changed = {**GOOD, "title": "etcd lost quorum (updated)"}
     out, _, code = run_import(tmp_path, [json.dumps(changed)])
-    assert code == 0 and "0 created, 1 updated, 0 failed" in out
+    assert code == 0 and "0 created, 1 updated, 0 unchanged, 0 failed" in out
     assert Incident.objects.get().title == "etcd lost quorum (updated)"
     assert Remediation.objects.count() == 1
+
+
+def test_reimporting_an_unchanged_file_writes_nothing(tmp_path: Path) -> None:
+    UserFactory(username="alice")
+    UserFactory(username="carol")
+    lines = [json.dumps(r) for r in demo_records()[:6]]
+    run_import(tmp_path, lines)
+    versions = Incident.history.count() + Remediation.history.count()
+    out, _, code = run_import(tmp_path, lines)
+    assert code == 0 and "0 created, 0 updated, 6 unchanged, 0 failed" in out
+    assert Incident.history.count() + Remediation.history.count() == versions
 
 
 def test_export_import_export_is_identical(tmp_path: Path) -> None:
@@ -96,3 +107,53 @@ def test_export_import_export_is_identical(tmp_path: Path) -> None:
     call_command("export_incidents", stdout=second)
     assert second.getvalue() == first.getvalue()
     assert len(first.getvalue().splitlines()) == 8
+
+
+def _typical(n: int) -> dict[str, object]:
+    return {
+        "external_id": f"bulk-{n}", "title": f"Incident {n}", "started_at": f"2020-01-{n % 28 + 1:02d}",
+        "categories": [f"Area {n % 3} > Mode {n % 5}"], "services": [f"svc-{n % 4}", f"SVC-{n % 4}"],
+        "causes": [{"kind": "trigger", "description": "d", "category": f"Area {n % 3}"}],
+        "timeline": [{"at": f"2020-01-{n % 28 + 1:02d}T10:00:00Z", "text": "t"}],
+        "remediations": [{"title": "fix", "status": "done", "opened_at": "2020-02-01",
+                          "done_at": "2020-02-02", "category": f"Area {n % 3}"}],
+    }  # fmt: skip
+
+
+def test_a_bulk_import_keeps_every_row_and_its_history(tmp_path: Path) -> None:
+    lines = [json.dumps(_typical(n)) for n in range(1200)]  # more than two batches
+    out, err, code = run_import(tmp_path, lines)
+    assert code == 0, err
+    assert "1200 created" in out
+    assert Incident.objects.count() == 1200 == Incident.history.count()
+    assert Remediation.objects.count() == 1200 == Remediation.history.count()
+    incident = Incident.objects.get(external_id="bulk-7")
+    assert [c.path for c in incident.categories.all()] == ["Area 1 > Mode 2"]
+    assert [s.name for s in incident.services.all()] == ["svc-3"]  # one service, any case
+    assert incident.causes.get().category.path == "Area 1"
+    assert incident.remediations.get().category.path == "Area 1"
+    assert incident.timeline.count() == 1
+
+
+def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from django.db import IntegrityError
+
+    from incidents.importer import BatchImporter
+
+    def refuse(self, batch):  # type: ignore[no-untyped-def]
+        get_or_create_category = self.resolver.category
+        get_or_create_category("Created then rolled back")
+        raise IntegrityError("simulated")
+
+    monkeypatch.setattr(BatchImporter, "_create_all", refuse)
+    out, err, code = run_import(tmp_path, [json.dumps(_typical(n)) for n in range(3)])
+    assert code == 0, err
+    assert "3 created" in out
+    assert Incident.objects.count() == 3
+    assert not FailureCategory.objects.filter(path="Created then rolled back").exists()
+
+
+def test_a_category_name_that_is_too_long_is_named(tmp_path: Path) -> None:
+    record = {"title": "x", "started_at": "2020-01-01", "categories": ["A > " + "b" * 101]}
+    _, err, code = run_import(tmp_path, [json.dumps(record)])
+    assert code == 1 and "line 1: categories[1]" in err and "at most 100 characters" in err

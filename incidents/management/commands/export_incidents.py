@@ -6,11 +6,9 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db.models import Prefetch
 
-from incidents.interchange import export_record
-from incidents.models import Cause, Incident
-from remediations.models import Remediation
+from incidents.interchange import export_record, for_export
+from incidents.models import Incident
 
 
 class Command(BaseCommand):
@@ -20,17 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", help="file to write instead of standard output")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        incidents = (
-            Incident.objects.order_by("id").prefetch_related(
-                "categories",
-                "services",
-                "timeline",
-                Prefetch("causes", queryset=Cause.objects.select_related("category")),
-                Prefetch(
-                    "remediations", queryset=Remediation.objects.select_related("owner", "category")
-                ),
-            )  # fmt: skip
-        )
+        incidents = for_export(Incident.objects.order_by("id"))
         output = open(options["output"], "w", encoding="utf-8") if options["output"] else None  # noqa: SIM115
         try:
             for incident in incidents.iterator(chunk_size=500):

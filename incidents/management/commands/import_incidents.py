@@ -1,7 +1,8 @@
 """python manage.py import_incidents FILE: create or update incidents from JSON Lines.
 
 Each bad line is reported with its number and reason and nothing from it is stored; the good
-lines are imported. Exits non-zero when any line failed.
+lines are imported, new incidents in batches (incidents/importer.py). Exits non-zero when any
+line failed.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
 
-from incidents.interchange import InvalidRecord, apply_record, parse_record
+from incidents.importer import BatchImporter, Outcome
+from incidents.interchange import InvalidRecord, parse_record
 
 
 class Command(BaseCommand):
@@ -34,43 +35,50 @@ class Command(BaseCommand):
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Can't read {name}: {error}") from None
         total = len(lines)
-        show_progress = self.stdout.isatty() and total > 1
-        created = updated = failed = blank = 0
+        self.show_progress = self.stdout.isatty() and total > 1
+        importer = BatchImporter()
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "blank": 0}
         for number, line in enumerate(lines, start=1):
-            if show_progress:
+            if not line.strip():
+                counts["blank"] += 1
+                continue
+            try:
+                parsed = parse_record(json.loads(line))
+            except json.JSONDecodeError as error:
+                reason = f"not JSON ({error.msg} at column {error.colno})"
+                self._report(Outcome(number, state="failed", error=reason), counts)
+            except InvalidRecord as error:
+                self._report(Outcome(number, state="failed", error=str(error)), counts)
+            else:
+                for outcome in importer.add(number, parsed):
+                    self._report(outcome, counts)
+            if self.show_progress and (number % 50 == 0 or number == total):
                 done = int(30 * number / total)
                 self.stdout.write(
                     f"\r[{'#' * done}{'.' * (30 - done)}] {number}/{total}", ending=""
                 )
-            if not line.strip():
-                blank += 1
-                continue
-            try:
-                result = apply_record(parse_record(json.loads(line)))
-            except json.JSONDecodeError as error:
-                failed += 1
-                self._problem(number, f"not JSON ({error.msg} at column {error.colno})")
-            except InvalidRecord as error:
-                failed += 1
-                self._problem(number, str(error))
-            except DatabaseError as error:
-                failed += 1
-                self._problem(number, f"the database refused it: {str(error).splitlines()[0]}")
-            else:
-                created += result.created
-                updated += not result.created
-                for warning in result.warnings:
-                    self.stderr.write(f"line {number}: warning: {warning}")
-        if show_progress:
+        for outcome in importer.flush():
+            self._report(outcome, counts)
+        if self.show_progress:
             self.stdout.write("")
-        summary = f"{created} created, {updated} updated, {failed} failed"
-        if blank:
-            summary += f", {blank} blank lines skipped"
+        summary = ", ".join(
+            f"{counts[state]} {state}" for state in ("created", "updated", "unchanged", "failed")
+        )
+        if counts["blank"]:
+            summary += f", {counts['blank']} blank lines skipped"
         self.stdout.write(f"Imported {name}: {summary}.")
-        if failed:
-            raise CommandError(f"{failed} line(s) failed; nothing from them was stored.")
+        if counts["failed"]:
+            raise CommandError(f"{counts['failed']} line(s) failed; nothing from them was stored.")
+
+    def _report(self, outcome: Outcome, counts: dict[str, int]) -> None:
+        counts[outcome.state] += 1
+        if outcome.error:
+            self._problem(outcome.line, outcome.error)
+            return
+        for warning in outcome.warnings:
+            self.stderr.write(f"line {outcome.line}: warning: {warning}")
 
     def _problem(self, number: int, reason: str) -> None:
-        if self.stdout.isatty():
+        if self.show_progress:
             self.stdout.write("")  # end the progress line first
         self.stderr.write(self.style.ERROR(f"line {number}: {reason}"))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from incidents import actions
 from incidents.demo import CATEGORY_DESCRIPTIONS, DEMO_OWNERS, demo_records
-from incidents.interchange import apply_record, parse_record
+from incidents.importer import BatchImporter
+from incidents.interchange import parse_record
 from incidents.models import FailureCategory
 
 DEMO_LOGIN = ("demo", "demo")
@@ -35,14 +37,20 @@ class Command(BaseCommand):
                 if category.description != description:
                     category.description = description
                     category.save(update_fields=["description"])
-            created = updated = 0
-            for record in demo_records():
-                result = apply_record(parse_record(record))
-                created += result.created
-                updated += not result.created
+            importer = BatchImporter()
+            outcomes = [
+                outcome
+                for number, record in enumerate(demo_records(), start=1)
+                for outcome in importer.add(number, parse_record(record))
+            ]
+            outcomes += importer.flush()
+        states = Counter(outcome.state for outcome in outcomes)
+        failed = [o for o in outcomes if o.error]
+        if failed:  # our own data: a failure here is a bug in incidents/demo.py
+            raise CommandError(f"Demo incident {failed[0].line} is invalid: {failed[0].error}")
         self.stdout.write(
-            f"Demo data: {created} incidents created, {updated} updated, "
-            f"{FailureCategory.objects.count()} failure modes."
+            f"Demo data: {states['created']} incidents created, {states['updated']} updated, "
+            f"{states['unchanged']} unchanged; {FailureCategory.objects.count()} failure modes."
         )
         if settings.DEBUG:
             username, password = DEMO_LOGIN
