@@ -19,6 +19,7 @@ ERRORS = {
     "401": "No valid session or `Authorization: Token <key>` header.",
     "404": "There is no such object.",
     "409": "The version sent is out of date, or the change conflicts with data saved meanwhile.",
+    "413": "The request body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
 }
 
 
@@ -34,6 +35,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                 codes.append("404")
             if method in ("post", "put", "patch", "delete"):
                 codes.append("409")
+            if method in ("post", "put", "patch"):
+                codes.append("413")
             responses = operation.setdefault("responses", {})
             for code in codes:
                 responses.setdefault(code, {"description": ERRORS[code], "content": error_ref})

@@ -196,6 +196,21 @@ def test_malformed_json_is_a_400(api: APIClient) -> None:
     assert "JSON parse error" in response.json()["detail"]
 
 
+def test_deeply_nested_json_is_a_400_not_a_crash(api: APIClient) -> None:
+    body = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.post("/api/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+
+
+def test_an_oversized_request_is_a_413(api: APIClient, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = api.post("/api/incidents/", {**NEW_INCIDENT, "body": "x" * 20_000}, format="json")
+    assert response.status_code == 413
+    assert "larger than the limit of 10,000 bytes" in response.json()["detail"]
+    assert Incident.objects.count() == 0
+
+
 def test_an_unknown_incident_is_a_404(api: APIClient) -> None:
     assert api.get("/api/incidents/999999/").status_code == 404
     assert api.patch("/api/incidents/999999/", {"version": 1}, format="json").status_code == 404

@@ -157,3 +157,19 @@ def test_a_category_name_that_is_too_long_is_named(tmp_path: Path) -> None:
     record = {"title": "x", "started_at": "2020-01-01", "categories": ["A > " + "b" * 101]}
     _, err, code = run_import(tmp_path, [json.dumps(record)])
     assert code == 1 and "line 1: categories[1]" in err and "at most 100 characters" in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_a_progress_bar_and_the_summary(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(json.dumps(_typical(n)) for n in range(120)) + "\n")
+    out = Terminal()
+    call_command("import_incidents", str(path), stdout=out, stderr=io.StringIO())
+    text = out.getvalue()
+    assert "[" + "#" * 30 + "] 120/120" in text
+    assert "50/120" in text  # it moved along the way
+    assert text.rstrip().endswith("120 created, 0 updated, 0 unchanged, 0 failed.")
