@@ -205,9 +205,33 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# A save must not wait on an absent broker: fail fast, and let the reconciliation catch up.
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 1,
+    "socket_timeout": 2,
+    # With late acknowledgement, a task whose worker died is delivered again after this.
+    "visibility_timeout": env_int("ONCE_TASK_VISIBILITY_TIMEOUT", 600),
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+ONCE_RECONCILE_MINUTES = env_int("ONCE_RECONCILE_MINUTES", 10)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "reconcile-recurrences": {
+        "task": "remediations.tasks.reconcile_recurrences",
+        "schedule": ONCE_RECONCILE_MINUTES * 60.0,
+    },
+}
 
 ONCE_WEBHOOK_URL = env_str("ONCE_WEBHOOK_URL")
+# Recurrence flags of incidents older than this are raised but not announced (imports of old
+# postmortems would otherwise email everyone about years-old recurrences).
+ONCE_NOTIFY_WITHIN_DAYS = env_int("ONCE_NOTIFY_WITHIN_DAYS", 30)
+# Where people reach Once: used for links in notifications.
+ONCE_BASE_URL = env_str("ONCE_BASE_URL", "http://127.0.0.1:8000")
 
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -33,6 +33,8 @@ urlpatterns = [
         remediation_views.remediation_history,
         name="remediation_history",
     ),
+    path("flags/", remediation_views.flag_list, name="flag_list"),
+    path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),

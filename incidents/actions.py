@@ -10,6 +10,7 @@ from django.utils.text import slugify
 
 from common.concurrency import save_versioned
 from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, Service
+from remediations import events
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -40,6 +41,7 @@ def save_category(category: FailureCategory) -> FailureCategory:
         category.slug = _unique_slug(category.path)
     category.save()
     if old_path is not None and old_path != category.path:
+        events.category_moved(category.pk)
         # Rename or move: rewrite the path prefix of everything below, deepest last.
         below = FailureCategory.objects.filter(path__startswith=old_path + PATH_SEPARATOR)
         for child in below.order_by("path"):
@@ -103,4 +105,6 @@ def save_incident(
             incident.categories.set(categories)
         if services is not None:
             incident.services.set(services)
+        # After the commit, with causes saved too: re-apply the recurrence rules to it.
+        events.incidents_changed([incident.pk])
     return incident

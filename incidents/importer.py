@@ -28,6 +28,7 @@ from incidents.interchange import (
     for_export,
 )
 from incidents.models import Cause, Incident, TimelineEntry
+from remediations import events
 from remediations.models import Remediation
 
 
@@ -104,6 +105,7 @@ class BatchImporter:
             for prepared in fresh:
                 yield self._one(prepared.line, prepared.parsed)
         else:
+            events.incidents_changed([p.incident.pk for p in fresh])
             for prepared in fresh:
                 yield Outcome(line=prepared.line, warnings=prepared.warnings)
 

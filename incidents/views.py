@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -24,12 +24,17 @@ from incidents.forms import (
 )
 from incidents.models import Cause, FailureCategory, Incident
 from remediations.actions import settle_done_at
-from remediations.models import Remediation
+from remediations.models import FlagState, RecurrenceFlag, Remediation
 
 PAGE_SIZE = 25
 CONFLICT_FIELDS = [
     "title", "summary", "severity", "status", "started_at", "detected_at", "resolved_at", "body",
 ]  # fmt: skip
+
+
+def _has_open_flags() -> Exists:
+    """True while the category is "recurred after remediation"."""
+    return Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
 
 
 @require_GET
@@ -51,7 +56,18 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    return render(request, "incidents/incident_detail.html", {"incident": incident})
+    context = {
+        "incident": incident,
+        # "This failure mode already has open remediations: …"
+        "open_remediations": Remediation.objects.still_open()
+        .filter(recurrence_links__incident=incident)
+        .select_related("owner"),
+        # "This recurred after … was done on …"
+        "recurrences": RecurrenceFlag.objects.filter(incident=incident)
+        .exclude(state=FlagState.CLEARED)
+        .select_related("remediation", "category"),
+    }
+    return render(request, "incidents/incident_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -154,7 +170,9 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         category = actions.save_category(form.save(commit=False))
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
-    categories = FailureCategory.objects.annotate(incident_count=Count("incidents"))
+    categories = FailureCategory.objects.annotate(
+        incident_count=Count("incidents"), flagged=_has_open_flags()
+    )
     status = 400 if form.errors else 200
     return render(
         request, "incidents/category_tree.html", {"categories": categories, "form": form},
@@ -164,10 +182,15 @@ def category_tree(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    category = get_object_or_404(FailureCategory, slug=slug)
+    category = get_object_or_404(
+        FailureCategory.objects.annotate(flagged=_has_open_flags()), slug=slug
+    )
     subtree = category.descendants()
     context = {
         "category": category,
+        "open_flags": RecurrenceFlag.objects.filter(
+            category__in=subtree, state=FlagState.OPEN
+        ).select_related("incident", "remediation"),
         "children": category.children.all(),
         "incidents": Incident.objects.in_category(category).for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
 from common.concurrency import save_versioned
+from remediations import events
 from remediations.models import FlagState, RecurrenceFlag, Remediation, done_at_for
 
 User = AbstractBaseUser | AnonymousUser
@@ -29,6 +30,7 @@ def save_remediation(
     save_versioned(
         remediation, by=by, expected_version=expected_version, creator_field="created_by"
     )
+    events.remediation_changed(remediation.pk)
     return remediation
 
 

@@ -69,3 +69,15 @@ class RemediationForm(DoneAtInStep):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
+
+
+class FlagDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("acknowledged", "Acknowledge"), ("dismissed", "Dismiss")],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        help_text="Required: what will be done, or why this is not a recurrence.",
+    )

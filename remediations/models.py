@@ -185,7 +185,9 @@ class RecurrenceFlag(models.Model):
     note = models.TextField(blank=True)
     # Why the engine cleared the flag (its condition stopped holding), or re-opened it.
     reason = models.TextField(blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
+    # Each channel is claimed before sending, so a flag is never announced twice on it.
+    owner_notified_at = models.DateTimeField(null=True, blank=True)
+    webhook_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-raised_at", "-id"]
@@ -201,3 +203,6 @@ class RecurrenceFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} recurred in {self.incident.reference} after “{self.remediation}”"
+
+    def get_absolute_url(self) -> str:
+        return reverse("flag_detail", args=[self.pk])

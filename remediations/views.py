@@ -12,10 +12,10 @@ from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
 from common.history import versions
 from incidents.models import Incident
-from remediations.actions import save_remediation
+from remediations.actions import FlagAlreadyResolved, resolve_flag, save_remediation
 from remediations.filters import RemediationFilterSet
-from remediations.forms import RemediationForm
-from remediations.models import Remediation
+from remediations.forms import FlagDecisionForm, RemediationForm
+from remediations.models import FlagState, RecurrenceFlag, Remediation
 
 PAGE_SIZE = 50
 CONFLICT_FIELDS = [
@@ -36,7 +36,60 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     remediation = get_object_or_404(Remediation.objects.for_list(), pk=pk)
-    return render(request, "remediations/remediation_detail.html", {"remediation": remediation})
+    context = {
+        "remediation": remediation,
+        # The evidence for its priority: incidents of its failure mode while it stayed open.
+        "while_open": Incident.objects.filter(recurrence_links__remediation=remediation)
+        .order_by("-started_at")
+        .only("id", "title", "started_at", "severity"),
+        "recurrences": remediation.flags.exclude(state=FlagState.CLEARED).select_related(
+            "incident", "category"
+        ),
+    }
+    return render(request, "remediations/remediation_detail.html", context)
+
+
+@require_GET
+def flag_list(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", FlagState.OPEN)
+    flags = RecurrenceFlag.objects.select_related(
+        "incident", "remediation", "category", "resolved_by"
+    )
+    if state in FlagState.values:
+        flags = flags.filter(state=state)
+    page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "state": state, "states": FlagState.choices}
+    return render(request, "remediations/flag_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = get_object_or_404(
+        RecurrenceFlag.objects.select_related(
+            "incident", "remediation__owner", "category", "resolved_by"
+        ),
+        pk=pk,
+    )
+    form = FlagDecisionForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                resolve_flag(
+                    flag, state=form.cleaned_data["decision"], by=request.user,
+                    note=form.cleaned_data["note"],
+                )  # fmt: skip
+            except FlagAlreadyResolved as error:
+                form.add_error(None, str(error))
+                status = 409
+            else:
+                messages.success(request, f"Flag {flag.get_state_display().lower()}.")
+                return redirect("flag_detail", pk=flag.pk)
+        else:
+            status = 400
+    return render(
+        request, "remediations/flag_detail.html", {"flag": flag, "form": form}, status=status
+    )
 
 
 @require_GET

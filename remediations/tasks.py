@@ -1,0 +1,75 @@
+"""Celery tasks of the recurrence engine: thin, taking ids, idempotent, retried on failure.
+
+Late acknowledgement (settings) means a task whose worker dies is delivered again; running a
+task twice gives the same links and flags, backed by unique constraints.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import urllib.error
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from incidents.models import FailureCategory, Incident
+from remediations import notifications, recurrence
+from remediations.events import enqueue
+from remediations.models import Remediation
+
+RETRY = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,  # 1 s, 2 s, 4 s … with jitter
+    "retry_backoff_max": 300,
+    "max_retries": 8,
+}
+
+
+def _apply(incident_ids: list[int]) -> dict[str, int]:
+    changes = recurrence.evaluate(incident_ids)
+    for flag_id in notifications.worth_announcing(changes.flags_raised):
+        enqueue(notify_flag, flag_id)
+    return {
+        "incidents": len(incident_ids),
+        "links_added": changes.links_added,
+        "links_removed": changes.links_removed,
+        "flags_raised": len(changes.flags_raised),
+        "flags_cleared": changes.flags_cleared,
+    }
+
+
+@shared_task(**RETRY)
+def evaluate_incidents(incident_ids: list[int]) -> dict[str, int]:
+    return _apply(incident_ids)
+
+
+@shared_task(**RETRY)
+def evaluate_remediation(remediation_id: int) -> dict[str, int]:
+    remediation = Remediation.objects.select_related("category").filter(pk=remediation_id).first()
+    if remediation is None:
+        return {}
+    return _apply(recurrence.incidents_for_remediation(remediation))
+
+
+@shared_task(**RETRY)
+def evaluate_category(category_id: int) -> dict[str, int]:
+    category = FailureCategory.objects.filter(pk=category_id).first()
+    if category is None:
+        return {}
+    return _apply(list(Incident.objects.in_category(category).values_list("id", flat=True)))
+
+
+@shared_task(**RETRY)
+def reconcile_recurrences() -> dict[str, int]:
+    """Every incident, every rule: brings links and flags up to date whatever was missed."""
+    return _apply(list(Incident.objects.values_list("id", flat=True)))
+
+
+@shared_task(
+    autoretry_for=(DatabaseError, OSError, smtplib.SMTPException, urllib.error.URLError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def notify_flag(flag_id: int) -> None:
+    notifications.notify(flag_id)

@@ -1,0 +1,197 @@
+"""The engine as people meet it: saves trigger it, people are told once, a dead broker loses
+nothing."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.utils import timezone
+
+from incidents.actions import get_or_create_category
+from remediations import notifications
+from remediations.models import RecurrenceFlag
+from tests.api_helpers import api_client_for
+from tests.celery_helpers import celery_broker
+from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def days(n: int) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(days=n)
+
+
+def test_saving_through_the_api_raises_the_flag(
+    alice: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    api = api_client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        remediation = api.post(
+            "/api/remediations/",
+            {"title": "Move to HTTP/2", "category": "Networking > Envoy", "status": "done",
+             "opened_at": "2026-01-01T00:00:00Z", "done_at": "2026-02-01T00:00:00Z"},
+            format="json",
+        ).json()  # fmt: skip
+        incident = api.post(
+            "/api/incidents/",
+            {"title": "Pool exhausted again", "started_at": "2026-03-01T00:00:00Z",
+             "categories": ["Networking > Envoy > HTTP/1.1 connection pool exhaustion"]},
+            format="json",
+        ).json()  # fmt: skip
+    body = api.get(f"/api/incidents/{incident['id']}/").json()
+    flag = RecurrenceFlag.objects.get()
+    assert body["open_flags"] == [flag.pk] and flag.remediation_id == remediation["id"]
+    assert api.get(f"/api/categories/{flag.category_id}/").json()["flagged"] is True
+
+
+def test_the_pages_tell_the_story(
+    alice_client: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    envoy = get_or_create_category("Networking > Envoy")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = RemediationFactory(title="Move to HTTP/2", category=envoy, status="done",
+                                  opened_at=days(-60), done_at=days(-30))  # fmt: skip
+        still_open = RemediationFactory(
+            title="Sidecar for billing", category=envoy, opened_at=days(-20)
+        )
+        from remediations.recurrence import evaluate
+
+        incident = IncidentFactory(
+            title="Billing pool exhausted", started_at=days(-1), categories=[envoy]
+        )
+        evaluate([incident.pk])
+    page = alice_client.get(incident.get_absolute_url()).content.decode()
+    assert "This recurred after" in page and "Move to HTTP/2" in page
+    assert (
+        "This failure mode already has open remediations" in page and "Sidecar for billing" in page
+    )
+    assert "recurred after remediation" in alice_client.get("/categories/").content.decode()
+    assert (
+        "1 incident while it stayed open"
+        in alice_client.get(still_open.get_absolute_url()).content.decode()
+    )
+    flag = RecurrenceFlag.objects.get()
+    assert "Billing pool exhausted" in alice_client.get("/flags/").content.decode()
+    # A decision needs a note, and keeps who and when.
+    response = alice_client.post(flag.get_absolute_url(), {"decision": "acknowledged", "note": ""})
+    assert response.status_code == 400
+    response = alice_client.post(
+        flag.get_absolute_url(), {"decision": "acknowledged", "note": "billing was missed"}
+    )
+    assert response.status_code == 302
+    flag.refresh_from_db()
+    assert flag.state == "acknowledged" and flag.resolved_by.username == "alice"
+    assert done.pk == flag.remediation_id
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []
+    fail_next = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if _Receiver.fail_next:
+            _Receiver.fail_next -= 1
+            self.send_response(500)
+        else:
+            _Receiver.received.append(body)
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook(settings: Any) -> Iterator[type[_Receiver]]:
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.ONCE_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/hook"
+    _Receiver.received, _Receiver.fail_next = [], 0
+    yield _Receiver
+    server.shutdown()
+
+
+def _flag(owner: Any) -> RecurrenceFlag:
+    envoy = get_or_create_category("Networking > Envoy")
+    remediation = RemediationFactory(title="Move to HTTP/2", category=envoy, status="done", owner=owner,
+                                     opened_at=days(-60), done_at=days(-30))  # fmt: skip
+    incident = IncidentFactory(title="Pool exhausted", started_at=days(-1), categories=[envoy])
+    return RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=envoy)
+
+
+def test_owner_and_webhook_are_told_once(webhook: Any) -> None:
+    flag = _flag(UserFactory(username="carol"))
+    notifications.notify(flag.pk)
+    notifications.notify(flag.pk)
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["carol@example.com"]
+    assert len(webhook.received) == 1
+    text = webhook.received[0]["text"]
+    assert "Networking > Envoy came back in" in text and "“Move to HTTP/2”" in text
+    assert text.endswith(f"/flags/{flag.pk}/") and webhook.received[0]["flag"]["id"] == flag.pk
+
+
+def test_a_failed_webhook_is_retried_without_emailing_twice(webhook: Any) -> None:
+    flag = _flag(UserFactory(username="carol"))
+    webhook.fail_next = 1
+    with pytest.raises(OSError):
+        notifications.notify(flag.pk)
+    flag.refresh_from_db()
+    assert flag.owner_notified_at is not None and flag.webhook_notified_at is None
+    notifications.notify(flag.pk)  # the retry
+    assert len(mail.outbox) == 1 and len(webhook.received) == 1
+
+
+def test_recurrences_of_old_incidents_are_not_announced(settings: Any) -> None:
+    settings.ONCE_NOTIFY_WITHIN_DAYS = 30
+    recent = _flag(None)
+    old = RecurrenceFlag.objects.create(
+        incident=IncidentFactory(started_at=days(-400)), remediation=recent.remediation,
+        category=recent.category,
+    )  # fmt: skip
+    assert notifications.worth_announcing([recent.pk, old.pk]) == [recent.pk]
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Celery pointed at a port where nothing listens, as when Redis is stopped."""
+    transport = {"socket_connect_timeout": 1, "socket_timeout": 2}
+    with celery_broker("redis://127.0.0.1:1/0", broker_transport_options=transport):
+        yield
+
+
+def test_with_the_broker_down_a_save_succeeds_fast_and_reconciliation_catches_up(
+    alice: Any, broker_down: None, django_capture_on_commit_callbacks: Any, caplog: Any
+) -> None:
+    envoy = get_or_create_category("Networking > Envoy")
+    RemediationFactory(category=envoy, status="done", opened_at=days(-60), done_at=days(-30))
+    api = api_client_for(alice)
+    started = time.monotonic()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(
+            "/api/incidents/",
+            {
+                "title": "Recurred",
+                "started_at": days(-1).isoformat(),
+                "categories": ["Networking > Envoy"],
+            },
+            format="json",
+        )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 201
+    assert elapsed < 2.5, f"the save waited {elapsed:.1f} s for the broker"
+    assert not RecurrenceFlag.objects.exists()  # the event is pending…
+    assert "the broker is unavailable" in caplog.text
+
+    call_command("reconcile_recurrences", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert RecurrenceFlag.objects.filter(incident_id=response.json()["id"]).exists()  # …not lost
