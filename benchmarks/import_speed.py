@@ -21,10 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _database import fresh_database
 
 WORDS = [
     "etcd",
@@ -127,31 +125,20 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=5000)
     args = parser.parse_args()
 
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(server)
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/once_bench"))
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    with fresh_database() as server:
+        run(args.incidents, server)
 
-    import django
-    import psycopg
 
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS once_bench")
-        conn.execute("CREATE DATABASE once_bench")
-    django.setup()
+def run(incidents: int, server: str) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db import connection
 
-    call_command("migrate", verbosity=0)
     for owner in OWNERS:
         get_user_model().objects.create(username=owner)
 
     rng = random.Random(20261127)
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
-        for n in range(args.incidents):
+        for n in range(incidents):
             handle.write(json.dumps(typical(rng, n)) + "\n")
         path = handle.name
     size = Path(path).stat().st_size
@@ -163,16 +150,13 @@ def main() -> None:
 
     created = timed_import()
     updated = timed_import()
-    connection.close()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute("DROP DATABASE once_bench")
     os.unlink(path)
 
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    print(f"machine: {machine}, PostgreSQL at {parts.hostname}:{parts.port or 5432}")
-    print(f"file: {args.incidents:,} incidents, {size / 1e6:.1f} MB of JSON Lines")
-    print(f"new incidents:   {created:6.2f} s  {args.incidents / created:8,.0f} incidents/s")
-    again = args.incidents / updated
+    print(f"machine: {machine}, PostgreSQL at {server}")
+    print(f"file: {incidents:,} incidents, {size / 1e6:.1f} MB of JSON Lines")
+    print(f"new incidents:   {created:6.2f} s  {incidents / created:8,.0f} incidents/s")
+    again = incidents / updated
     print(
         f"same file again: {updated:6.2f} s  {again:8,.0f} incidents/s (unchanged: compared only)"
     )

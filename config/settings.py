@@ -218,11 +218,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-ONCE_RECONCILE_MINUTES = env_int("ONCE_RECONCILE_MINUTES", 10)
+# How often beat runs the reconciliation that applies any event a missing broker dropped.
+ONCE_RECONCILE_SECONDS = env_int("ONCE_RECONCILE_SECONDS", 600)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-recurrences": {
         "task": "remediations.tasks.reconcile_recurrences",
-        "schedule": ONCE_RECONCILE_MINUTES * 60.0,
+        "schedule": float(ONCE_RECONCILE_SECONDS),
     },
 }
 

@@ -96,14 +96,13 @@ def worth_announcing(flag_ids: list[int]) -> list[int]:
     Importing years of old postmortems raises their flags too, but nobody should be emailed
     today about a recurrence from 2019.
     """
-    if not flag_ids:
-        return []
     since = timezone.now() - datetime.timedelta(days=settings.ONCE_NOTIFY_WITHIN_DAYS)
-    return list(
-        RecurrenceFlag.objects.filter(pk__in=flag_ids, incident__started_at__gte=since)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    recent: list[int] = []
+    for start in range(0, len(flag_ids), 5000):  # a first reconciliation raises many at once
+        recent += RecurrenceFlag.objects.filter(
+            pk__in=flag_ids[start : start + 5000], incident__started_at__gte=since
+        ).values_list("pk", flat=True)
+    return sorted(recent)
 
 
 def notify(flag_id: int) -> None:

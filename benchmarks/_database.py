@@ -1,0 +1,54 @@
+"""A throw-away PostgreSQL database for a benchmark run, migrated and ready."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+BROKER = os.environ.get("ONCE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+@contextmanager
+def fresh_database(name: str = "once_bench") -> Iterator[str]:
+    """Create `name` on the server of DATABASE_URL, set Django up on it, drop it afterwards.
+
+    Tasks go to a Redis database that no worker reads (flushed before and after), as in
+    production where a save or an import only enqueues the recurrence evaluation: benchmarks
+    time the command, and measure the evaluation on its own (reconcile_speed.py).
+    """
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(server)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_BROKER_URL"] = BROKER
+
+    import django
+    import psycopg
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    try:
+        yield f"{parts.hostname}:{parts.port or 5432}"
+    finally:
+        redis.Redis.from_url(BROKER).flushdb()
+        connection.close()
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name}")
