@@ -170,9 +170,10 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         category = actions.save_category(form.save(commit=False))
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
+    # Explicit order: Meta.ordering does not apply to a query with an aggregate.
     categories = FailureCategory.objects.annotate(
         incident_count=Count("incidents"), flagged=_has_open_flags()
-    )
+    ).order_by("path")
     status = 400 if form.errors else 200
     return render(
         request, "incidents/category_tree.html", {"categories": categories, "form": form},

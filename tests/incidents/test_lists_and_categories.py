@@ -167,3 +167,13 @@ def test_category_page_lists_incidents_causes_and_remediations_below_it(
     html = alice_client.get(parent.get_absolute_url()).content.decode()
     assert "IAM throttled" in html and "No credential cache" in html
     assert "Cache credentials" in html
+
+
+def test_the_tree_lists_each_category_under_its_parent(alice_client: Client) -> None:
+    for path in ["Storage > EBS latency", "Certificates", "Control plane > etcd", "Storage"]:
+        get_or_create_category(path)
+    IncidentFactory(categories=[FailureCategory.objects.get(path="Certificates")])
+    response = alice_client.get(reverse("category_tree"))
+    assert [c.path for c in response.context["categories"]] == [
+        "Certificates", "Control plane", "Control plane > etcd", "Storage", "Storage > EBS latency",
+    ]  # fmt: skip
