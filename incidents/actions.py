@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils.text import slugify
 
 from common.concurrency import save_versioned
-from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, Service
+from incidents.models import (
+    PATH_SEPARATOR,
+    Cause,
+    FailureCategory,
+    Incident,
+    Service,
+    TimelineEntry,
+)
 from remediations import events
 
 User = AbstractBaseUser | AnonymousUser
@@ -108,3 +116,29 @@ def save_incident(
         # After the commit, with causes saved too: re-apply the recurrence rules to it.
         events.incidents_changed([incident.pk])
     return incident
+
+
+def replace_causes(
+    incident: Incident,
+    causes: Iterable[dict[str, Any]],
+    category_for: Callable[[str], FailureCategory] = get_or_create_category,
+) -> None:
+    """Replace the incident's causes: dicts of kind, description and a category path or None."""
+    incident.causes.all().delete()
+    Cause.objects.bulk_create(
+        Cause(
+            incident=incident,
+            kind=cause["kind"],
+            description=cause["description"],
+            category=category_for(cause["category"]) if cause.get("category") else None,
+        )
+        for cause in causes
+    )
+
+
+def replace_timeline(incident: Incident, entries: Iterable[dict[str, Any]]) -> None:
+    """Replace the incident's timeline: dicts of `at` and `text`."""
+    incident.timeline.all().delete()
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(incident=incident, at=entry["at"], text=entry["text"]) for entry in entries
+    )

@@ -27,7 +27,6 @@ from incidents.models import (
     IncidentStatus,
     Service,
     Severity,
-    TimelineEntry,
 )
 from remediations.actions import save_remediation
 from remediations.models import Remediation, RemediationKind, RemediationStatus
@@ -310,20 +309,8 @@ def apply_record(
         categories=[resolver.category(path) for path in parsed["categories"]],
         services=resolver.services(parsed["services"]),
     )
-    incident.causes.all().delete()
-    Cause.objects.bulk_create(
-        Cause(
-            incident=incident,
-            kind=c["kind"],
-            description=c["description"],
-            category=resolver.category(c["category"]) if c["category"] else None,
-        )  # fmt: skip
-        for c in parsed["causes"]
-    )
-    incident.timeline.all().delete()
-    TimelineEntry.objects.bulk_create(
-        TimelineEntry(incident=incident, at=t["at"], text=t["text"]) for t in parsed["timeline"]
-    )
+    actions.replace_causes(incident, parsed["causes"], category_for=resolver.category)
+    actions.replace_timeline(incident, parsed["timeline"])
     existing = {r.title: r for r in incident.remediations.all()}
     for item in parsed["remediations"]:
         remediation = existing.get(item["title"]) or Remediation(incident=incident)

@@ -236,23 +236,9 @@ class IncidentSerializer(serializers.ModelSerializer):
             services=actions.get_or_create_services(services) if services is not None else None,
         )
         if causes is not None:
-            incident.causes.all().delete()
-            Cause.objects.bulk_create(
-                Cause(
-                    incident=incident,
-                    kind=c["kind"],
-                    description=c["description"],
-                    category=actions.get_or_create_category(c["category"])
-                    if c.get("category")
-                    else None,
-                )  # fmt: skip
-                for c in causes
-            )
+            actions.replace_causes(incident, causes)
         if timeline is not None:
-            incident.timeline.all().delete()
-            TimelineEntry.objects.bulk_create(
-                TimelineEntry(incident=incident, at=t["at"], text=t["text"]) for t in timeline
-            )
+            actions.replace_timeline(incident, timeline)
         return incident
 
 
