@@ -43,6 +43,8 @@ test: install-dev lint check-deploy
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@echo "Search behaviour suite again, on the embedded backend (SQLite FTS5):"
+	DATABASE_URL=sqlite:///$(CURDIR)/db-search-test.sqlite3 $(PY) -m pytest tests/search -q $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from common.api import NoSuchEndpoint
 from incidents.api import CategoryViewSet, IncidentViewSet, ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
+from search.api import SearchViewSet
 
 
 class Router(DefaultRouter):
@@ -29,6 +30,7 @@ urlpatterns = [
         login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
+    path("search/", SearchViewSet.as_view({"get": "list"}), name="api-search"),
     *router.urls,
     re_path(r"^.*$", NoSuchEndpoint.as_view()),
 ]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "incidents",
     "remediations",
     "reviews",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -276,6 +277,9 @@ SPECTACULAR_SETTINGS = {
 # --- Once ------------------------------------------------------------------------------------
 # Largest incident report body accepted, in characters (about 200 pages of text).
 ONCE_MAX_REPORT_CHARS = env_int("ONCE_MAX_REPORT_CHARS", 200_000)
+
+# A search the database has worked on this long is cancelled and answered "narrow it" (503).
+ONCE_SEARCH_TIMEOUT_MS = env_int("ONCE_SEARCH_TIMEOUT_MS", 3000)
 
 LOGGING = {
     "version": 1,

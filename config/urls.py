@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from common import views as common_views
 from incidents import views as incident_views
 from remediations import views as remediation_views
+from search import views as search_views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incident_list"), name="home"),
@@ -33,6 +34,7 @@ urlpatterns = [
         remediation_views.remediation_history,
         name="remediation_history",
     ),
+    path("search/", search_views.search_page, name="search"),
     path("flags/", remediation_views.flag_list, name="flag_list"),
     path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.

@@ -19,6 +19,7 @@ from incidents.models import (
     TimelineEntry,
 )
 from remediations import events
+from search import index as search_index
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -50,6 +51,7 @@ def save_category(category: FailureCategory) -> FailureCategory:
     category.save()
     if old_path is not None and old_path != category.path:
         events.category_moved(category.pk)
+        search_index.category_moved(category.pk)
         # Rename or move: rewrite the path prefix of everything below, deepest last.
         below = FailureCategory.objects.filter(path__startswith=old_path + PATH_SEPARATOR)
         for child in below.order_by("path"):
@@ -115,6 +117,8 @@ def save_incident(
             incident.services.set(services)
         # After the commit, with causes saved too: re-apply the recurrence rules to it.
         events.incidents_changed([incident.pk])
+        # Causes and timeline are saved in the caller's transaction: indexed after its commit.
+        search_index.incidents_changed([incident.pk])
     return incident
 
 

@@ -30,6 +30,7 @@ from incidents.interchange import (
 from incidents.models import Cause, Incident, TimelineEntry
 from remediations import events
 from remediations.models import Remediation
+from search import index as search_index
 
 
 @dataclass
@@ -106,6 +107,7 @@ class BatchImporter:
                 yield self._one(prepared.line, prepared.parsed)
         else:
             events.incidents_changed([p.incident.pk for p in fresh])
+            search_index.incidents_changed([p.incident.pk for p in fresh])
             for prepared in fresh:
                 yield Outcome(line=prepared.line, warnings=prepared.warnings)
 

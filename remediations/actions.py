@@ -8,6 +8,7 @@ from django.utils import timezone
 from common.concurrency import save_versioned
 from remediations import events
 from remediations.models import FlagState, RecurrenceFlag, Remediation, done_at_for
+from search import index as search_index
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -31,6 +32,7 @@ def save_remediation(
         remediation, by=by, expected_version=expected_version, creator_field="created_by"
     )
     events.remediation_changed(remediation.pk)
+    search_index.remediation_changed(remediation.pk)
     return remediation
 
 

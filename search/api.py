@@ -1,0 +1,106 @@
+"""GET /api/search/: ranked incidents for a query, filterable like the incident list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from common.api import Pagination
+from incidents.filters import IncidentFilterSet
+from incidents.models import Incident
+from search.backends.base import SearchTimeout
+from search.forms import SearchForm
+from search.serializers import SearchResultSerializer
+from search.service import search
+
+TIMEOUT_MESSAGE = "The search took too long. Add words or filters to narrow it, and try again."
+
+
+class SearchPagination(Pagination):
+    """limit/offset pages over a count that stops at 1,000 (see count_capped)."""
+
+    default_limit = 20
+
+    def page(self, request: Request, count: int) -> tuple[int, int]:
+        self.request = request
+        self.count = count
+        self.limit = self.get_limit(request)
+        self.offset = self.get_offset(request)
+        return self.limit, self.offset
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["properties"]["count"]["description"] = "Matches, counted up to 1,000."
+        paginated["properties"]["count_capped"] = {
+            "type": "boolean",
+            "description": "True when there are more matches than `count` (show it as 1,000+).",
+        }
+        paginated["properties"]["corrections"] = {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Words that look like typos, with the words also searched for.",
+        }
+        paginated["properties"]["failure_modes"] = {
+            "type": "array",
+            "description": "Failure categories the query names: their pages are the answer.",
+            "items": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "url": {"type": "string"}},
+            },
+        }
+        return paginated
+
+
+class SearchViewSet(viewsets.GenericViewSet):
+    queryset = Incident.objects.all()
+    serializer_class = SearchResultSerializer
+    filterset_class = IncidentFilterSet
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = SearchPagination
+
+    @extend_schema(
+        operation_id="search_incidents",
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="Words to look for."),
+            OpenApiParameter("sort", str, enum=["relevance", "newest"], default="relevance"),
+        ],
+        responses={
+            200: SearchResultSerializer(many=True),
+            400: OpenApiResponse(description="No query, or a bad filter: the reasons, by field."),
+            503: OpenApiResponse(description="The search took too long; narrow it."),
+        },
+    )
+    def list(self, request: Request) -> Response:
+        form = SearchForm(request.query_params)
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        within = self.filter_queryset(self.get_queryset())
+        filtered = bool(set(request.query_params) & set(IncidentFilterSet.base_filters))
+        paginator: SearchPagination = self.paginator  # type: ignore[assignment]
+        limit, offset = paginator.page(request, 0)
+        try:
+            found = search(
+                form.cleaned_data["q"],
+                within=within if filtered else None,
+                newest_first=form.cleaned_data["sort"] == "newest",
+                limit=limit,
+                offset=offset,
+            )
+        except SearchTimeout:
+            return Response({"detail": TIMEOUT_MESSAGE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        paginator.count = found.count
+        response = paginator.get_paginated_response(
+            self.get_serializer(found.results, many=True).data
+        )
+        response.data["count_capped"] = found.count_capped
+        response.data["corrections"] = dict(found.corrections)
+        response.data["failure_modes"] = [
+            {"path": c.path, "url": c.get_absolute_url()} for c in found.failure_modes
+        ]
+        return response

@@ -1,0 +1,194 @@
+"""PostgreSQL full-text search: a weighted, stored tsvector with a GIN index; pg_trgm typos.
+
+Ranking. PostgreSQL's ts_rank knows where a word occurs (title A … body D) but not how rare
+it is, so "the incident where etcd lost quorum" would rank a document full of "incident"
+above the one about etcd. We rank each concept of the query on its own and weigh it by its
+inverse document frequency, like BM25:
+
+    score = Σ idf(concept) · r / (r + K)  /  Σ idf(concept),   r = ts_rank(weights, vector, concept)
+
+so a document matching more of the query, rarer words, and in weightier fields ranks higher;
+scores fall in 0..1. Document frequencies are counted with the index and capped.
+
+Speed. Ranking reads every candidate's tsvector, so the candidate set is bounded: when the
+concepts together match more than CANDIDATES documents, only the rarer concepts select
+candidates and the common ones add to their scores (the "common terms" idea of Lucene).
+A query of only very common words ranks the first CANDIDATES matches.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.db.utils import OperationalError
+
+from incidents.models import Incident
+from search.backends.base import (
+    COUNT_CAP,
+    TYPO_FIXES,
+    TYPO_SIMILARITY,
+    Hit,
+    Ranked,
+    SearchBackend,
+    SearchTimeout,
+    term_text,
+    timeout_ms,
+    within_sql,
+)
+from search.query import Query, Term
+
+WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"  # D (body), C (summary), B (categories, services), A (title)
+SATURATION = 0.1  # K above: how quickly more occurrences stop adding to a concept's score
+CANDIDATES = 4000
+FREQUENCY_CAP = 20_000  # counting a concept's documents stops here: rarer than that is "common"
+
+
+def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
+    """SQL for "any of these terms" (phrases keep their word order), and its parameters."""
+    sql = " || ".join(["phraseto_tsquery('english', %s)"] * len(terms))
+    return f"({sql})", [term_text(t) for t in terms]
+
+
+class PostgreSQLBackend(SearchBackend):
+    vendor = "postgresql"
+
+    def similar_words(self, word: str) -> list[str]:
+        # The threshold is transaction-local: the GIN trigram index serves `%` at that level.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
+                [str(TYPO_SIMILARITY)],
+            )
+            cursor.execute(
+                "SELECT word FROM search_word WHERE word %% %s "
+                "ORDER BY similarity(word, %s) DESC, word LIMIT %s",
+                [word, word, TYPO_FIXES],
+            )
+            return [row[0] for row in cursor.fetchall()]
+
+    def rank(
+        self,
+        query: Query,
+        *,
+        within: QuerySet[Incident] | None,
+        newest_first: bool,
+        limit: int,
+        offset: int,
+    ) -> Ranked:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                previous = cursor.fetchone()[0]
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms())]
+                )
+                ranked = self._rank(cursor, query, within, newest_first, limit, offset)
+                # Inside an outer transaction the local setting would outlive this search.
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                return ranked
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) == "57014":  # query_canceled
+                raise SearchTimeout from error
+            raise
+
+    def _rank(self, cursor, query, within, newest_first, limit, offset) -> Ranked:  # type: ignore[no-untyped-def]
+        # 1. Each concept (and the exclusions) as a tsquery, with its document frequency.
+        parts = [_tsquery(c.terms) for c in query.concepts]
+        if query.excluded:
+            parts.append(_tsquery(query.excluded))
+        cursor.execute(
+            f"""
+            SELECT q::text,
+                   (SELECT count(*) FROM (SELECT 1 FROM search_document d
+                                          WHERE d.vector @@ q LIMIT %s) s)
+            FROM unnest(ARRAY[{", ".join(sql for sql, _ in parts)}]::tsquery[])
+                 WITH ORDINALITY AS g(q, n)
+            ORDER BY n
+            """,
+            [FREQUENCY_CAP, *(p for _, params in parts for p in params)],
+        )
+        rows = cursor.fetchall()
+        exclusion = rows.pop()[0] if query.excluded else ""
+        concepts = [(text, frequency) for text, frequency in rows if text]
+        if not concepts:
+            return Ranked(hits=[], count=0, count_capped=False)
+        cursor.execute(
+            "SELECT greatest(reltuples::bigint, 0) FROM pg_class "
+            "WHERE oid = 'search_document'::regclass"
+        )
+        documents = cursor.fetchone()[0]
+        if documents < max(f for _, f in concepts):  # never analyzed yet: count instead
+            cursor.execute("SELECT count(*) FROM search_document")
+            documents = cursor.fetchone()[0]
+
+        def any_of(texts: list[str]) -> str:
+            matched = " | ".join(f"({t})" for t in texts)
+            return f"({matched}) & !({exclusion})" if exclusion else matched
+
+        matching = any_of([t for t, _ in concepts])
+        candidates = self._candidates(concepts, any_of) or matching
+        in_filter, filter_params = within_sql(within)
+        filter_clause = f"AND d.incident_id {in_filter}" if in_filter else ""
+
+        # 2. How many match, up to the cap.
+        cursor.execute(
+            f"""SELECT count(*) FROM (SELECT 1 FROM search_document d
+                WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) s""",
+            [matching, *filter_params, COUNT_CAP + 1],
+        )
+        count = cursor.fetchone()[0]
+
+        # 3. Score the candidates, one ts_rank per concept, weighed by rarity.
+        idf = [_idf(documents, frequency) for _, frequency in concepts]
+        ranks = ", ".join(
+            f"ts_rank('{WEIGHTS}', d.vector, %s::tsquery, 1) AS r{i}" for i in range(len(concepts))
+        )
+        score = " + ".join(
+            f"{weight:.6f} * r{i} / (r{i} + {SATURATION})" for i, weight in enumerate(idf)
+        )
+        weighted = f"({score}) / {sum(idf):.6f}"
+        texts = [t for t, _ in concepts]
+        if newest_first:  # every match qualifies; only the page's rows are scored
+            cursor.execute(
+                f"""
+                SELECT c.incident_id, {weighted} AS score
+                FROM (SELECT d.incident_id, i.started_at, {ranks}
+                      FROM search_document d JOIN incidents_incident i ON i.id = d.incident_id
+                      WHERE d.vector @@ %s::tsquery {filter_clause}
+                      ORDER BY i.started_at DESC, i.id DESC LIMIT %s OFFSET %s) c
+                ORDER BY c.started_at DESC, c.incident_id DESC
+                """,
+                [*texts, matching, *filter_params, limit, offset],
+            )
+        else:
+            cursor.execute(
+                f"""
+                SELECT c.incident_id, {weighted} AS score
+                FROM (SELECT d.incident_id, {ranks} FROM search_document d
+                      WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) c
+                ORDER BY score DESC, c.incident_id DESC LIMIT %s OFFSET %s
+                """,
+                [*texts, candidates, *filter_params, CANDIDATES, limit, offset],
+            )
+        hits = [Hit(incident_id=pk, score=float(s)) for pk, s in cursor.fetchall()]
+        return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)
+
+    @staticmethod
+    def _candidates(concepts: list[tuple[str, int]], any_of) -> str | None:  # type: ignore[no-untyped-def]
+        """The rarer concepts, when all of them together would match too many documents."""
+        if sum(f for _, f in concepts) <= CANDIDATES:
+            return None
+        rare, total = [], 0
+        for text, frequency in sorted(concepts, key=lambda c: c[1]):
+            if rare and total + frequency > CANDIDATES:
+                break
+            rare.append(text)
+            total += frequency
+        return any_of(rare)
+
+
+def _idf(documents: int, frequency: int) -> float:
+    """BM25's inverse document frequency, never below a small positive floor."""
+    return max(0.05, math.log(1 + (documents - frequency + 0.5) / (frequency + 0.5)))

@@ -1,0 +1,121 @@
+"""SQLite FTS5 search for the embedded setup: bm25 over four weighted columns.
+
+FTS5's bm25 already weighs each query term by its rarity and sums over the terms a
+document matches, so an any-word query ranks documents matching more of it higher. Porter
+stemming comes from the tokenizer (search/migrations/0002_full_text_index.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.db.models.functions import Length
+from django.db.utils import OperationalError
+
+from incidents.models import Incident
+from search.backends.base import (
+    COUNT_CAP,
+    TYPO_FIXES,
+    TYPO_SIMILARITY,
+    Hit,
+    Ranked,
+    SearchBackend,
+    SearchTimeout,
+    timeout_ms,
+    within_sql,
+)
+from search.models import SearchWord
+from search.query import Query, Term
+from search.text import similarity
+
+COLUMN_WEIGHTS = "10.0, 5.0, 2.5, 1.0"  # title, labels, summary, body
+
+
+def _phrase(term: Term) -> str:
+    """An FTS5 string: the user's words quoted, so nothing they type is FTS5 syntax."""
+    return '"' + " ".join(term).replace('"', '""') + '"'
+
+
+def _any(terms: list[Term]) -> str:
+    return "(" + " OR ".join(_phrase(t) for t in terms) + ")"
+
+
+def match_expression(query: Query) -> str:
+    expression = " OR ".join(_any(c.terms) for c in query.concepts)
+    if query.excluded:
+        expression = f"({expression}) NOT {_any(query.excluded)}"
+    return expression
+
+
+class SQLiteBackend(SearchBackend):
+    vendor = "sqlite"
+
+    def similar_words(self, word: str) -> list[str]:
+        # The embedded vocabulary is small: compare in Python, the way pg_trgm would.
+        nearby = SearchWord.objects.annotate(n=Length("word")).filter(
+            n__gte=len(word) - 3, n__lte=len(word) + 3
+        )
+        scored = sorted(
+            ((similarity(word, w), w) for w in nearby.values_list("word", flat=True)),
+            key=lambda pair: (-pair[0], pair[1]),
+        )
+        return [w for score, w in scored[:TYPO_FIXES] if score >= TYPO_SIMILARITY]
+
+    def rank(
+        self,
+        query: Query,
+        *,
+        within: QuerySet[Incident] | None,
+        newest_first: bool,
+        limit: int,
+        offset: int,
+    ) -> Ranked:
+        if not query.concepts:
+            return Ranked(hits=[], count=0, count_capped=False)
+        connection.ensure_connection()
+        raw = connection.connection
+        deadline = time.monotonic() + timeout_ms() / 1000
+        # SQLite has no statement timeout: a progress handler aborts the statement instead.
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 100)
+        try:
+            return self._rank(query, within, newest_first, limit, offset)
+        except OperationalError as error:
+            if "interrupted" in str(error):
+                raise SearchTimeout from error
+            raise
+        finally:
+            raw.set_progress_handler(None, 0)
+
+    def _rank(self, query, within, newest_first, limit, offset) -> Ranked:  # type: ignore[no-untyped-def]
+        expression = match_expression(query)
+        in_filter, filter_params = within_sql(within)
+        filter_clause = f"AND f.rowid {in_filter}" if in_filter else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""SELECT count(*) FROM (SELECT 1 FROM search_fts f
+                    WHERE search_fts MATCH %s {filter_clause} LIMIT %s)""",
+                [expression, *filter_params, COUNT_CAP + 1],
+            )
+            count = cursor.fetchone()[0]
+            order = "i.started_at DESC, m.id DESC" if newest_first else "m.score DESC, m.id DESC"
+            # bm25() only works in a statement on the FTS table itself: rank in a
+            # materialized CTE, then order and normalize.
+            cursor.execute(
+                f"""
+                WITH matched AS MATERIALIZED (
+                    SELECT f.rowid AS id, -bm25(search_fts, {COLUMN_WEIGHTS}) AS score
+                    FROM search_fts f WHERE search_fts MATCH %s {filter_clause}
+                )
+                SELECT m.id, m.score, max(m.score) OVER () AS best, i.started_at
+                FROM matched m JOIN incidents_incident i ON i.id = m.id
+                ORDER BY {order} LIMIT %s OFFSET %s
+                """,
+                [expression, *filter_params, limit, offset],
+            )
+            hits = [
+                Hit(incident_id=pk, score=score / best if best else 0.0)
+                for pk, score, best, _ in cursor.fetchall()
+            ]
+        return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)

@@ -1,0 +1,173 @@
+"""Keeping search documents in step with the knowledge base.
+
+Every write path that changes what an incident says calls one of the `*_changed` functions
+below inside its transaction. The documents are rebuilt right after the commit, before the
+save returns to its caller: an incident is findable as soon as its save returns. Rebuilding is
+set-based (a fixed number of queries per chunk of incidents), so an import of thousands or
+the rename of a big category costs seconds, not minutes. `rebuild_search_index` rebuilds
+everything, for a restore or a changed indexing rule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
+from remediations.models import Remediation
+from search.models import SearchDocument, SearchWord
+from search.text import plain_text, words
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500
+VOCABULARY_WORD = (3, 40)  # shorter words are not worth a typo fix; longer ones are noise
+
+
+def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
+    """The search documents of these incidents, from six queries whatever their number."""
+    labels: dict[int, list[str]] = defaultdict(list)
+    summary: dict[int, list[str]] = defaultdict(list)
+    body: dict[int, list[str]] = defaultdict(list)
+
+    through = Incident.categories.through.objects.filter(incident_id__in=incident_ids)
+    for incident_id, path in through.values_list("incident_id", "failurecategory__path"):
+        labels[incident_id].append(path)
+    through = Incident.services.through.objects.filter(incident_id__in=incident_ids)
+    for incident_id, name in through.values_list("incident_id", "service__name"):
+        labels[incident_id].append(name)
+    causes = Cause.objects.filter(incident_id__in=incident_ids).order_by("pk")
+    for incident_id, description, path in causes.values_list(
+        "incident_id", "description", "category__path"
+    ):
+        summary[incident_id].append(description)
+        if path and path not in labels[incident_id]:
+            labels[incident_id].append(path)
+    remediations = Remediation.objects.filter(incident_id__in=incident_ids).order_by("pk")
+    for incident_id, title, description in remediations.values_list(
+        "incident_id", "title", "description"
+    ):
+        summary[incident_id].append(title)
+        body[incident_id].append(plain_text(description))
+    timeline = TimelineEntry.objects.filter(incident_id__in=incident_ids).order_by("at", "pk")
+    for incident_id, text in timeline.values_list("incident_id", "text"):
+        body[incident_id].append(text)
+
+    documents = []
+    now = timezone.now()
+    for incident_id, title, incident_summary, incident_body in Incident.objects.filter(
+        pk__in=incident_ids
+    ).values_list("pk", "title", "summary", "body"):
+        documents.append(
+            SearchDocument(
+                incident_id=incident_id,
+                title=title,
+                # Paths read as words: "Control plane > etcd" → "Control plane. etcd".
+                labels="\n".join(p.replace(PATH_SEPARATOR, ". ") for p in labels[incident_id]),
+                summary="\n".join([incident_summary, *summary[incident_id]]).strip(),
+                body="\n".join([plain_text(incident_body), *body[incident_id]]).strip(),
+                indexed_at=now,
+            )
+        )
+    return documents
+
+
+def vocabulary(documents: Iterable[SearchDocument]) -> set[str]:
+    shortest, longest = VOCABULARY_WORD
+    found: set[str] = set()
+    for document in documents:
+        for text in (document.title, document.labels, document.summary, document.body):
+            found.update(words(text))
+    return {w for w in found if shortest <= len(w) <= longest and not w.isdigit()}
+
+
+def refresh(incident_ids: Iterable[int]) -> int:
+    """Rebuild the documents of these incidents now; returns how many were written."""
+    ids = sorted(set(incident_ids))
+    written = 0
+    for chunk in _chunks(ids):
+        documents = build_documents(chunk)
+        with transaction.atomic():
+            SearchDocument.objects.bulk_create(
+                documents,
+                update_conflicts=True,
+                unique_fields=["incident"],
+                update_fields=["title", "labels", "summary", "body", "indexed_at"],
+            )
+            known = set(
+                SearchWord.objects.filter(word__in=vocabulary(documents)).values_list(
+                    "word", flat=True
+                )
+            )
+            SearchWord.objects.bulk_create(
+                (SearchWord(word=w) for w in vocabulary(documents) - known),
+                ignore_conflicts=True,
+                batch_size=2000,
+            )
+        written += len(documents)
+    return written
+
+
+def rebuild_all(progress: Callable[[int, int], None] | None = None) -> int:
+    """Rebuild every document (and drop those of deleted incidents); reports progress."""
+    ids = list(Incident.objects.order_by("pk").values_list("pk", flat=True))
+    SearchDocument.objects.exclude(incident_id__in=Incident.objects.all()).delete()
+    done = 0
+    for chunk in _chunks(ids, CHUNK * 4):
+        done += refresh(chunk)
+        if progress:
+            progress(done, len(ids))
+    return done
+
+
+def _after_commit(ids_of: Callable[[], Iterable[int]]) -> None:
+    def run() -> None:
+        try:
+            refresh(ids_of())
+        except Exception:  # a stale search document must never undo or fail a saved incident
+            logger.exception("Could not refresh search documents; run rebuild_search_index.")
+
+    transaction.on_commit(run)
+
+
+# --- Called by the write paths (incidents/actions.py, remediations/actions.py, importer) ------
+
+
+def incidents_changed(incident_ids: Iterable[int]) -> None:
+    ids = list(incident_ids)
+    if ids:
+        _after_commit(lambda: ids)
+
+
+def remediation_changed(remediation_id: int) -> None:
+    """A remediation's title and description are part of its incident's document."""
+    _after_commit(
+        lambda: Remediation.objects.filter(pk=remediation_id, incident__isnull=False).values_list(
+            "incident_id", flat=True
+        )
+    )
+
+
+def category_moved(category_id: int) -> None:
+    """A renamed or moved category changes the labels of every incident in its subtree."""
+
+    def ids() -> list[int]:
+        category = FailureCategory.objects.get(pk=category_id)
+        subtree = FailureCategory.objects.subtree(category)  # type: ignore[attr-defined]
+        return list(
+            Incident.objects.filter(Q(categories__in=subtree) | Q(causes__category__in=subtree))
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+
+    _after_commit(ids)

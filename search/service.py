@@ -1,0 +1,175 @@
+"""Search as the page and the API see it: a query in, ranked incidents with snippets out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
+
+from incidents.models import FailureCategory, Incident
+from remediations.models import Remediation, RemediationStatus
+from search.backends import backend
+from search.backends.base import SearchBackend
+from search.models import SearchDocument
+from search.query import Concept, Query, parse
+from search.text import STOPWORDS, snippet, stem, words
+from search.thesaurus import thesaurus
+
+MIN_TYPO_LENGTH = 4  # "dsn" could be anything; "timout" is clearly "timeout"
+FAILURE_MODES_SHOWN = 5
+
+
+@dataclass
+class Result:
+    incident: Incident
+    score: float
+    snippet: str  # safe HTML: escaped text, only <mark> added
+    categories: list[str]
+    remediations: dict[str, int]  # status label → how many, for "2 done, 1 open"
+
+
+@dataclass
+class SearchResults:
+    query: Query
+    results: list[Result]
+    count: int
+    count_capped: bool
+    corrections: list[tuple[str, list[str]]] = field(default_factory=list)  # typed → fixes
+    failure_modes: list[FailureCategory] = field(default_factory=list)
+
+    @property
+    def count_label(self) -> str:
+        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
+
+
+def search(
+    text: str,
+    *,
+    within: QuerySet[Incident] | None = None,
+    newest_first: bool = False,
+    limit: int = 20,
+    offset: int = 0,
+) -> SearchResults:
+    """Incidents matching `text`, best first. Raises SearchTimeout if the database gives up."""
+    engine = backend()
+    query = parse(text)
+    corrections = fix_typos(query, engine)
+    ranked = engine.rank(
+        query, within=within, newest_first=newest_first, limit=limit, offset=offset
+    )
+    return SearchResults(
+        query=query,
+        results=_results(query, ranked.hits),
+        count=ranked.count,
+        count_capped=ranked.count_capped,
+        corrections=corrections,
+        failure_modes=failure_modes(query) if offset == 0 else [],
+    )
+
+
+def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]]:
+    """Widen each unknown single word with the vocabulary words it is probably a typo of."""
+    candidates = [
+        c
+        for c in query.concepts
+        if not c.phrase
+        and len(c.typed) == 1
+        and len(c.typed[0]) >= MIN_TYPO_LENGTH
+        and not c.typed[0].isdigit()
+    ]
+    if not candidates:
+        return []
+    known = engine.known_words({word for c in candidates for term in c.terms for word in term})
+    fixes = []
+    for concept in candidates:
+        if concept.typed[0] in known:
+            continue
+        similar = [
+            w for w in engine.similar_words(concept.typed[0]) if stem(w) != stem(concept.typed[0])
+        ]
+        for word in similar:
+            _add_term(concept, (word,))
+            for equivalent in thesaurus().equivalents((word,)) or []:
+                _add_term(concept, equivalent)
+        if similar:
+            concept.corrected = [(w,) for w in similar]
+            fixes.append((concept.typed[0], similar))
+    return fixes
+
+
+def _add_term(concept: Concept, term: tuple[str, ...]) -> None:
+    if term not in concept.terms:
+        concept.terms.append(term)
+
+
+def highlight_stems(query: Query) -> frozenset[str]:
+    return frozenset(
+        stem(word) for term in query.all_terms for word in term if word not in STOPWORDS
+    )
+
+
+def _results(query: Query, hits: list) -> list[Result]:  # type: ignore[type-arg]
+    ids = [hit.incident_id for hit in hits]
+    incidents = Incident.objects.in_bulk(ids)
+    documents = {
+        d.incident_id: d
+        for d in SearchDocument.objects.filter(incident_id__in=ids).only(
+            "incident_id", "summary", "body"
+        )
+    }
+    categories: dict[int, list[str]] = defaultdict(list)
+    through = Incident.categories.through.objects.filter(incident_id__in=ids)
+    for incident_id, path in through.values_list("incident_id", "failurecategory__path").order_by(
+        "failurecategory__path"
+    ):
+        categories[incident_id].append(path)
+    states: dict[int, dict[str, int]] = defaultdict(dict)
+    labels = dict(RemediationStatus.choices)
+    for row in (
+        Remediation.objects.filter(incident_id__in=ids)
+        .values("incident_id", "status")
+        .annotate(n=Count("pk"))
+        .order_by("incident_id", "status")
+    ):
+        states[row["incident_id"]][labels[row["status"]].lower()] = row["n"]
+    stems = highlight_stems(query)
+    results = []
+    for hit in hits:
+        incident = incidents.get(hit.incident_id)
+        if incident is None:  # deleted between ranking and now
+            continue
+        document = documents.get(hit.incident_id)
+        source = f"{document.summary}\n{document.body}" if document else incident.summary
+        results.append(
+            Result(
+                incident=incident,
+                score=round(hit.score, 4),
+                snippet=snippet(source, stems),
+                categories=categories[hit.incident_id],
+                remediations=states[hit.incident_id],
+            )
+        )
+    return results
+
+
+def failure_modes(query: Query) -> list[FailureCategory]:
+    """Categories whose name or path says what the query asks: their pages answer it best."""
+    concept_stems = [
+        [tuple(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
+        for c in query.concepts
+    ]
+    scored = []
+    for category in FailureCategory.objects.only("pk", "name", "path", "slug", "description"):
+        name = {stem(w) for w in words(category.name)}
+        path = {stem(w) for w in words(category.path)}
+        score = 0.0
+        for alternatives in concept_stems:
+            if any(term and set(term) <= name for term in alternatives):
+                score += 2
+            elif any(term and set(term) <= path for term in alternatives):
+                score += 1
+        if score:
+            scored.append((-score, category.path, category))
+    scored.sort(key=lambda item: item[:2])
+    return [category for _, _, category in scored[:FAILURE_MODES_SHOWN]]

@@ -1,0 +1,105 @@
+"""Words, stems, Markdown-to-plain-text and highlighted snippets: the same on every backend."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import snowballstemmer
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+# Words a question carries that say nothing about the incident ("why did the pods not start").
+# Kept short on purpose: "down", "not", "no" and "after" matter in operations text, but as
+# any-word terms they match nearly everything, so they only count inside "quoted phrases".
+_STOPWORD_TEXT = (
+    "a about above after again against all am an and any are as at be because been before "
+    "being below between both but by can could did do does doing down during each few for "
+    "from further had has have having he her here hers how i if in into is it its itself "
+    "just me more most my no nor not now of off on once only or other our ours out over own "
+    "same she should so some such than that the their theirs them then there these they this "
+    "those through to too under until up very was we were what when where which while who "
+    "whom why will with would you your yours ever still get got went seen see happen "
+    "happened anything something someone"
+)
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text`, apostrophes kept inside a word ("didn't")."""
+    return [match.group().lower() for match in WORD.finditer(text)]
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word.lower().replace("’", "'"))
+
+
+_MARKDOWN_NOISE = [
+    (re.compile(r"```[^\n]*"), " "),  # code fences (the code itself stays searchable)
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links → their text
+    (re.compile(r"<[^>\n]{1,200}>"), " "),  # inline HTML tags
+    (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", re.MULTILINE), ""),  # block markers
+    (re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.MULTILINE), " "),  # table rules
+    (re.compile(r"[*_`~|]+"), " "),  # emphasis, code spans, table pipes
+    (re.compile(r"[ \t]+"), " "),
+]
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown reduced to the words a reader sees: good enough to index and quote from."""
+    text = markdown
+    for pattern, replacement in _MARKDOWN_NOISE:
+        text = pattern.sub(replacement, text)
+    return text.strip()
+
+
+SNIPPET_WORDS = 32
+
+
+def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> str:
+    """The `size`-word passage of `text` with the most distinct query stems, as safe HTML.
+
+    Every character of `text` is escaped; matching words are wrapped in <mark>. Without a
+    match, the passage is the start of the text.
+    """
+    matches = list(WORD.finditer(text))
+    if not matches:
+        return html.escape(text[:240])
+    hit_stems = {i: s for i, m in enumerate(matches) if (s := stem(m.group())) in stems}
+    best_start, best_score = 0, 0
+    for first_hit in hit_stems:
+        start = max(0, min(first_hit - 3, len(matches) - size))  # a little context before
+        distinct = {s for i, s in hit_stems.items() if start <= i < start + size}
+        if len(distinct) > best_score:  # ties keep the earliest passage
+            best_start, best_score = start, len(distinct)
+    end = min(best_start + size, len(matches))
+    out: list[str] = ["… "] if best_start > 0 else []
+    cursor = matches[best_start].start() if best_start else 0
+    for i in range(best_start, end):
+        match = matches[i]
+        out.append(html.escape(text[cursor : match.start()]))
+        word = html.escape(match.group())
+        out.append(f"<mark>{word}</mark>" if i in hit_stems else word)
+        cursor = match.end()
+    if end < len(matches):
+        out.append(" …")
+    else:
+        out.append(html.escape(text[cursor:]))
+    return re.sub(r"\s+", " ", "".join(out)).strip()
+
+
+def trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one word: padded with two spaces before and one after."""
+    padded = f"  {word.lower()} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def similarity(a: str, b: str) -> float:
+    """pg_trgm's similarity(): shared trigrams over all trigrams of both words."""
+    ta, tb = trigrams(a), trigrams(b)
+    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
