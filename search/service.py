@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -10,12 +11,13 @@ from django.db.models import Count, QuerySet
 from incidents.models import FailureCategory, Incident
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
-from search.backends.base import SearchBackend
+from search.backends.base import Hit, SearchBackend
 from search.models import SearchDocument
 from search.query import Concept, Query, parse
 from search.text import STOPWORDS, snippet, stem, words
 from search.thesaurus import thesaurus
 
+RERANK_TOP = 50  # the best matches are re-ordered by exact_words_first
 MIN_TYPO_LENGTH = 4  # "dsn" could be anything; "timout" is clearly "timeout"
 FAILURE_MODES_SHOWN = 5
 
@@ -55,12 +57,22 @@ def search(
     engine = backend()
     query = parse(text)
     corrections = fix_typos(query, engine)
+    rerank = engine.exact_bonus > 0 and not newest_first and offset < RERANK_TOP
     ranked = engine.rank(
-        query, within=within, newest_first=newest_first, limit=limit, offset=offset
+        query,
+        within=within,
+        newest_first=newest_first,
+        limit=max(RERANK_TOP, offset + limit) if rerank else limit,
+        offset=0 if rerank else offset,
+    )
+    hits = (
+        exact_words_first(query, ranked.hits, engine.exact_bonus)[offset : offset + limit]
+        if rerank
+        else ranked.hits
     )
     return SearchResults(
         query=query,
-        results=_results(query, ranked.hits),
+        results=_results(query, hits),
         count=ranked.count,
         count_capped=ranked.count_capped,
         corrections=corrections,
@@ -85,9 +97,9 @@ def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]
     for concept in candidates:
         if concept.typed[0] in known:
             continue
-        similar = [
-            w for w in engine.similar_words(concept.typed[0]) if stem(w) != stem(concept.typed[0])
-        ]
+        similar = engine.similar_words(concept.typed[0])
+        if any(stem(w) == stem(concept.typed[0]) for w in similar):
+            continue  # "kubernets" stems like "kubernetes": the index matches it already
         for word in similar:
             _add_term(concept, (word,))
             for equivalent in thesaurus().equivalents((word,)) or []:
@@ -96,6 +108,31 @@ def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]
             concept.corrected = [(w,) for w in similar]
             fixes.append((concept.typed[0], similar))
     return fixes
+
+
+def exact_words_first(query: Query, hits: list[Hit], bonus: float) -> list[Hit]:
+    """Among the best matches, favour documents that use the very words typed.
+
+    Stemming and the thesaurus widen a query ("leaked" also finds "memory leak"); a document
+    that says what the user said is likelier to be the one they remember. Each hit's score
+    grows by `bonus` times the share of the query's concepts it contains verbatim.
+    """
+    typed = [c.typed for c in query.concepts if not all(w in STOPWORDS for w in c.typed)]
+    if not typed or not hits:
+        return hits
+    patterns = [re.compile(r"\b" + r"\W+".join(map(re.escape, term)) + r"\b") for term in typed]
+    texts = {
+        pk: "\n".join(parts).lower()
+        for pk, *parts in SearchDocument.objects.filter(
+            incident_id__in=[h.incident_id for h in hits]
+        ).values_list("incident_id", "title", "labels", "summary", "body")
+    }
+    rescored = []
+    for hit in hits:
+        text = texts.get(hit.incident_id, "")
+        share = sum(1 for p in patterns if p.search(text)) / len(patterns)
+        rescored.append(Hit(hit.incident_id, min(1.0, hit.score * (1 + bonus * share))))
+    return sorted(rescored, key=lambda h: (-h.score, -h.incident_id))
 
 
 def _add_term(concept: Concept, term: tuple[str, ...]) -> None:
@@ -109,7 +146,7 @@ def highlight_stems(query: Query) -> frozenset[str]:
     )
 
 
-def _results(query: Query, hits: list) -> list[Result]:  # type: ignore[type-arg]
+def _results(query: Query, hits: list[Hit]) -> list[Result]:
     ids = [hit.incident_id for hit in hits]
     incidents = Incident.objects.in_bulk(ids)
     documents = {

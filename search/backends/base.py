@@ -49,6 +49,7 @@ def timeout_ms() -> int:
 
 class SearchBackend:
     vendor = ""
+    exact_bonus = 0.0  # how much verbatim use of the typed words lifts a top match
 
     def known_words(self, words: set[str]) -> set[str]:
         return set(SearchWord.objects.filter(word__in=words).values_list("word", flat=True))

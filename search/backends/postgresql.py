@@ -40,6 +40,7 @@ from search.backends.base import (
 from search.query import Query, Term
 
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"  # D (body), C (summary), B (categories, services), A (title)
+NORMALIZATION = 1  # ts_rank: divide by 1 + log(document length), so long reports don't win
 SATURATION = 0.1  # K above: how quickly more occurrences stop adding to a concept's score
 CANDIDATES = 4000
 FREQUENCY_CAP = 20_000  # counting a concept's documents stops here: rarer than that is "common"
@@ -53,6 +54,7 @@ def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
 
 class PostgreSQLBackend(SearchBackend):
     vendor = "postgresql"
+    exact_bonus = 0.3  # see search.service.exact_words_first; chosen on the dev query set
 
     def similar_words(self, word: str) -> list[str]:
         # The threshold is transaction-local: the GIN trigram index serves `%` at that level.
@@ -143,7 +145,8 @@ class PostgreSQLBackend(SearchBackend):
         # 3. Score the candidates, one ts_rank per concept, weighed by rarity.
         idf = [_idf(documents, frequency) for _, frequency in concepts]
         ranks = ", ".join(
-            f"ts_rank('{WEIGHTS}', d.vector, %s::tsquery, 1) AS r{i}" for i in range(len(concepts))
+            f"ts_rank('{WEIGHTS}', d.vector, %s::tsquery, {NORMALIZATION}) AS r{i}"
+            for i in range(len(concepts))
         )
         score = " + ".join(
             f"{weight:.6f} * r{i} / (r{i} + {SATURATION})" for i, weight in enumerate(idf)
