@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from common.api import NoSuchEndpoint
 from incidents.api import CategoryViewSet, IncidentViewSet, ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
+from reviews.api import ReviewAgendaView
 from search.api import SearchViewSet
 
 
@@ -31,6 +32,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("search/", SearchViewSet.as_view({"get": "list"}), name="api-search"),
+    re_path(r"^review/(?P<week>\d{4}-W\d{2})/$", ReviewAgendaView.as_view(), name="api-review"),
     *router.urls,
     re_path(r"^.*$", NoSuchEndpoint.as_view()),
 ]

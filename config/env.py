@@ -38,3 +38,22 @@ def env_list(name: str, default: str) -> list[str]:
 
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def env_weekly(name: str, default: str) -> tuple[str, int, int]:
+    """ "mon 08:30" → ("mon", 8, 30): a weekday and a 24-hour time, in TIME_ZONE."""
+    raw = os.environ.get(name, default).strip()
+    parts = raw.lower().split()
+    try:
+        day, clock = parts
+        hour, minute = (int(p) for p in clock.split(":"))
+        if day[:3] not in WEEKDAYS or not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be a weekday and a 24-hour time like 'mon 08:30', not {raw!r}."
+        ) from None
+    return day[:3], hour, minute

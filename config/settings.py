@@ -8,9 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_str, env_weekly
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -221,10 +222,25 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # How often beat runs the reconciliation that applies any event a missing broker dropped.
 ONCE_RECONCILE_SECONDS = env_int("ONCE_RECONCILE_SECONDS", 600)
+# When beat sends the weekly review digest (and reminds owners of overdue remediations).
+ONCE_DIGEST_DAY, ONCE_DIGEST_HOUR, ONCE_DIGEST_MINUTE = env_weekly("ONCE_DIGEST_AT", "mon 08:00")
+# Who gets the digest by email; empty: every active user with an email address.
+ONCE_DIGEST_RECIPIENTS = env_list("ONCE_DIGEST_RECIPIENTS", "")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-recurrences": {
         "task": "remediations.tasks.reconcile_recurrences",
         "schedule": float(ONCE_RECONCILE_SECONDS),
+    },
+    "weekly-review-digest": {
+        "task": "reviews.tasks.send_weekly_digest",
+        "schedule": crontab(
+            day_of_week=ONCE_DIGEST_DAY, hour=ONCE_DIGEST_HOUR, minute=ONCE_DIGEST_MINUTE
+        ),
+    },
+    # Daily, so a remediation that falls overdue mid-week is reminded that week (once).
+    "overdue-remediation-reminders": {
+        "task": "reviews.tasks.remind_overdue_owners",
+        "schedule": crontab(hour=ONCE_DIGEST_HOUR, minute=ONCE_DIGEST_MINUTE),
     },
 }
 

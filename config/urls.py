@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
 from common import views as common_views
 from incidents import views as incident_views
 from remediations import views as remediation_views
+from reviews import views as review_views
+from reviews.weeks import WeekLabel
 from search import views as search_views
+
+register_converter(WeekLabel, "week")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incident_list"), name="home"),
@@ -35,6 +39,20 @@ urlpatterns = [
         name="remediation_history",
     ),
     path("search/", search_views.search_page, name="search"),
+    path("review/", review_views.review_this_week, name="review_this_week"),
+    path("review/<week:week>/", review_views.review_week, name="review_week"),
+    path(
+        "review/<week:week>/incidents/<int:pk>/reviewed/",
+        review_views.incident_reviewed,
+        name="review_incident",
+    ),
+    path("review/<week:week>/flags/<int:pk>/", review_views.flag_decision, name="review_flag"),
+    path(
+        "review/<week:week>/remediations/<int:pk>/",
+        review_views.remediation_decision,
+        name="review_remediation",
+    ),
+    path("review/<week:week>/meeting/", review_views.meeting_notes, name="review_meeting"),
     path("flags/", remediation_views.flag_list, name="flag_list"),
     path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.

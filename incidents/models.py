@@ -159,7 +159,11 @@ class Incident(VersionedModel):
 
     class Meta:
         ordering = ["-started_at", "-id"]
-        indexes = [models.Index(fields=["-started_at", "-id"], name="incident_started_idx")]
+        indexes = [
+            models.Index(fields=["-started_at", "-id"], name="incident_started_idx"),
+            # The weekly review: resolved incidents still waiting for their review, oldest first.
+            models.Index(fields=["status", "started_at"], name="incident_status_started_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["external_id"], name="unique_incident_external_id"),
             models.CheckConstraint(

@@ -102,6 +102,11 @@ class Remediation(VersionedModel):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
+        indexes = [
+            # The weekly review: open work by due date, and what was done in a week.
+            models.Index(fields=["status", "due_date"], name="remediation_status_due_idx"),
+            models.Index(fields=["done_at"], name="remediation_done_at_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=RemediationKind.values), name="remediation_kind_valid"

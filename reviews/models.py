@@ -26,3 +26,45 @@ class ReviewMeeting(models.Model):
     def __str__(self) -> str:
         year, week, _ = self.week_start.isocalendar()
         return f"Review {year}-W{week:02d}"
+
+
+class DigestDelivery(models.Model):
+    """A weekly digest sent on one channel: claimed before sending, so it goes out once."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    week_start = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week_start", "channel"], name="one_digest_per_week_and_channel"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest {self.week_start} by {self.channel}"
+
+
+class OverdueReminder(models.Model):
+    """One reminder to a remediation's owner per overdue remediation per ISO week."""
+
+    remediation = models.ForeignKey(
+        "remediations.Remediation", on_delete=models.CASCADE, related_name="+"
+    )
+    week_start = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["remediation", "week_start"], name="one_reminder_per_remediation_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder for remediation {self.remediation_id}, week of {self.week_start}"

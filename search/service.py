@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.db.models import Count, QuerySet
 
@@ -20,6 +21,7 @@ from search.thesaurus import thesaurus
 RERANK_TOP = 50  # the best matches are re-ordered by exact_words_first
 MIN_TYPO_LENGTH = 4  # "dsn" could be anything; "timout" is clearly "timeout"
 FAILURE_MODES_SHOWN = 5
+SNIPPET_SOURCE_CHARS = 5000  # quote from the start of long reports: a snippet costs O(words)
 
 
 @dataclass
@@ -178,6 +180,7 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
             continue
         document = documents.get(hit.incident_id)
         source = f"{document.summary}\n{document.body}" if document else incident.summary
+        source = source[:SNIPPET_SOURCE_CHARS]
         results.append(
             Result(
                 incident=incident,
@@ -193,20 +196,25 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
 def failure_modes(query: Query) -> list[FailureCategory]:
     """Categories whose name or path says what the query asks: their pages answer it best."""
     concept_stems = [
-        [tuple(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
+        [frozenset(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
         for c in query.concepts
     ]
     scored = []
-    for category in FailureCategory.objects.only("pk", "name", "path", "slug", "description"):
-        name = {stem(w) for w in words(category.name)}
-        path = {stem(w) for w in words(category.path)}
-        score = 0.0
+    for pk, name, path in FailureCategory.objects.values_list("pk", "name", "path"):
+        name_stems, path_stems = _stems_of(name), _stems_of(path)
+        score = 0
         for alternatives in concept_stems:
-            if any(term and set(term) <= name for term in alternatives):
+            if any(term and term <= name_stems for term in alternatives):
                 score += 2
-            elif any(term and set(term) <= path for term in alternatives):
+            elif any(term and term <= path_stems for term in alternatives):
                 score += 1
         if score:
-            scored.append((-score, category.path, category))
-    scored.sort(key=lambda item: item[:2])
-    return [category for _, _, category in scored[:FAILURE_MODES_SHOWN]]
+            scored.append((-score, path, pk))
+    chosen = [pk for _, _, pk in sorted(scored)[:FAILURE_MODES_SHOWN]]
+    found = FailureCategory.objects.in_bulk(chosen)
+    return [found[pk] for pk in chosen if pk in found]
+
+
+@lru_cache(maxsize=20_000)
+def _stems_of(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words(text))

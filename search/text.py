@@ -70,7 +70,14 @@ def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> s
     matches = list(WORD.finditer(text))
     if not matches:
         return html.escape(text[:240])
-    hit_stems = {i: s for i, m in enumerate(matches) if (s := stem(m.group())) in stems}
+    # Stemming every word of a long report is the slow part: only words that start like a
+    # query stem can stem to it (Snowball keeps a word's first two letters).
+    starts = {s[:2] for s in stems}
+    hit_stems = {
+        i: s
+        for i, m in enumerate(matches)
+        if m.group()[:2].lower() in starts and (s := stem(m.group())) in stems
+    }
     best_start, best_score = 0, 0
     for first_hit in hit_stems:
         start = max(0, min(first_hit - 3, len(matches) - size))  # a little context before

@@ -42,13 +42,18 @@ from search.query import Query, Term
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"  # D (body), C (summary), B (categories, services), A (title)
 NORMALIZATION = 1  # ts_rank: divide by 1 + log(document length), so long reports don't win
 SATURATION = 0.1  # K above: how quickly more occurrences stop adding to a concept's score
-CANDIDATES = 4000
-FREQUENCY_CAP = 20_000  # counting a concept's documents stops here: rarer than that is "common"
+CANDIDATES = 1000  # = COUNT_CAP: when every match is a candidate, ranking counts them too
+FREQUENCY_CAP = 10_000  # counting a concept's documents stops here (its idf is a floor)
 
 
-def _tsquery(terms: list[Term]) -> tuple[str, list[str]]:
-    """SQL for "any of these terms" (phrases keep their word order), and its parameters."""
-    sql = " || ".join(["phraseto_tsquery('english', %s)"] * len(terms))
+def _tsquery(terms: list[Term], *, probe: bool = False) -> tuple[str, list[str]]:
+    """SQL for "any of these terms" (phrases keep their word order), and its parameters.
+
+    A probe ignores word order: it matches a superset, which the index answers without
+    reading documents.
+    """
+    function = "plainto_tsquery" if probe else "phraseto_tsquery"
+    sql = " || ".join([f"{function}('english', %s)"] * len(terms))
     return f"({sql})", [term_text(t) for t in terms]
 
 
@@ -79,16 +84,18 @@ class PostgreSQLBackend(SearchBackend):
         limit: int,
         offset: int,
     ) -> Ranked:
+        nested = connection.in_atomic_block
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT current_setting('statement_timeout')")
-                previous = cursor.fetchone()[0]
                 cursor.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms())]
+                    "SELECT current_setting('statement_timeout'), "
+                    "set_config('statement_timeout', %s, true)",
+                    [str(timeout_ms())],
                 )
+                previous = cursor.fetchone()[0]
                 ranked = self._rank(cursor, query, within, newest_first, limit, offset)
-                # Inside an outer transaction the local setting would outlive this search.
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+                if nested:  # the local setting would outlive this search in the outer transaction
+                    cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
                 return ranked
         except OperationalError as error:
             if getattr(error.__cause__, "sqlstate", None) == "57014":  # query_canceled
@@ -97,30 +104,37 @@ class PostgreSQLBackend(SearchBackend):
 
     def _rank(self, cursor, query, within, newest_first, limit, offset) -> Ranked:  # type: ignore[no-untyped-def]
         # 1. Each concept (and the exclusions) as a tsquery, with its document frequency.
+        # Frequencies are counted on the words without their order ("probe"): the GIN index
+        # answers that exactly, while checking a phrase's word order reads every document.
         parts = [_tsquery(c.terms) for c in query.concepts]
+        probes = [_tsquery(c.terms, probe=True) for c in query.concepts]
         if query.excluded:
             parts.append(_tsquery(query.excluded))
+            probes.append(_tsquery(query.excluded, probe=True))
         cursor.execute(
             f"""
             SELECT q::text,
                    (SELECT count(*) FROM (SELECT 1 FROM search_document d
-                                          WHERE d.vector @@ q LIMIT %s) s)
-            FROM unnest(ARRAY[{", ".join(sql for sql, _ in parts)}]::tsquery[])
-                 WITH ORDINALITY AS g(q, n)
+                                          WHERE d.vector @@ p LIMIT %s) s),
+                   (SELECT greatest(reltuples::bigint, 0) FROM pg_class
+                    WHERE oid = 'search_document'::regclass)
+            FROM unnest(ARRAY[{", ".join(sql for sql, _ in parts)}]::tsquery[],
+                        ARRAY[{", ".join(sql for sql, _ in probes)}]::tsquery[])
+                 WITH ORDINALITY AS g(q, p, n)
             ORDER BY n
             """,
-            [FREQUENCY_CAP, *(p for _, params in parts for p in params)],
+            [
+                FREQUENCY_CAP,
+                *(p for _, params in parts for p in params),
+                *(p for _, params in probes for p in params),
+            ],
         )
         rows = cursor.fetchall()
         exclusion = rows.pop()[0] if query.excluded else ""
-        concepts = [(text, frequency) for text, frequency in rows if text]
+        concepts = [(text, frequency) for text, frequency, _ in rows if text]
         if not concepts:
             return Ranked(hits=[], count=0, count_capped=False)
-        cursor.execute(
-            "SELECT greatest(reltuples::bigint, 0) FROM pg_class "
-            "WHERE oid = 'search_document'::regclass"
-        )
-        documents = cursor.fetchone()[0]
+        documents = rows[0][2]
         if documents < max(f for _, f in concepts):  # never analyzed yet: count instead
             cursor.execute("SELECT count(*) FROM search_document")
             documents = cursor.fetchone()[0]
@@ -130,19 +144,11 @@ class PostgreSQLBackend(SearchBackend):
             return f"({matched}) & !({exclusion})" if exclusion else matched
 
         matching = any_of([t for t, _ in concepts])
-        candidates = self._candidates(concepts, any_of) or matching
+        candidates = self._candidates(concepts, any_of)
         in_filter, filter_params = within_sql(within)
         filter_clause = f"AND d.incident_id {in_filter}" if in_filter else ""
 
-        # 2. How many match, up to the cap.
-        cursor.execute(
-            f"""SELECT count(*) FROM (SELECT 1 FROM search_document d
-                WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) s""",
-            [matching, *filter_params, COUNT_CAP + 1],
-        )
-        count = cursor.fetchone()[0]
-
-        # 3. Score the candidates, one ts_rank per concept, weighed by rarity.
+        # 2. Score the candidates, one ts_rank per concept, weighed by rarity.
         idf = [_idf(documents, frequency) for _, frequency in concepts]
         ranks = ", ".join(
             f"ts_rank('{WEIGHTS}', d.vector, %s::tsquery, {NORMALIZATION}) AS r{i}"
@@ -153,6 +159,7 @@ class PostgreSQLBackend(SearchBackend):
         )
         weighted = f"({score}) / {sum(idf):.6f}"
         texts = [t for t, _ in concepts]
+        count = None
         if newest_first:  # every match qualifies; only the page's rows are scored
             cursor.execute(
                 f"""
@@ -165,17 +172,34 @@ class PostgreSQLBackend(SearchBackend):
                 """,
                 [*texts, matching, *filter_params, limit, offset],
             )
+            rows = cursor.fetchall()
         else:
+            # Candidates are read once: scored, and counted in the same statement.
             cursor.execute(
                 f"""
-                SELECT c.incident_id, {weighted} AS score
-                FROM (SELECT d.incident_id, {ranks} FROM search_document d
-                      WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) c
-                ORDER BY score DESC, c.incident_id DESC LIMIT %s OFFSET %s
+                WITH c AS MATERIALIZED (
+                    SELECT d.incident_id, {ranks} FROM search_document d
+                    WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s
+                )
+                SELECT c.incident_id, {weighted} AS score, count(*) OVER () AS found
+                FROM c ORDER BY score DESC, c.incident_id DESC LIMIT %s OFFSET %s
                 """,
-                [*texts, candidates, *filter_params, CANDIDATES, limit, offset],
+                [*texts, candidates or matching, *filter_params, CANDIDATES + 1, limit, offset],
             )
-        hits = [Hit(incident_id=pk, score=float(s)) for pk, s in cursor.fetchall()]
+            fetched = cursor.fetchall()
+            rows = [(pk, s) for pk, s, _ in fetched]
+            if candidates is None and fetched:
+                count = fetched[0][2]  # every match was a candidate (up to CANDIDATES + 1)
+
+        # 3. How many match, up to the cap, when step 2 could not tell.
+        if count is None:
+            cursor.execute(
+                f"""SELECT count(*) FROM (SELECT 1 FROM search_document d
+                    WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) s""",
+                [matching, *filter_params, COUNT_CAP + 1],
+            )
+            count = cursor.fetchone()[0]
+        hits = [Hit(incident_id=pk, score=float(s)) for pk, s in rows]
         return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)
 
     @staticmethod

@@ -1,0 +1,90 @@
+"""The review agenda in the API (PRODUCT.md, `/api/review/<YYYY>-W<WW>/`): ids with titles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class AgendaIncidentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    reference = serializers.CharField()
+    title = serializers.CharField()
+    url = serializers.CharField(source="get_absolute_url")
+    severity = serializers.CharField()
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+
+
+class AgendaFlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.SerializerMethodField()
+    incident = serializers.IntegerField(source="incident_id")
+    remediation = serializers.IntegerField(source="remediation_id")
+    remediation_title = serializers.CharField(source="remediation.title")
+    category = serializers.CharField(source="category.path")
+    raised_at = serializers.DateTimeField()
+
+    def get_title(self, flag: Any) -> str:
+        return (
+            f"{flag.category.path} came back in {flag.incident.reference} "
+            f"after “{flag.remediation.title}”"
+        )
+
+
+class AgendaRemediationSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    url = serializers.CharField(source="get_absolute_url")
+    status = serializers.CharField()
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    done_at = serializers.DateTimeField(allow_null=True)
+    category = serializers.CharField(source="category.path", default=None, allow_null=True)
+
+
+class TrendSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="category_id")
+    category = serializers.CharField(source="path")
+    counts = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Incidents per week, oldest of 12 first."
+    )
+    total = serializers.IntegerField()
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    path = serializers.CharField()
+
+
+class MeetingSerializer(serializers.Serializer):
+    notes = serializers.CharField(help_text="Markdown.")
+    attendees = serializers.ListField(child=serializers.CharField(), help_text="Usernames.")
+    reviewed_incidents = serializers.ListField(child=serializers.IntegerField())
+
+
+class TotalsSerializer(serializers.Serializer):
+    new_incidents = serializers.IntegerField()
+    unreviewed_incidents = serializers.IntegerField()
+    open_flags = serializers.IntegerField()
+    overdue_remediations = serializers.IntegerField()
+    due_remediations = serializers.IntegerField()
+    done_remediations = serializers.IntegerField()
+
+
+class AgendaSerializer(serializers.Serializer):
+    week = serializers.CharField(help_text="ISO week, e.g. 2026-W48.")
+    starts = serializers.DateField(help_text="Its Monday.")
+    ends = serializers.DateField(help_text="Its Sunday.")
+    new_incidents = AgendaIncidentSerializer(many=True)
+    unreviewed_incidents = AgendaIncidentSerializer(many=True)
+    open_flags = AgendaFlagSerializer(many=True)
+    overdue_remediations = AgendaRemediationSerializer(many=True)
+    due_remediations = AgendaRemediationSerializer(many=True)
+    done_remediations = AgendaRemediationSerializer(many=True)
+    category_trends = TrendSerializer(many=True)
+    trend_weeks = serializers.ListField(child=serializers.CharField())
+    categories_without_remediation = CategoryRefSerializer(many=True)
+    meeting = MeetingSerializer()
+    totals = TotalsSerializer(help_text="Each list shows its first 50 rows; these count all.")

@@ -1,0 +1,30 @@
+"""Celery beat tasks of the weekly review (schedules in config/settings.py)."""
+
+from __future__ import annotations
+
+import smtplib
+import urllib.error
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from reviews import digest
+from reviews.weeks import Week
+
+RETRY = {
+    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException, urllib.error.URLError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "max_retries": 10,
+}
+
+
+@shared_task(**RETRY)
+def send_weekly_digest() -> dict[str, bool]:
+    """The agenda of the week the meeting is in (the digest goes out at its start)."""
+    return digest.send_digest(Week.current())
+
+
+@shared_task(**RETRY)
+def remind_overdue_owners() -> int:
+    return digest.remind_overdue(Week.current())

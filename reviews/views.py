@@ -1,0 +1,201 @@
+"""/review/ and /review/<YYYY>-W<WW>/: the agenda, and the decisions made on it.
+
+Every decision is a plain form POST that works without JavaScript (it redirects back to the
+agenda, at the row). With htmx the same POST answers with just the changed row or section,
+which replaces the old one in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from common.concurrency import StaleVersion
+from incidents.models import Incident
+from remediations.actions import FlagAlreadyResolved, resolve_flag, save_remediation
+from remediations.forms import FlagDecisionForm
+from remediations.models import RecurrenceFlag, Remediation
+from reviews import actions, agenda
+from reviews.forms import MeetingForm, RemediationDecisionForm, ReviewedForm
+from reviews.models import ReviewMeeting
+from reviews.weeks import Week
+
+
+def _week(label: str) -> Week:
+    try:
+        return Week.parse(label)
+    except ValueError as error:
+        raise Http404(str(error)) from error
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_GET
+def review_this_week(request: HttpRequest) -> HttpResponse:
+    return _agenda_page(request, Week.current())
+
+
+@require_GET
+def review_week(request: HttpRequest, week: str) -> HttpResponse:
+    return _agenda_page(request, _week(week))
+
+
+def _owners() -> list[tuple[int, str]]:
+    """Everyone a remediation can be assigned to: one query, shared by every row's form."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return list(users.values_list("pk", "username"))
+
+
+def _agenda_page(request: HttpRequest, week: Week, status: int = 200, **bound: Any) -> HttpResponse:
+    """The agenda; `bound` holds forms that failed validation, shown on their rows."""
+    built = agenda.build(week)
+    remediation_forms = {
+        r.pk: bound.get(f"remediation_{r.pk}")
+        or RemediationDecisionForm(instance=r, prefix=f"remediation-{r.pk}")
+        for r in built.overdue_remediations.rows + built.due_remediations.rows
+    }
+    flag_forms = {
+        f.pk: bound.get(f"flag_{f.pk}") or FlagDecisionForm(prefix=f"flag-{f.pk}")
+        for f in built.open_flags.rows
+    }
+    peak = max((n for trend in built.trends for n in trend.counts), default=0)
+    context = {
+        "agenda": built,
+        "week": week,
+        "presenting": request.GET.get("present") == "1",
+        "meeting_form": bound.get("meeting_form") or MeetingForm(instance=built.meeting),
+        "meeting": built.meeting,
+        "remediation_forms": remediation_forms,
+        "flag_forms": flag_forms,
+        "owners": _owners(),
+        "trend_peak": peak,
+    }
+    return render(request, "reviews/agenda.html", context, status=status)
+
+
+def _back(week: Week, anchor: str) -> HttpResponse:
+    return redirect(reverse("review_week", args=[week.label]) + f"#{anchor}")
+
+
+@require_POST
+def incident_reviewed(request: HttpRequest, week: str, pk: int) -> HttpResponse:
+    the_week = _week(week)
+    incident = get_object_or_404(Incident, pk=pk)
+    form = ReviewedForm(request.POST)
+    error = ""
+    if form.is_valid():
+        try:
+            actions.mark_reviewed(
+                incident, week=the_week, by=request.user,
+                expected_version=form.cleaned_data["version"],
+            )  # fmt: skip
+        except StaleVersion:
+            error = "Someone changed this incident meanwhile: reload the agenda and decide again."
+    else:
+        error = "The page was out of date: reload the agenda."
+    if _is_htmx(request):
+        incident.refresh_from_db()
+        context = {"incident": incident, "week": the_week, "reviewed": not error, "error": error}
+        return render(request, "reviews/_incident_row.html", context)
+    if error:
+        messages.error(request, f"{incident.reference}: {error}")
+    else:
+        messages.success(request, f"{incident.reference} is reviewed.")
+    return _back(the_week, f"incident-{incident.pk}")
+
+
+@require_POST
+def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
+    the_week = _week(week)
+    flag = get_object_or_404(
+        RecurrenceFlag.objects.select_related("incident", "remediation", "category"), pk=pk
+    )
+    form = FlagDecisionForm(request.POST, prefix=f"flag-{flag.pk}")
+    error = ""
+    if form.is_valid():
+        try:
+            resolve_flag(
+                flag, state=form.cleaned_data["decision"], by=request.user,
+                note=form.cleaned_data["note"],
+            )  # fmt: skip
+        except FlagAlreadyResolved as already:
+            error = str(already)
+    if _is_htmx(request):
+        return render(
+            request, "reviews/_flag_row.html",
+            {"flag": flag, "form": form, "week": the_week, "error": error},
+        )  # fmt: skip
+    if form.errors:
+        return _agenda_page(request, the_week, status=400, **{f"flag_{flag.pk}": form})
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(
+            request, f"Flag on {flag.incident.reference} {flag.get_state_display().lower()}."
+        )
+    return _back(the_week, f"flag-{flag.pk}")
+
+
+@require_POST
+def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
+    the_week = _week(week)
+    remediation = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=pk)
+    form = RemediationDecisionForm(
+        request.POST, instance=remediation, prefix=f"remediation-{remediation.pk}"
+    )
+    error = ""
+    if form.is_valid():
+        try:
+            save_remediation(
+                form.save(commit=False), by=request.user,
+                expected_version=form.cleaned_data["version"],
+            )  # fmt: skip
+        except StaleVersion:
+            error = (
+                "Someone changed this remediation meanwhile: reload the agenda and decide again."
+            )
+    if _is_htmx(request):
+        if not error and not form.errors:
+            remediation.refresh_from_db()
+            form = RemediationDecisionForm(
+                instance=remediation, prefix=f"remediation-{remediation.pk}"
+            )
+        context = {
+            "remediation": remediation, "form": form, "week": the_week, "error": error,
+            "saved": not error and not form.errors, "owners": _owners(),
+        }  # fmt: skip
+        return render(request, "reviews/_remediation_row.html", context)
+    if form.errors:
+        return _agenda_page(
+            request, the_week, status=400, **{f"remediation_{remediation.pk}": form}
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"“{remediation.title}” saved.")
+    return _back(the_week, f"remediation-{remediation.pk}")
+
+
+@require_POST
+def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
+    the_week = _week(week)
+    meeting = ReviewMeeting.objects.filter(week_start=the_week.monday).first()
+    form = MeetingForm(request.POST, instance=meeting or ReviewMeeting(week_start=the_week.monday))
+    saved = form.is_valid()
+    if saved:
+        form.save()
+    if _is_htmx(request):
+        context = {"meeting_form": form, "week": the_week, "saved": saved, "meeting": form.instance}
+        return render(request, "reviews/_meeting.html", context)
+    if not saved:
+        return _agenda_page(request, the_week, status=400, meeting_form=form)
+    messages.success(request, "Meeting notes saved.")
+    return _back(the_week, "meeting")
