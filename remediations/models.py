@@ -104,7 +104,11 @@ class Remediation(VersionedModel):
         ordering = ["-opened_at", "-id"]
         indexes = [
             # The weekly review: open work by due date, and what was done in a week.
-            models.Index(fields=["status", "due_date"], name="remediation_status_due_idx"),
+            models.Index(
+                fields=["due_date", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="remediation_open_due_idx",
+            ),
             models.Index(fields=["done_at"], name="remediation_done_at_idx"),
         ]
         constraints = [
@@ -196,7 +200,15 @@ class RecurrenceFlag(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "-id"]
-        indexes = [models.Index(fields=["state"], name="flag_state_idx")]
+        indexes = [
+            models.Index(fields=["state"], name="flag_state_idx"),
+            # The weekly review lists open flags, newest first.
+            models.Index(
+                fields=["-raised_at", "-id"],
+                condition=Q(state="open"),
+                name="flag_open_raised_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "remediation"], name="unique_flag_per_incident_remediation"

@@ -1,7 +1,7 @@
 """The weekly review agenda, built from the knowledge base in a fixed number of queries.
 
 Every section is one query, however many incidents and remediations there are; long
-sections show their first rows and a total (the query counts them with a window function).
+sections show their first rows and a count that stops at COUNT_CAP.
 tests/reviews/test_agenda.py pins the number of queries; benchmarks/review_speed.py times it.
 """
 
@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Window
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import TruncWeek
 
 from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, IncidentStatus, Severity
@@ -25,7 +25,8 @@ from remediations.models import (
 from reviews.models import ReviewMeeting
 from reviews.weeks import Week
 
-SHOWN = 50  # rows per section; the rest is counted ("and 120 more")
+SHOWN = 25  # rows per section, as many as a meeting gets through; the rest is counted
+COUNT_CAP = 1000  # beyond this a section says "1,000+": counting 75,000 overdue rows is waste
 TREND_WEEKS = 12
 TREND_CATEGORIES = 8
 
@@ -38,6 +39,14 @@ class Section:
     @property
     def more(self) -> int:
         return self.total - len(self.rows)
+
+    @property
+    def total_label(self) -> str:
+        return f"{COUNT_CAP:,}+" if self.total > COUNT_CAP else f"{self.total:,}"
+
+    @property
+    def more_label(self) -> str:
+        return f"over {self.more:,}" if self.total > COUNT_CAP else f"{self.more:,}"
 
 
 @dataclass
@@ -93,9 +102,10 @@ class Agenda:
 
 
 def _section(queryset: QuerySet[Any]) -> Section:
-    """The first SHOWN rows and the total, in one query."""
-    rows = list(queryset.annotate(section_total=Window(Count("pk")))[:SHOWN])
-    return Section(rows=rows, total=rows[0].section_total if rows else 0)
+    """The first SHOWN rows, and how many there are up to COUNT_CAP (two index-bound queries)."""
+    rows = list(queryset[:SHOWN])
+    # Counted even when the rows show it all: the page costs the same queries for any data.
+    return Section(rows=rows, total=queryset.order_by()[: COUNT_CAP + 1].count())
 
 
 def build(week: Week) -> Agenda:
@@ -148,14 +158,13 @@ def build(week: Week) -> Agenda:
             )  # fmt: skip
             .order_by("-raised_at", "-pk")
         ),
+        # Most overdue first (remediation_open_due_idx), grouped by owner on the page.
         overdue_remediations=_section(
-            open_remediations.filter(due_date__lt=week.monday).order_by(
-                F("owner__username").asc(nulls_last=True), "due_date", "pk"
-            )
+            open_remediations.filter(due_date__lt=week.monday).order_by("due_date", "pk")
         ),
         due_remediations=_section(
             open_remediations.filter(due_date__gte=week.monday, due_date__lte=week.sunday).order_by(
-                F("owner__username").asc(nulls_last=True), "due_date", "pk"
+                "due_date", "pk"
             )
         ),
         done_remediations=_section(
@@ -214,10 +223,10 @@ def _uncovered_categories() -> list[FailureCategory]:
             has_remediations=Exists(Remediation.objects.filter(category_id=OuterRef("pk"))),
         ).only("pk", "name", "path", "slug")
     )
-    remedied = [c.path for c in categories if c.has_remediations]
-    return [
-        c
-        for c in categories
-        if c.has_incidents
-        and not any(c.path == p or c.path.startswith(p + PATH_SEPARATOR) for p in remedied)
-    ][:SHOWN]
+    remedied = {c.path for c in categories if c.has_remediations}
+
+    def covered(path: str) -> bool:
+        parts = path.split(PATH_SEPARATOR)
+        return any(PATH_SEPARATOR.join(parts[: i + 1]) in remedied for i in range(len(parts)))
+
+    return [c for c in categories if c.has_incidents and not covered(c.path)][:SHOWN]

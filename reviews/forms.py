@@ -20,22 +20,40 @@ class ReviewedForm(forms.Form):
 
 
 class RemediationDecisionForm(DoneAtInStep):
-    """Reopen, reassign or reschedule a remediation from its agenda row."""
+    """Reopen, reassign or reschedule a remediation from its agenda row.
+
+    The owner is typed as a username (the page offers the team in one shared <datalist>):
+    a select of every user on every row would make a long agenda slow to send and render.
+    """
 
     version = VersionField()
+    owner = forms.CharField(required=False, max_length=150, label="Owner")
 
     class Meta:
         model = Remediation
-        fields = ["status", "owner", "due_date"]
+        fields = ["status", "due_date"]
         widgets = {"due_date": DateInput()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model().objects.filter(is_active=True).order_by("username")
-        )
         if self.instance.pk and not self.is_bound:
             self.fields["version"].initial = self.instance.version
+            self.fields["owner"].initial = (
+                self.instance.owner.get_username() if self.instance.owner_id else ""
+            )
+
+    def clean_owner(self) -> Any:
+        username = self.cleaned_data["owner"].strip()
+        if not username:
+            return None
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"Nobody is called “{username}” here.")
+        return user
+
+    def save(self, commit: bool = True) -> Remediation:
+        self.instance.owner = self.cleaned_data["owner"]
+        return super().save(commit=commit)
 
 
 class MeetingForm(forms.ModelForm):

@@ -27,6 +27,9 @@ class ReviewMeeting(models.Model):
         year, week, _ = self.week_start.isocalendar()
         return f"Review {year}-W{week:02d}"
 
+    def attendee_names(self) -> list[str]:
+        return list(self.attendees.order_by("username").values_list("username", flat=True))
+
 
 class DigestDelivery(models.Model):
     """A weekly digest sent on one channel: claimed before sending, so it goes out once."""

@@ -20,7 +20,7 @@ from common.concurrency import StaleVersion
 from incidents.models import Incident
 from remediations.actions import FlagAlreadyResolved, resolve_flag, save_remediation
 from remediations.forms import FlagDecisionForm
-from remediations.models import RecurrenceFlag, Remediation
+from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 from reviews import actions, agenda
 from reviews.forms import MeetingForm, RemediationDecisionForm, ReviewedForm
 from reviews.models import ReviewMeeting
@@ -57,15 +57,11 @@ def _owners() -> list[tuple[int, str]]:
 def _agenda_page(request: HttpRequest, week: Week, status: int = 200, **bound: Any) -> HttpResponse:
     """The agenda; `bound` holds forms that failed validation, shown on their rows."""
     built = agenda.build(week)
-    remediation_forms = {
-        r.pk: bound.get(f"remediation_{r.pk}")
-        or RemediationDecisionForm(instance=r, prefix=f"remediation-{r.pk}")
-        for r in built.overdue_remediations.rows + built.due_remediations.rows
-    }
-    flag_forms = {
-        f.pk: bound.get(f"flag_{f.pk}") or FlagDecisionForm(prefix=f"flag-{f.pk}")
-        for f in built.open_flags.rows
-    }
+    # Only rows whose decision failed carry a form; the others render from the model itself
+    # (building a form per row is a good part of a long agenda's time).
+    failed = {tuple(key.split("_", 1)): form for key, form in bound.items()}
+    remediation_forms = {pk: f for (kind, pk), f in failed.items() if kind == "remediation"}
+    flag_forms = {pk: f for (kind, pk), f in failed.items() if kind == "flag"}
     peak = max((n for trend in built.trends for n in trend.counts), default=0)
     context = {
         "agenda": built,
@@ -75,7 +71,8 @@ def _agenda_page(request: HttpRequest, week: Week, status: int = 200, **bound: A
         "meeting": built.meeting,
         "remediation_forms": remediation_forms,
         "flag_forms": flag_forms,
-        "owners": _owners(),
+        "team": _owners(),
+        "statuses": RemediationStatus.choices,
         "trend_peak": peak,
     }
     return render(request, "reviews/agenda.html", context, status=status)
@@ -170,7 +167,7 @@ def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpRespon
             )
         context = {
             "remediation": remediation, "form": form, "week": the_week, "error": error,
-            "saved": not error and not form.errors, "owners": _owners(),
+            "saved": not error and not form.errors, "statuses": RemediationStatus.choices,
         }  # fmt: skip
         return render(request, "reviews/_remediation_row.html", context)
     if form.errors:
@@ -193,7 +190,10 @@ def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
     if saved:
         form.save()
     if _is_htmx(request):
-        context = {"meeting_form": form, "week": the_week, "saved": saved, "meeting": form.instance}
+        context = {
+            "meeting_form": form, "week": the_week, "saved": saved, "meeting": form.instance,
+            "team": _owners(),
+        }  # fmt: skip
         return render(request, "reviews/_meeting.html", context)
     if not saved:
         return _agenda_page(request, the_week, status=400, meeting_form=form)

@@ -32,3 +32,6 @@ def bob_client(bob) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(bob, backend=MODEL_BACKEND)
     return client
+
+
+from tests.webhook import webhook  # noqa: E402, F401  (fixture: a local ONCE_WEBHOOK_URL)

@@ -14,8 +14,8 @@ BAR, GAP, HEIGHT = 14, 3, 48
 
 
 @register.filter
-def get_item(mapping: dict[str, Any], key: str) -> Any:
-    return mapping.get(key) if mapping else None
+def get_item(mapping: dict[str, Any], key: Any) -> Any:
+    return mapping.get(str(key)) if mapping else None
 
 
 @register.simple_tag

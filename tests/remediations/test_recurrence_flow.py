@@ -4,11 +4,8 @@ nothing."""
 from __future__ import annotations
 
 import datetime
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
@@ -91,35 +88,6 @@ def test_the_pages_tell_the_story(
     flag.refresh_from_db()
     assert flag.state == "acknowledged" and flag.resolved_by.username == "alice"
     assert done.pk == flag.remediation_id
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []
-    fail_next = 0
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if _Receiver.fail_next:
-            _Receiver.fail_next -= 1
-            self.send_response(500)
-        else:
-            _Receiver.received.append(body)
-            self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook(settings: Any) -> Iterator[type[_Receiver]]:
-    server = HTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings.ONCE_WEBHOOK_URL = f"http://127.0.0.1:{server.server_port}/hook"
-    _Receiver.received, _Receiver.fail_next = [], 0
-    yield _Receiver
-    server.shutdown()
 
 
 def _flag(owner: Any) -> RecurrenceFlag:
