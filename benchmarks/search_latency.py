@@ -12,6 +12,7 @@ serialization, snippets) for six kinds of query. Reports p50/p95/max per kind.
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import itertools
 import json
@@ -115,12 +116,15 @@ def measure(size: int, per_kind: int) -> None:
     os.unlink(handle.name)
     print(f"  imported and indexed in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE search_document")
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does within minutes of an import
         cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('search_document'))")
         table_size = cursor.fetchone()[0]
 
     client = Client(HTTP_HOST="localhost")
     client.force_login(get_user_model().objects.create(username="bench"))
+    client.get("/api/search/", {"q": "warm"}, secure=True)  # load what a worker loads, then
+    gc.collect()
+    gc.freeze()  # freeze it, as config/gunicorn.py does in every web worker
     print(f"\n### {size:,} incidents (search_document with its index: {table_size})\n")
     print("| query kind | n | p50 ms | p95 ms | max ms | median count |")
     print("|---|---|---|---|---|---|")

@@ -21,7 +21,7 @@ from django.utils import timezone
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
-from search.text import pairs, plain_text, words
+from search.text import plain_text, words
 
 logger = logging.getLogger(__name__)
 
@@ -68,18 +68,17 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
     for incident_id, title, incident_summary, incident_body in Incident.objects.filter(
         pk__in=incident_ids
     ).values_list("pk", "title", "summary", "body"):
-        document = SearchDocument(
-            incident_id=incident_id,
-            title=title,
-            # Paths read as words: "Control plane > etcd" → "Control plane. etcd".
-            labels="\n".join(p.replace(PATH_SEPARATOR, ". ") for p in labels[incident_id]),
-            summary="\n".join([incident_summary, *summary[incident_id]]).strip(),
-            body="\n".join([plain_text(incident_body), *body[incident_id]]).strip(),
-            indexed_at=now,
+        documents.append(
+            SearchDocument(
+                incident_id=incident_id,
+                title=title,
+                # Paths read as words: "Control plane > etcd" → "Control plane. etcd".
+                labels="\n".join(p.replace(PATH_SEPARATOR, ". ") for p in labels[incident_id]),
+                summary="\n".join([incident_summary, *summary[incident_id]]).strip(),
+                body="\n".join([plain_text(incident_body), *body[incident_id]]).strip(),
+                indexed_at=now,
+            )
         )
-        text = "\n".join([document.title, document.labels, document.summary, document.body])
-        document.pairs = " ".join(sorted(set(pairs(text))))
-        documents.append(document)
     return documents
 
 
@@ -103,7 +102,7 @@ def refresh(incident_ids: Iterable[int]) -> int:
                 documents,
                 update_conflicts=True,
                 unique_fields=["incident"],
-                update_fields=["title", "labels", "summary", "body", "pairs", "indexed_at"],
+                update_fields=["title", "labels", "summary", "body", "indexed_at"],
             )
             known = set(
                 SearchWord.objects.filter(word__in=vocabulary(documents)).values_list(

@@ -19,8 +19,6 @@ class SearchDocument(models.Model):
     labels = models.TextField(blank=True)  # weight B: category paths and service names
     summary = models.TextField(blank=True)  # weight C: summary, causes, remediation titles
     body = models.TextField(blank=True)  # weight D: report, timeline, remediation descriptions
-    # Stemmed adjacent word pairs ("leader_elect"), indexed on PostgreSQL to find phrases fast.
-    pairs = models.TextField(blank=True)
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

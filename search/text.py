@@ -25,19 +25,6 @@ _STOPWORD_TEXT = (
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
-# PostgreSQL's own English stopwords (tsearch_data/english.stop), for word pairs below.
-_POSTGRESQL_STOPWORDS = (
-    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself "
-    "she her hers herself it its itself they them their theirs themselves what which who whom "
-    "this that these those am is are was were be been being have has had having do does did "
-    "doing a an the and but if or because as until while of at by for with about against "
-    "between into through during before after above below to from up down in out on off over "
-    "under again further then once here there when where why how all any both each few more "
-    "most other some such no nor not only own same so than too very s t can will just don "
-    "should now"
-)
-PAIR_STOPWORDS = STOPWORDS | frozenset(_POSTGRESQL_STOPWORDS.split())
-
 _stemmer = snowballstemmer.stemmer("english")
 
 
@@ -49,29 +36,6 @@ def words(text: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word.lower().replace("’", "'"))
-
-
-def pairs(text: str) -> list[str]:
-    """Adjacent word pairs of `text`, stemmed: "leader elections" → ["leader_elect"].
-
-    A phrase query is answered by checking word positions in each candidate document, and a
-    phrase of common words has many candidates. Indexing the pairs lets the index narrow them
-    to documents that have the phrase's words side by side. Pairs touching a stopword are
-    left out on both sides (PostgreSQL lets a stopword in a phrase stand for any word), so a
-    pair missing from the query only widens the candidates, never loses a match.
-    """
-    tokens = words(text)
-    found: list[str] = []
-    for first, second in zip(tokens, tokens[1:], strict=False):
-        if first in PAIR_STOPWORDS or second in PAIR_STOPWORDS:
-            continue
-        found.append(f"{_pair_part(first)}_{_pair_part(second)}")
-    return found
-
-
-def _pair_part(word: str) -> str:
-    # Apostrophes would need quoting in a tsvector literal, and never decide a match.
-    return stem(word).replace("'", "").replace("’", "")
 
 
 _MARKDOWN_NOISE = [

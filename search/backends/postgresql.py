@@ -19,7 +19,6 @@ A query of only very common words ranks the first CANDIDATES matches.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -38,8 +37,7 @@ from search.backends.base import (
     timeout_ms,
     within_sql,
 )
-from search.query import Concept, Query, Term
-from search.text import pairs
+from search.query import Query, Term
 
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"  # D (body), C (summary), B (categories, services), A (title)
 NORMALIZATION = 1  # ts_rank: divide by 1 + log(document length), so long reports don't win
@@ -133,39 +131,20 @@ class PostgreSQLBackend(SearchBackend):
         )
         rows = cursor.fetchall()
         exclusion = rows.pop()[0] if query.excluded else ""
-        usable = [
-            (c, text, df) for c, (text, df, _) in zip(query.concepts, rows, strict=True) if text
-        ]
-        if not usable:
+        concepts = [(text, frequency) for text, frequency, _ in rows if text]
+        if not concepts:
             return Ranked(hits=[], count=0, count_capped=False)
-        concepts = [(text, frequency) for _, text, frequency in usable]
         documents = rows[0][2]
         if documents < max(f for _, f in concepts):  # never analyzed yet: count instead
             cursor.execute("SELECT count(*) FROM search_document")
             documents = cursor.fetchone()[0]
 
-        conditions = [_condition(concept, text) for concept, text, _ in usable]
+        def any_of(texts: list[str]) -> str:
+            matched = " | ".join(f"({t})" for t in texts)
+            return f"({matched}) & !({exclusion})" if exclusion else matched
 
-        def any_of(chosen: list[int]) -> tuple[str, list[str]]:
-            """SQL matching any of these concepts (by index) and none of the exclusions."""
-            simple = [conditions[i].tsquery for i in chosen if conditions[i].pairs is None]
-            parts, params = [], []
-            if simple:
-                parts.append("d.vector @@ %s::tsquery")
-                params.append(" | ".join(f"({t})" for t in simple))
-            for i in chosen:
-                if conditions[i].pairs is not None:
-                    parts.append("(d.pair_vector @@ %s::tsquery AND d.vector @@ %s::tsquery)")
-                    params += [conditions[i].pairs, conditions[i].tsquery]
-            sql = "(" + " OR ".join(parts) + ")"
-            if exclusion:
-                sql += " AND NOT d.vector @@ %s::tsquery"
-                params.append(exclusion)
-            return sql, params
-
-        matching, matching_params = any_of(list(range(len(concepts))))
-        rare = self._candidates(concepts)
-        candidates, candidate_params = any_of(rare) if rare else (matching, matching_params)
+        matching = any_of([t for t, _ in concepts])
+        candidates = self._candidates(concepts, any_of)
         in_filter, filter_params = within_sql(within)
         filter_clause = f"AND d.incident_id {in_filter}" if in_filter else ""
 
@@ -187,11 +166,11 @@ class PostgreSQLBackend(SearchBackend):
                 SELECT c.incident_id, {weighted} AS score
                 FROM (SELECT d.incident_id, i.started_at, {ranks}
                       FROM search_document d JOIN incidents_incident i ON i.id = d.incident_id
-                      WHERE {matching} {filter_clause}
+                      WHERE d.vector @@ %s::tsquery {filter_clause}
                       ORDER BY i.started_at DESC, i.id DESC LIMIT %s OFFSET %s) c
                 ORDER BY c.started_at DESC, c.incident_id DESC
                 """,
-                [*texts, *matching_params, *filter_params, limit, offset],
+                [*texts, matching, *filter_params, limit, offset],
             )
             rows = cursor.fetchall()
         else:
@@ -200,62 +179,41 @@ class PostgreSQLBackend(SearchBackend):
                 f"""
                 WITH c AS MATERIALIZED (
                     SELECT d.incident_id, {ranks} FROM search_document d
-                    WHERE {candidates} {filter_clause} LIMIT %s
+                    WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s
                 )
                 SELECT c.incident_id, {weighted} AS score, count(*) OVER () AS found
                 FROM c ORDER BY score DESC, c.incident_id DESC LIMIT %s OFFSET %s
                 """,
-                [*texts, *candidate_params, *filter_params, CANDIDATES + 1, limit, offset],
+                [*texts, candidates or matching, *filter_params, CANDIDATES + 1, limit, offset],
             )
             fetched = cursor.fetchall()
             rows = [(pk, s) for pk, s, _ in fetched]
-            if not rare and fetched:
+            if candidates is None and fetched:
                 count = fetched[0][2]  # every match was a candidate (up to CANDIDATES + 1)
 
         # 3. How many match, up to the cap, when step 2 could not tell.
         if count is None:
             cursor.execute(
                 f"""SELECT count(*) FROM (SELECT 1 FROM search_document d
-                    WHERE {matching} {filter_clause} LIMIT %s) s""",
-                [*matching_params, *filter_params, COUNT_CAP + 1],
+                    WHERE d.vector @@ %s::tsquery {filter_clause} LIMIT %s) s""",
+                [matching, *filter_params, COUNT_CAP + 1],
             )
             count = cursor.fetchone()[0]
         hits = [Hit(incident_id=pk, score=float(s)) for pk, s in rows]
         return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)
 
     @staticmethod
-    def _candidates(concepts: list[tuple[str, int]]) -> list[int]:
-        """The rarer concepts (indexes), when all together would match too many documents."""
+    def _candidates(concepts: list[tuple[str, int]], any_of) -> str | None:  # type: ignore[no-untyped-def]
+        """The rarer concepts, when all of them together would match too many documents."""
         if sum(f for _, f in concepts) <= CANDIDATES:
-            return []
-        rare: list[int] = []
-        total = 0
-        for i in sorted(range(len(concepts)), key=lambda i: concepts[i][1]):
-            if rare and total + concepts[i][1] > CANDIDATES:
+            return None
+        rare, total = [], 0
+        for text, frequency in sorted(concepts, key=lambda c: c[1]):
+            if rare and total + frequency > CANDIDATES:
                 break
-            rare.append(i)
-            total += concepts[i][1]
-        return rare
-
-
-@dataclass
-class _Condition:
-    tsquery: str  # the concept, as PostgreSQL parsed it
-    pairs: str | None  # for phrases: word pairs every match has (search_document.pair_vector)
-
-
-def _condition(concept: Concept, tsquery: str) -> _Condition:
-    """Phrase concepts get a word-pair prefilter: the GIN index then checks word positions
-    in the few documents that have the words side by side, not in all that have both."""
-    if not all(len(term) > 1 for term in concept.terms):
-        return _Condition(tsquery, None)
-    alternatives = []
-    for term in concept.terms:
-        found = pairs(" ".join(term))
-        if not found:  # e.g. "out of memory": only stopwords between, nothing to narrow by
-            return _Condition(tsquery, None)
-        alternatives.append("(" + " & ".join(f"'{p}'" for p in sorted(set(found))) + ")")
-    return _Condition(tsquery, " | ".join(alternatives))
+            rare.append(text)
+            total += frequency
+        return any_of(rare)
 
 
 def _idf(documents: int, frequency: int) -> float:
