@@ -143,8 +143,15 @@ def _add_term(concept: Concept, term: tuple[str, ...]) -> None:
 
 
 def highlight_stems(query: Query) -> frozenset[str]:
+    """What to <mark>: the words typed, their typo fixes and one-word equivalents. The words
+    of a several-word equivalent ("name resolution" for dns) would mark every "resolution"."""
     return frozenset(
-        stem(word) for term in query.all_terms for word in term if word not in STOPWORDS
+        stem(word)
+        for concept in query.concepts
+        for term in concept.terms
+        if term == concept.typed or len(term) == 1
+        for word in term
+        if word not in STOPWORDS
     )
 
 

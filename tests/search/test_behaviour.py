@@ -161,6 +161,15 @@ def test_snippet_escapes_user_text_and_only_adds_mark(alice_client: Client, kb: 
     assert html.unescape(without_marks).count("<img src=x onerror=alert(1)>") == 1
 
 
+def test_snippet_marks_what_was_asked_not_every_word_of_a_synonym(
+    alice_client: Client, kb: Any
+) -> None:
+    kb("Lookups failing", summary="DNS lookups failed; the resolution came after a restart.")
+    hit = alice_client.get("/api/search/", {"q": "dns"}).json()["results"][0]
+    assert "<mark>DNS</mark>" in hit["snippet"]
+    assert "<mark>resolution</mark>" not in hit["snippet"]  # "name resolution" means dns
+
+
 def test_result_shape_is_the_one_product_md_promises(alice_client: Client, kb: Any) -> None:
     incident = kb(
         "etcd quorum", categories=["Control plane > etcd"], started_at="2018-06-01T10:00:00Z"
