@@ -41,12 +41,17 @@ class VersionField(serializers.IntegerField):
 
 
 def require_version(data: dict[str, Any]) -> int:
-    version = data.get("version")
+    """The `version` a client sent with an update; 400 when it is missing or not a number."""
+    version = data.get("version") if isinstance(data, dict) else None
     if version is None:
         raise ValidationError(
             {"version": ["Send the version you read: updates are refused without it."]}
         )
-    return int(version)
+    if isinstance(version, str) and version.strip().isdigit():
+        version = int(version)
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < 2**31:
+        raise ValidationError({"version": ["A version is a whole number, as you read it."]})
+    return version
 
 
 def conflict_response(

@@ -7,6 +7,7 @@ as saving would, so bulk imports never go missing from the edit history. Neither
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -96,12 +97,25 @@ def create_with_history(
     }
     fields = [f for f in history._meta.concrete_fields if not f.primary_key]
     names = [f.attname for f in fields]
+    # JSON columns travel as their text; a value the object doesn't have is NULL.
+    as_json = {f.attname for f in fields if isinstance(f, models.JSONField)}
     rows = (
-        [specials[name] if name in specials else getattr(obj, name) for name in names]
+        [
+            specials[name]
+            if name in specials
+            else _json(getattr(obj, name, None))
+            if name in as_json
+            else getattr(obj, name)
+            for name in names
+        ]
         for obj in objs
     )
     with connection.cursor() as cursor:
         _copy(cursor, history._meta.db_table, [f.column for f in fields], rows)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def _copy(cursor: Any, table: str, columns: list[str], rows: Any) -> None:

@@ -5,12 +5,15 @@ from django.forms.renderers import TemplatesSetting
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
-    """The browser's date-and-time picker; values are UTC (the form labels say so)."""
+    """The browser's date-and-time picker; values are UTC (the form labels say so).
+
+    To the second (step 1): a time saved with seconds comes back from the form unchanged.
+    """
 
     input_type = "datetime-local"
 
     def __init__(self, attrs: dict[str, str] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+        super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
 
 
 class DateInput(forms.DateInput):

@@ -20,6 +20,8 @@ class FieldChange:
     after: str
     # For multi-line text: (marker, line) pairs with marker "+", "-" or " ".
     diff: list[tuple[str, str]] = field(default_factory=list)
+    # On a conflict page: this editor changed it too, and their version is kept in the form.
+    yours_kept: bool = False
 
 
 @dataclass

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils.text import slugify
 
+from common import changes
 from common.concurrency import save_versioned
 from incidents.models import (
     PATH_SEPARATOR,
@@ -18,8 +19,7 @@ from incidents.models import (
     Service,
     TimelineEntry,
 )
-from remediations import events
-from search import index as search_index
+from incidents.records import INCIDENT_FIELDS
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -50,8 +50,7 @@ def save_category(category: FailureCategory) -> FailureCategory:
         category.slug = _unique_slug(category.path)
     category.save()
     if old_path is not None and old_path != category.path:
-        events.category_moved(category.pk)
-        search_index.category_moved(category.pk)
+        changes.category_moved(category.pk)
         # Rename or move: rewrite the path prefix of everything below, deepest last.
         below = FailureCategory.objects.filter(path__startswith=old_path + PATH_SEPARATOR)
         for child in below.order_by("path"):
@@ -96,53 +95,139 @@ def get_or_create_services(names: Iterable[str]) -> list[Service]:
     return services
 
 
+def save_service(service: Service, *, name: str, description: str | None = None) -> Service:
+    """Create or rename a service; a rename re-indexes the incidents it affected.
+
+    Raises ValueError when another service already has the name (ignoring case).
+    """
+    clash = Service.objects.filter(name__iexact=name)
+    if service.pk:
+        clash = clash.exclude(pk=service.pk)
+    if clash.exists():
+        raise ValueError(f"There is already a service “{name}”.")
+    renamed = bool(service.pk) and service.name != name
+    service.name = name
+    if description is not None:
+        service.description = description
+    with transaction.atomic():
+        service.save()
+        if renamed:
+            changes.service_changed(service.pk)
+    return service
+
+
+class CategoryCache:
+    """Categories and services named in records, each looked up (or created) once.
+
+    An import shares one across its lines; call `forget()` after a rolled-back transaction,
+    since rows created in it no longer exist.
+    """
+
+    def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        self._categories: dict[str, FailureCategory] = {}
+        self._services: dict[str, Service] = {}
+
+    def category(self, path: str) -> FailureCategory:
+        if path not in self._categories:
+            self._categories[path] = get_or_create_category(path)
+        return self._categories[path]
+
+    def services(self, names: Iterable[str]) -> list[Service]:
+        found: list[Service] = []
+        for name in names:
+            key = name.strip().lower()
+            if key and key not in self._services:
+                (self._services[key],) = get_or_create_services([name])
+            if key and self._services[key] not in found:
+                found.append(self._services[key])
+        return found
+
+
+def parts_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The nested parts of a cleaned record as kept in each history version (JSON).
+
+    Shape: {"categories": [paths, sorted], "services": [names, sorted ignoring case],
+    "causes": [{"kind", "description", "category"}], "timeline": [{"at": ISO 8601, "text"}]}.
+    """
+    return {
+        "categories": sorted(record["categories"]),
+        "services": sorted(record["services"], key=str.lower),
+        "causes": [
+            {"kind": c["kind"], "description": c["description"], "category": c["category"]}
+            for c in record["causes"]
+        ],
+        "timeline": [
+            {"at": t["at"].isoformat().replace("+00:00", "Z"), "text": t["text"]}
+            for t in record["timeline"]
+        ],
+    }
+
+
+def record_of(incident: Incident) -> dict[str, Any]:
+    """The stored incident as a cleaned record (the input of `save_incident`).
+
+    Prefetch categories, services, causes with their category, and the timeline.
+    """
+    return {
+        **{name: getattr(incident, name) for name in INCIDENT_FIELDS},
+        "categories": [c.path for c in incident.categories.all()],
+        "services": [s.name for s in incident.services.all()],
+        "causes": [
+            {
+                "kind": c.kind,
+                "description": c.description,
+                "category": c.category.path if c.category else None,
+            }  # fmt: skip
+            for c in incident.causes.all()
+        ],
+        "timeline": [{"at": t.at, "text": t.text} for t in incident.timeline.all()],
+    }
+
+
 def save_incident(
     incident: Incident,
+    record: dict[str, Any],
     *,
     by: User | None,
     expected_version: int | None,
-    categories: Iterable[FailureCategory] | None = None,
-    services: Iterable[Service] | None = None,
+    cache: CategoryCache | None = None,
 ) -> Incident:
-    """Create an incident or update it from the version the writer started from.
+    """Create an incident, or update it from the version the writer started from, whole.
 
-    Raises StaleVersion (nothing written) when someone else saved a newer version meanwhile.
-    Run inside the caller's transaction when causes or timeline are saved alongside.
+    `record` comes from `incidents.records.clean_incident` (or `remediations.records.
+    clean_report`): the incident's fields and all its parts — categories, services, causes,
+    timeline — which replace the stored ones. One new version covers all of it; the version's
+    history record keeps the parts (`parts_of`), so history and the conflict page show them.
+    After the commit, search and the recurrence engine hear of it (common/changes.py).
+
+    Raises StaleVersion, writing nothing, when someone saved a newer version meanwhile.
     """
+    cache = cache or CategoryCache()
     with transaction.atomic():
+        for name in INCIDENT_FIELDS:
+            setattr(incident, name, record[name])
         save_versioned(incident, by=by, expected_version=expected_version, creator_field="author")
-        if categories is not None:
-            incident.categories.set(categories)
-        if services is not None:
-            incident.services.set(services)
-        # After the commit, with causes saved too: re-apply the recurrence rules to it.
-        events.incidents_changed([incident.pk])
-        # Causes and timeline are saved in the caller's transaction: indexed after its commit.
-        search_index.incidents_changed([incident.pk])
-    return incident
-
-
-def replace_causes(
-    incident: Incident,
-    causes: Iterable[dict[str, Any]],
-    category_for: Callable[[str], FailureCategory] = get_or_create_category,
-) -> None:
-    """Replace the incident's causes: dicts of kind, description and a category path or None."""
-    incident.causes.all().delete()
-    Cause.objects.bulk_create(
-        Cause(
-            incident=incident,
-            kind=cause["kind"],
-            description=cause["description"],
-            category=category_for(cause["category"]) if cause.get("category") else None,
+        incident.categories.set([cache.category(path) for path in record["categories"]])
+        incident.services.set(cache.services(record["services"]))
+        incident.causes.all().delete()
+        Cause.objects.bulk_create(
+            Cause(
+                incident=incident,
+                kind=cause["kind"],
+                description=cause["description"],
+                category=cache.category(cause["category"]) if cause["category"] else None,
+            )
+            for cause in record["causes"]
         )
-        for cause in causes
-    )
-
-
-def replace_timeline(incident: Incident, entries: Iterable[dict[str, Any]]) -> None:
-    """Replace the incident's timeline: dicts of `at` and `text`."""
-    incident.timeline.all().delete()
-    TimelineEntry.objects.bulk_create(
-        TimelineEntry(incident=incident, at=entry["at"], text=entry["text"]) for entry in entries
-    )
+        incident.timeline.all().delete()
+        TimelineEntry.objects.bulk_create(
+            TimelineEntry(incident=incident, at=entry["at"], text=entry["text"])
+            for entry in record["timeline"]
+        )
+        latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]  # type: ignore[attr-defined]
+        incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))  # type: ignore[attr-defined]
+        changes.incidents_changed([incident.pk])
+    return incident

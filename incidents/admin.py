@@ -1,8 +1,75 @@
-from django.contrib import admin
+"""The admin writes through the same actions and validator as every other way in (issue 10).
+
+Incidents and their own fields are edited here with a version check; causes and the timeline
+are shown read-only (edit them on the incident's page or through the API, which keep them in
+one version with the rest).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from incidents.actions import save_category
+from common.concurrency import StaleVersion
+from common.forms import VersionField
+from common.validation import Errors, sentence
+from incidents.actions import record_of, save_category, save_incident, save_service
 from incidents.models import Cause, FailureCategory, Incident, Service, TimelineEntry
+from incidents.records import clean_incident
+
+RECORD_FIELDS = [
+    "title", "summary", "body", "severity", "status", "started_at", "detected_at",
+    "resolved_at", "external_id", "source_url",
+]  # fmt: skip
+
+
+class RulesOfTheValidator(forms.ModelForm):
+    """Fields that only parse; `clean()` hands the record to the one validator."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.max_length = None
+                field.validators = []
+            if not isinstance(field, forms.ModelMultipleChoiceField):
+                field.required = False
+
+    def _post_clean(self) -> None:
+        pass  # the model's checks are the validator's job (clean)
+
+
+class IncidentAdminForm(RulesOfTheValidator):
+    version = VersionField()
+
+    class Meta:
+        model = Incident
+        fields = [*RECORD_FIELDS, "categories", "services"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        base = record_of(self.instance) if self.instance.pk else {}
+        raw = {
+            **base,
+            **{name: cleaned.get(name) for name in RECORD_FIELDS},
+            "categories": [c.path for c in cleaned.get("categories") or []],
+            "services": [s.name for s in cleaned.get("services") or []],
+        }
+        errors = Errors()
+        self.record = clean_incident(raw, errors)
+        for path, message in errors.items:
+            name = path[0] if path else None
+            self.add_error(name if name in self.fields else None, sentence(message))
+        return cleaned
 
 
 @admin.register(FailureCategory)
@@ -20,23 +87,58 @@ class ServiceAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        name = obj.name
+        if obj.pk:  # the form changed obj in place: rename from the stored row
+            obj.name = Service.objects.values_list("name", flat=True).get(pk=obj.pk)
+        save_service(obj, name=name.strip(), description=obj.description)
 
-class CauseInline(admin.TabularInline):
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CauseInline(ReadOnlyInline):
     model = Cause
-    extra = 0
-    autocomplete_fields = ["category"]
 
 
-class TimelineInline(admin.TabularInline):
+class TimelineInline(ReadOnlyInline):
     model = TimelineEntry
-    extra = 0
 
 
 @admin.register(Incident)
 class IncidentAdmin(SimpleHistoryAdmin):
+    form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
     list_filter = ["severity", "status"]
     search_fields = ["title", "summary", "external_id"]
-    autocomplete_fields = ["categories", "services", "author"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    autocomplete_fields = ["categories", "services"]
+    readonly_fields = ["author", "created_at", "updated_at"]
     inlines = [CauseInline, TimelineInline]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        incident = Incident.objects.get(pk=obj.pk) if change else Incident()
+        record = {**form.record}
+        if change:
+            stored = record_of(incident)
+            record.update({key: stored[key] for key in ("causes", "timeline")})
+        try:
+            save_incident(
+                incident, record, by=request.user,
+                expected_version=form.cleaned_data.get("version") if change else None,
+            )  # fmt: skip
+        except StaleVersion:
+            messages.error(
+                request, "Someone saved a newer version meanwhile: nothing was changed. Reload."
+            )
+        obj.pk = incident.pk
+
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        pass  # save_model wrote the categories and services with the incident, in one version

@@ -16,21 +16,20 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 
+from common import changes
 from common.bulk import create_with_history, insert_rows, relax_commit_durability
+from incidents.actions import parts_of
 from incidents.interchange import (
     InvalidRecord,
     Resolver,
     apply_record,
     canonical,
     export_record,
-    fill_incident,
-    fill_remediation,
     for_export,
 )
 from incidents.models import Cause, Incident, TimelineEntry
-from remediations import events
+from incidents.records import INCIDENT_FIELDS
 from remediations.models import Remediation
-from search import index as search_index
 
 
 @dataclass
@@ -61,9 +60,20 @@ class BatchImporter:
         self.resolver = Resolver()
         self._pending: list[tuple[int, dict[str, Any]]] = []
         self._pending_ids: set[str] = set()
+        self._seen: dict[str, int] = {}  # external_id → the line that had it first
 
     def add(self, line: int, parsed: dict[str, Any]) -> Iterator[Outcome]:
         external_id = parsed["external_id"]
+        if external_id and external_id in self._seen:
+            # Two lines for one incident in one file: which is right is the writer's call.
+            reason = (
+                f"external_id {external_id!r} is also on line {self._seen[external_id]}; "
+                "a file may hold each incident once (this line was not imported)"
+            )
+            yield Outcome(line=line, state="failed", error=reason)
+            return
+        if external_id:
+            self._seen[external_id] = line
         if external_id and external_id in self._pending_ids:
             # The same incident twice in one batch: store the first before reading the second.
             yield from self.flush()
@@ -106,8 +116,11 @@ class BatchImporter:
             for prepared in fresh:
                 yield self._one(prepared.line, prepared.parsed)
         else:
-            events.incidents_changed([p.incident.pk for p in fresh])
-            search_index.incidents_changed([p.incident.pk for p in fresh])
+            # What a save announces, for the whole batch: search and recurrence catch up.
+            changes.incidents_changed([p.incident.pk for p in fresh])
+            for prepared in fresh:
+                for remediation, _ in prepared.remediations:
+                    changes.remediation_changed(remediation.pk)
             for prepared in fresh:
                 yield Outcome(line=prepared.line, warnings=prepared.warnings)
 
@@ -125,14 +138,24 @@ class BatchImporter:
         return Outcome(line=line, state=state, warnings=result.warnings)
 
     def _prepare(self, line: int, parsed: dict[str, Any]) -> _Prepared:
-        """Build and check the rows of one record, without touching the database."""
-        incident = fill_incident(
-            Incident(external_id=parsed["external_id"], author=self.by), parsed
-        )
+        """Build the rows of one checked record, without touching the database."""
+        incident = Incident(author=self.by, **{name: parsed[name] for name in INCIDENT_FIELDS})
+        incident.parts = parts_of(parsed)  # type: ignore[attr-defined]  # its history record's
         remediations, warnings = [], []
         for item in parsed["remediations"]:
-            remediation = Remediation(incident=incident, created_by=self.by)
-            warnings += fill_remediation(remediation, item, incident, self.resolver)
+            owner = self.resolver.user(item["owner"]) if item["owner"] else None
+            if item["owner"] and owner is None:
+                warnings.append(
+                    f"owner {item['owner']!r} of remediation {item['title']!r} matches no user; "
+                    "left unassigned"
+                )
+            remediation = Remediation(
+                incident=incident, created_by=self.by, owner=owner,
+                **{name: item[name] for name in (
+                    "title", "description", "kind", "status", "due_date", "opened_at",
+                    "done_at", "tracker_url",
+                )},
+            )  # fmt: skip
             remediations.append((remediation, item))
         return _Prepared(line, parsed, incident, remediations, warnings)
 

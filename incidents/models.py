@@ -128,6 +128,17 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.select_related("author").prefetch_related("categories", "services")
 
 
+class PartsSnapshot(models.Model):
+    """What an incident's history record adds: its parts at that version (actions.parts_of)."""
+
+    # Categories, services, causes and timeline as JSON; NULL for versions saved before parts
+    # were kept, whose parts are unknown.
+    parts = models.JSONField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Incident(VersionedModel):
     """Something that went wrong, with its report, classification, causes and timeline."""
 
@@ -154,7 +165,7 @@ class Incident(VersionedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at"], bases=[PartsSnapshot])
     objects = IncidentQuerySet.as_manager()
 
     class Meta:

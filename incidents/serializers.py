@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
+from common.validation import RecordInvalid
 from incidents import actions
 from incidents.models import (
     PATH_SEPARATOR,
@@ -23,9 +22,17 @@ from incidents.models import (
     Severity,
     TimelineEntry,
 )
+from incidents.records import (
+    INCIDENT_FIELDS,
+    MAX_CATEGORIES,
+    MAX_CAUSES,
+    MAX_SERVICES,
+    MAX_TIMELINE,
+    PART_FIELDS,
+)
+from remediations.actions import save_report
 from remediations.models import OPEN_STATUSES, FlagState
-
-MAX_LIST = 200
+from remediations.records import clean_report
 
 
 class CategoryPathField(serializers.CharField):
@@ -68,25 +75,7 @@ class ServiceNameListField(serializers.ListField):
         return sorted((service.name for service in data.all()), key=str.lower)
 
 
-class WholeItems(serializers.ModelSerializer):
-    """An item of a nested list is always whole: a PATCH replaces the list, item by item.
-
-    DRF makes nested serializers partial in a PATCH, which would let required fields slip.
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        value = super().to_internal_value(data)
-        missing = [
-            name for name, field in self.fields.items() if field.required and name not in value
-        ]
-        if missing:
-            raise serializers.ValidationError(
-                {name: ["This field is required."] for name in missing}
-            )
-        return value
-
-
-class CauseSerializer(WholeItems):
+class CauseSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=CauseKind.choices, default=CauseKind.ROOT_CAUSE)
     description = serializers.CharField(max_length=10_000)
     category = CategoryPathField(required=False, allow_null=True, allow_blank=True)
@@ -96,7 +85,7 @@ class CauseSerializer(WholeItems):
         fields = ["kind", "description", "category"]
 
 
-class TimelineEntrySerializer(WholeItems):
+class TimelineEntrySerializer(serializers.ModelSerializer):
     text = serializers.CharField(max_length=10_000, allow_blank=True)
 
     class Meta:
@@ -129,15 +118,15 @@ class IncidentSerializer(serializers.ModelSerializer):
     )
     body = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
     categories = CategoryPathListField(
-        max_length=50, required=False,
+        max_length=MAX_CATEGORIES, required=False,
         help_text='Failure categories as paths, e.g. "Control plane > etcd"; created when missing.',
     )  # fmt: skip
     services = ServiceNameListField(
-        max_length=50, required=False,
+        max_length=MAX_SERVICES, required=False,
         help_text="Service names; created when missing.",
     )  # fmt: skip
-    causes = CauseSerializer(many=True, required=False, max_length=MAX_LIST)
-    timeline = TimelineEntrySerializer(many=True, required=False, max_length=1000)
+    causes = CauseSerializer(many=True, required=False, max_length=MAX_CAUSES)
+    timeline = TimelineEntrySerializer(many=True, required=False, max_length=MAX_TIMELINE)
     remediations = IncidentRemediationSerializer(many=True, read_only=True)
     author = serializers.CharField(
         source="author.username", read_only=True, default=None, allow_null=True
@@ -171,32 +160,33 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_open_flags(self, incident: Incident) -> list[int]:
         return sorted(flag.pk for flag in incident.flags.all() if flag.state == FlagState.OPEN)
 
-    def validate_external_id(self, external_id: str | None) -> str | None:
-        # "" means "none", like null: many incidents have no identifier elsewhere.
-        return external_id.strip() or None if external_id is not None else None
+    def get_validators(self) -> list[Any]:
+        return []  # every rule is in the one validator (to_internal_value)
 
-    def validate_body(self, body: str) -> str:
-        limit = settings.ONCE_MAX_REPORT_CHARS
-        if len(body) > limit:
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """The request body checked by the one validator of an incident record.
+
+        An update starts from the stored record, so fields left out keep their values (PUT
+        and PATCH alike); a new incident may bring new remediations, an update may not (they
+        are edited on their own: /api/remediations/). Rules and messages: incidents.records.
+        """
+        if not isinstance(data, Mapping):
             raise serializers.ValidationError(
-                f"The report is {len(body):,} characters long; the limit is {limit:,}."
+                {"non_field_errors": ["Send a JSON object with the incident's fields."]}
             )
-        return body
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        # The model's own rules (started ≤ detected ≤ resolved), with the same messages as forms.
-        probe = Incident(
-            **{k: v for k, v in attrs.items() if k in ("started_at", "detected_at", "resolved_at")}
-        )
+        writable = set(IncidentRecordFields)
+        given = {key: value for key, value in data.items() if key in writable}
         if self.instance is not None:
-            for name in ("started_at", "detected_at", "resolved_at"):
-                if name not in attrs:
-                    setattr(probe, name, getattr(self.instance, name))
+            given.pop("remediations", None)
+            raw: dict[str, Any] = {**actions.record_of(self.instance), "remediations": []}
+            raw.update(given)
+        else:
+            raw = given
         try:
-            probe.clean()
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from None
-        external_id = attrs.get("external_id")
+            report = clean_report(raw)
+        except RecordInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors.as_nested()) from None
+        external_id = report["external_id"]
         if external_id:
             clash = Incident.objects.filter(external_id=external_id)
             if self.instance is not None:
@@ -205,41 +195,26 @@ class IncidentSerializer(serializers.ModelSerializer):
                 raise serializers.ValidationError(
                     {"external_id": ["Another incident already has this external_id."]}
                 )
-        return attrs
+        return report
 
     def create(self, validated_data: dict[str, Any]) -> Incident:
-        return self._save(Incident(), validated_data, expected_version=None)
+        incident = Incident()
+        warnings = save_report(
+            incident, validated_data, by=self.context["request"].user, expected_version=None
+        )
+        incident._warnings = warnings  # type: ignore[attr-defined]
+        return incident
 
     def update(self, instance: Incident, validated_data: dict[str, Any]) -> Incident:
-        return self._save(
-            instance, validated_data, expected_version=require_version(self.initial_data)
-        )
+        actions.save_incident(
+            instance, validated_data, by=self.context["request"].user,
+            expected_version=require_version(self.initial_data),
+        )  # fmt: skip
+        return instance
 
-    @transaction.atomic
-    def _save(
-        self, incident: Incident, data: dict[str, Any], *, expected_version: int | None
-    ) -> Incident:
-        data.pop("version", None)
-        categories = data.pop("categories", None)
-        services = data.pop("services", None)
-        causes = data.pop("causes", None)
-        timeline = data.pop("timeline", None)
-        for name, value in data.items():
-            setattr(incident, name, value)
-        incident = actions.save_incident(
-            incident,
-            by=self.context["request"].user,
-            expected_version=expected_version,
-            categories=[actions.get_or_create_category(p) for p in categories]
-            if categories is not None
-            else None,
-            services=actions.get_or_create_services(services) if services is not None else None,
-        )
-        if causes is not None:
-            actions.replace_causes(incident, causes)
-        if timeline is not None:
-            actions.replace_timeline(incident, timeline)
-        return incident
+
+# The fields of an incident record a client writes (PRODUCT.md, "Interchange format").
+IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -4,32 +4,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
-from common.conflicts import describe_conflict, rebase
-from common.history import versions
+from common.validation import RecordInvalid
 from incidents import actions
+from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
-from incidents.forms import (
-    CategoryForm,
-    CauseFormSet,
-    IncidentForm,
-    RemediationFormSet,
-    TimelineFormSet,
-)
+from incidents.forms import CategoryForm, IncidentEditor
 from incidents.models import Cause, FailureCategory, Incident
-from remediations.actions import settle_done_at
+from remediations.actions import save_report
 from remediations.models import FlagState, RecurrenceFlag, Remediation
+from remediations.records import clean_report
 
 PAGE_SIZE = 25
-CONFLICT_FIELDS = [
-    "title", "summary", "severity", "status", "started_at", "detected_at", "resolved_at", "body",
-]  # fmt: skip
 
 
 def _has_open_flags() -> Exists:
@@ -77,56 +68,50 @@ def incident_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _incident_form(request, get_object_or_404(Incident, pk=pk))
+    get_object_or_404(Incident, pk=pk)
+    return _incident_form(request, _for_edit(pk))
 
 
 def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
     is_new = incident.pk is None
     data = request.POST if request.method == "POST" else None
-    form = IncidentForm(data, instance=incident)
-    causes = CauseFormSet(data, instance=incident, prefix="causes")
-    timeline = TimelineFormSet(data, instance=incident, prefix="timeline")
-    remediations = RemediationFormSet(
-        data, instance=incident, prefix="remediations", queryset=Remediation.objects.none()
-    )
+    editor = IncidentEditor(incident, data)
     context: dict[str, Any] = {"incident": incident}
-    if data is not None and all(f.is_valid() for f in (form, causes, timeline, remediations)):
-        try:
-            with transaction.atomic():
-                saved = actions.save_incident(
-                    form.instance,
-                    by=request.user,
-                    expected_version=form.cleaned_data.get("version"),
-                    categories=form.cleaned_data["categories"],
-                    services=actions.get_or_create_services(form.cleaned_data["services_text"]),
+    status = 200
+    if data is not None:
+        status = 400
+        if editor.is_valid():
+            base = actions.record_of(incident) if not is_new else {}
+            try:
+                report = clean_report(editor.record(base))
+                version = editor.form.cleaned_data.get("version")
+                save_report(incident, report, by=request.user, expected_version=version)
+            except RecordInvalid as invalid:
+                editor.show(invalid.errors)
+            except StaleVersion as stale:
+                # Someone saved meanwhile: keep every change of theirs this editor didn't
+                # touch, keep everything this editor typed, and show what they changed.
+                current = _for_edit(stale.instance.pk)
+                merge = merge_edit(current, stale.submitted_version, report)
+                editor = IncidentEditor.bound_to(
+                    current, merge.record, version=current.version, remediations=data
                 )
-                for formset in (causes, timeline):
-                    formset.instance = saved
-                    formset.save()
-                for remediation in remediations.save(commit=False):
-                    remediation.incident = saved
-                    remediation.created_by = request.user
-                    settle_done_at(remediation)
-                    remediation.save()
-        except StaleVersion as stale:
-            # Someone saved meanwhile: show their changes, keep this editor's text to merge.
-            current = stale.instance
-            conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
-            rebased = rebase(data, current.version)
-            form = IncidentForm(rebased, instance=current)
-            causes = CauseFormSet(rebased, instance=current, prefix="causes")
-            timeline = TimelineFormSet(rebased, instance=current, prefix="timeline")
-            remediations = RemediationFormSet(
-                rebased, instance=current, prefix="remediations",
-                queryset=Remediation.objects.none(),
-            )  # fmt: skip
-            context.update(conflict=conflict, incident=current)
-        else:
-            messages.success(request, f"{saved.reference} {'created' if is_new else 'saved'}.")
-            return redirect(saved)
-    context.update(form=form, causes=causes, timeline=timeline, remediations=remediations)
-    status = 409 if "conflict" in context else (400 if data is not None else 200)
+                context.update(conflict=merge.conflict, incident=current)
+                status = 409
+            else:
+                messages.success(
+                    request, f"{incident.reference} {'created' if is_new else 'saved'}."
+                )
+                return redirect(incident)
+    context.update(editor.context())
     return render(request, "incidents/incident_form.html", context, status=status)
+
+
+def _for_edit(pk: int) -> Incident:
+    return Incident.objects.prefetch_related(
+        "categories", "services", "timeline",
+        Prefetch("causes", queryset=Cause.objects.select_related("category")),
+    ).get(pk=pk)  # fmt: skip
 
 
 @require_GET
@@ -135,7 +120,7 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",
-        "versions": versions(incident, CONFLICT_FIELDS),
+        "versions": incident_versions(incident),
     }
     return render(request, "common/history.html", context)
 

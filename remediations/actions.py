@@ -2,38 +2,114 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
 from django.utils import timezone
 
+from common import changes
 from common.concurrency import save_versioned
-from remediations import events
-from remediations.models import FlagState, RecurrenceFlag, Remediation, done_at_for
-from search import index as search_index
+from incidents.actions import CategoryCache, save_incident
+from incidents.models import Incident
+from remediations.models import FlagState, RecurrenceFlag, Remediation
 
 User = AbstractBaseUser | AnonymousUser
 
 
-def settle_done_at(remediation: Remediation) -> None:
-    """Keep done_at in step with the status (see done_at_for)."""
-    remediation.done_at = done_at_for(
-        remediation.status, remediation.done_at, remediation.opened_at
-    )
+def remediation_record_of(remediation: Remediation) -> dict[str, Any]:
+    """The stored remediation as a record (the input of `clean_remediation`)."""
+    return {
+        "title": remediation.title,
+        "description": remediation.description,
+        "kind": remediation.kind,
+        "status": remediation.status,
+        "owner": remediation.owner.get_username() if remediation.owner else None,
+        "due_date": remediation.due_date,
+        "opened_at": remediation.opened_at,
+        "done_at": remediation.done_at,
+        "category": remediation.category.path if remediation.category else None,
+        "tracker_url": remediation.tracker_url,
+    }
+
+
+def merged_changes(remediation: Remediation, given: dict[str, Any]) -> dict[str, Any]:
+    """The stored record with `given` values over it, for a partial update (PATCH, a decision).
+
+    A status change that says nothing of `done_at` sets it in step: cleared when the status
+    leaves done, the time of saving when it becomes done (`clean_remediation`).
+    """
+    raw = {**remediation_record_of(remediation), **given}
+    if "status" in given and "done_at" not in given and given["status"] != remediation.status:
+        raw["done_at"] = None
+    return raw
 
 
 def save_remediation(
-    remediation: Remediation, *, by: User | None, expected_version: int | None
-) -> Remediation:
-    """Create a remediation or update it from the version the writer started from.
+    remediation: Remediation,
+    record: dict[str, Any],
+    *,
+    by: User | None,
+    expected_version: int | None,
+    cache: CategoryCache | None = None,
+) -> list[str]:
+    """Create a remediation or update it, from a record cleaned by `clean_remediation`.
 
-    Raises StaleVersion (nothing written) when someone else saved a newer version meanwhile.
+    Returns warnings for the writer (an `owner` that matches no user leaves it unassigned:
+    PRODUCT.md, "Interchange format"). Raises StaleVersion, writing nothing, when someone
+    saved a newer version meanwhile.
     """
-    settle_done_at(remediation)
-    save_versioned(
-        remediation, by=by, expected_version=expected_version, creator_field="created_by"
-    )
-    events.remediation_changed(remediation.pk)
-    search_index.remediation_changed(remediation.pk)
-    return remediation
+    cache = cache or CategoryCache()
+    warnings = []
+    owner = None
+    if record["owner"]:
+        owner = get_user_model().objects.filter(username=record["owner"]).first()
+        if owner is None:
+            warnings.append(
+                f"owner {record['owner']!r} of remediation {record['title']!r} matches no user; "
+                "left unassigned"
+            )
+    with transaction.atomic():
+        for name in ("title", "description", "kind", "status", "due_date", "opened_at",
+                     "done_at", "tracker_url"):  # fmt: skip
+            setattr(remediation, name, record[name])
+        remediation.owner = owner
+        remediation.category = cache.category(record["category"]) if record["category"] else None
+        save_versioned(
+            remediation, by=by, expected_version=expected_version, creator_field="created_by"
+        )
+        changes.remediation_changed(remediation.pk)
+    return warnings
+
+
+def save_report(
+    incident: Incident,
+    report: dict[str, Any],
+    *,
+    by: User | None,
+    expected_version: int | None,
+    cache: CategoryCache | None = None,
+) -> list[str]:
+    """Save an incident with its parts and its remediations (a record from `clean_report`).
+
+    The incident is saved whole by `incidents.actions.save_incident`; its remediations are
+    matched to the incident's existing ones by title and updated, or created, and none is
+    deleted (PRODUCT.md, "Interchange format"). One transaction; returns the warnings.
+    Raises StaleVersion, writing nothing, when the incident changed meanwhile.
+    """
+    cache = cache or CategoryCache()
+    warnings: list[str] = []
+    with transaction.atomic():
+        save_incident(incident, report, by=by, expected_version=expected_version, cache=cache)
+        existing = {r.title: r for r in incident.remediations.all()}
+        for item in report["remediations"]:
+            remediation = existing.get(item["title"]) or Remediation(incident=incident)
+            warnings += save_remediation(
+                remediation, item, by=by, cache=cache,
+                expected_version=remediation.version if remediation.pk else None,
+            )  # fmt: skip
+    return warnings
 
 
 class FlagAlreadyResolved(Exception):

@@ -1,26 +1,86 @@
-from django.contrib import admin
+"""Remediations are written through the same action and validator as every other way in;
+recurrence links and flags are derived or decided elsewhere, so the admin only shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.concurrency import StaleVersion
+from common.forms import VersionField
+from common.validation import Errors
+from remediations.actions import remediation_record_of, save_remediation
+from remediations.forms import RemediationFields
 from remediations.models import RecurrenceFlag, RecurrenceLink, Remediation
+from remediations.records import clean_remediation
+
+
+class RemediationAdminForm(RemediationFields):
+    version = VersionField()
+
+    class Meta:
+        model = Remediation
+        fields = [
+            "title", "description", "kind", "status", "owner", "due_date", "opened_at",
+            "done_at", "category", "tracker_url", "incident",
+        ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        raw = {k: v for k, v in self.record().items() if k != "incident"}
+        base = remediation_record_of(self.instance) if self.instance.pk else {}
+        errors = Errors()
+        self.cleaned_record = clean_remediation({**base, **raw}, errors)
+        self.show(errors)
+        return cleaned
 
 
 @admin.register(Remediation)
 class RemediationAdmin(SimpleHistoryAdmin):
+    form = RemediationAdminForm
     list_display = ["title", "kind", "status", "owner", "due_date", "category"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["category", "incident", "owner"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        remediation = Remediation.objects.get(pk=obj.pk) if change else Remediation()
+        remediation.incident = form.cleaned_data.get("incident")
+        try:
+            save_remediation(
+                remediation, form.cleaned_record, by=request.user,
+                expected_version=form.cleaned_data.get("version") if change else None,
+            )  # fmt: skip
+        except StaleVersion:
+            messages.error(
+                request, "Someone saved a newer version meanwhile: nothing was changed. Reload."
+            )
+        obj.pk = remediation.pk
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never written here: derived by the recurrence engine or decided on its pages."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # flags are never deleted (PRODUCT.md); links are the engine's
 
 
 @admin.register(RecurrenceLink)
-class RecurrenceLinkAdmin(admin.ModelAdmin):
+class RecurrenceLinkAdmin(ReadOnlyAdmin):
     list_display = ["incident", "remediation", "created_at"]
-    raw_id_fields = ["incident", "remediation"]
 
 
 @admin.register(RecurrenceFlag)
-class RecurrenceFlagAdmin(admin.ModelAdmin):
+class RecurrenceFlagAdmin(ReadOnlyAdmin):
     list_display = ["incident", "remediation", "category", "state", "raised_at"]
     list_filter = ["state"]
-    raw_id_fields = ["incident", "remediation", "category", "resolved_by"]

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class RemediationsConfig(AppConfig):
     name = "remediations"
+
+    def ready(self) -> None:
+        from remediations import events
+
+        events.subscribe()

@@ -1,4 +1,4 @@
-"""Announcing changes to the recurrence engine: a task per change, after the commit.
+"""The recurrence engine's subscriptions to changes (common/changes.py): a task per change.
 
 A save never fails, and never waits long, because the broker is away: the event is logged and
 the periodic reconciliation (`reconcile_recurrences`, on the beat schedule) applies it later.
@@ -6,30 +6,8 @@ the periodic reconciliation (`reconcile_recurrences`, on the beat schedule) appl
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
-
-
-def enqueue(task: Any, *args: Any) -> None:
-    """Send `task(*args)` once the current transaction commits (at once outside one)."""
-
-    def send() -> None:
-        try:
-            task.delay(*args)
-        except Exception:  # the broker's errors are many (kombu, redis, OS); none may fail a save
-            logger.warning(
-                "Could not queue %s%r: the broker is unavailable. The next reconciliation "
-                "will apply it.",
-                task.name,
-                args,
-                exc_info=True,
-            )
-
-    transaction.on_commit(send)
+from common import changes
+from common.changes import enqueue
 
 
 def incidents_changed(incident_ids: list[int]) -> None:
@@ -49,3 +27,9 @@ def category_moved(category_id: int) -> None:
     from remediations.tasks import evaluate_category
 
     enqueue(evaluate_category, category_id)
+
+
+def subscribe() -> None:
+    changes.subscribe(changes.INCIDENTS, incidents_changed)
+    changes.subscribe(changes.REMEDIATION, remediation_changed)
+    changes.subscribe(changes.CATEGORY, category_moved)

@@ -5,41 +5,56 @@ from typing import Any
 from django import forms
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField
+from common.validation import Errors, sentence
 from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory
-from remediations.models import Remediation, done_at_for
+from remediations.models import Remediation, RemediationStatus
 
 
-class DoneAtInStep(forms.ModelForm):
-    """Fills in (or clears) done_at from the status before the model's constraints are checked."""
+class RemediationFields(forms.ModelForm):
+    """A remediation's fields as the browser sends them. The fields only parse; the rules are
+    the one validator's (remediations.records), so the page refuses what the API refuses."""
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("status"):
-            opened_at = cleaned.get("opened_at") or self.instance.opened_at
-            cleaned["done_at"] = done_at_for(cleaned["status"], cleaned.get("done_at"), opened_at)
-        return cleaned
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            if isinstance(field, forms.CharField):
+                field.max_length = None
+                field.validators = []
+        if self.instance.pk and "version" in self.fields:
+            self.fields["version"].initial = self.instance.version
+
+    def _post_clean(self) -> None:
+        pass  # the model's own checks are the validator's job: see record() and show()
+
+    def record(self) -> dict[str, Any]:
+        """What was typed, as a remediation record (only the fields this form has)."""
+        raw: dict[str, Any] = {}
+        for name, value in self.cleaned_data.items():
+            if name == "version":
+                continue
+            if name == "owner":
+                value = value.get_username() if value else None
+            elif name == "category":
+                value = value.path if value else None
+            raw[name] = value
+        if "status" in raw and "done_at" not in self.fields:
+            # Marked done here: done now; left done: keep when it was done.
+            raw["done_at"] = (
+                self.instance.done_at if raw["status"] == self.instance.status else None
+            )
+        return raw
+
+    def show(self, errors: Errors) -> None:
+        for path, message in errors.items:
+            name = path[0] if path else None
+            self.add_error(name if name in self.fields else None, sentence(message))
 
 
-class NewRemediationForm(DoneAtInStep):
-    """A remediation added from the incident form; existing ones are edited on their own page."""
-
-    category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
-
-    class Meta:
-        model = Remediation
-        fields = ["title", "kind", "status", "owner", "due_date", "category", "description"]
-        widgets = {
-            "due_date": DateInput(),
-            "description": forms.Textarea(attrs={"rows": 2}),
-        }
-
-
-class RemediationForm(DoneAtInStep):
+class RemediationForm(RemediationFields):
     version = VersionField()
-    tracker_url = forms.URLField(
-        label="Tracker link", required=False, max_length=500, assume_scheme="https"
-    )
+    tracker_url = forms.CharField(label="Tracker link", required=False)
     category = CategoryChoiceField(
         queryset=FailureCategory.objects.all(),
         required=False,
@@ -65,10 +80,11 @@ class RemediationForm(DoneAtInStep):
         }
         help_texts = {"done_at": "Filled in with the current time when you mark it done."}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
+    def record(self) -> dict[str, Any]:
+        raw = super().record()
+        if raw.get("status") != RemediationStatus.DONE:
+            raw["done_at"] = None  # the field is shown for done ones; leaving done clears it
+        return raw
 
 
 class FlagDecisionForm(forms.Form):

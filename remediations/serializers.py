@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
-from incidents import actions as incident_actions
+from common.validation import Errors
 from incidents.models import Incident
 from incidents.serializers import CategoryPathField
-from remediations.actions import save_remediation
-from remediations.models import (
-    RecurrenceFlag,
-    Remediation,
-    RemediationKind,
-    RemediationStatus,
-    done_at_for,
-)
+from remediations.actions import merged_changes, save_remediation
+from remediations.models import RecurrenceFlag, Remediation, RemediationKind, RemediationStatus
+from remediations.records import REMEDIATION_FIELDS, clean_remediation
 
 
 class RemediationSerializer(serializers.ModelSerializer):
@@ -68,21 +62,41 @@ class RemediationSerializer(serializers.ModelSerializer):
         data["owner"] = instance.owner.get_username() if instance.owner else None
         return data
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instance = self.instance or Remediation()
-        status = attrs.get("status", instance.status)
-        opened_at = attrs.get("opened_at", instance.opened_at)
-        done_at = attrs.get("done_at", instance.done_at)
-        if done_at is not None and status != RemediationStatus.DONE and "done_at" in attrs:
+    def get_validators(self) -> list[Any]:
+        return []  # every rule is in the one validator (to_internal_value)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """The body checked by the one validator of a remediation (remediations.records).
+
+        An update starts from the stored remediation, so fields left out keep their values;
+        a status change that says nothing of `done_at` keeps it in step (`merged_changes`).
+        """
+        if not isinstance(data, Mapping):
             raise serializers.ValidationError(
-                {"done_at": ["Only a remediation marked done has a done date."]}
+                {"non_field_errors": ["Send a JSON object with the remediation's fields."]}
             )
-        attrs["done_at"] = done_at_for(status, done_at, opened_at)
-        if attrs["done_at"] and opened_at and attrs["done_at"] < opened_at:
-            raise serializers.ValidationError(
-                {"done_at": ["A remediation can't be done before it was opened."]}
-            )
-        return attrs
+        given = {key: value for key, value in data.items() if key in REMEDIATION_FIELDS}
+        raw = merged_changes(self.instance, given) if self.instance is not None else given
+        errors = Errors()
+        record = clean_remediation(raw, errors)
+        incident: Incident | None = self.instance.incident if self.instance else None
+        if "incident" in data:
+            incident = self._incident(data["incident"], errors)
+        if errors:
+            raise serializers.ValidationError(errors.as_nested())
+        record["incident"] = incident
+        return record
+
+    @staticmethod
+    def _incident(value: Any, errors: Errors) -> Incident | None:
+        if value is None:
+            return None
+        incident = None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+            incident = Incident.objects.filter(pk=value).first()
+        if incident is None:
+            errors.add(("incident",), f"There is no incident {str(value)[:30]!r}.")
+        return incident
 
     def create(self, validated_data: dict[str, Any]) -> Remediation:
         return self._save(Remediation(), validated_data, expected_version=None)
@@ -92,27 +106,16 @@ class RemediationSerializer(serializers.ModelSerializer):
             instance, validated_data, expected_version=require_version(self.initial_data)
         )
 
-    @transaction.atomic
     def _save(
-        self, remediation: Remediation, data: dict[str, Any], *, expected_version: int | None
+        self, remediation: Remediation, record: dict[str, Any], *, expected_version: int | None
     ) -> Remediation:
-        data.pop("version", None)
-        warnings: list[str] = []
-        if "owner" in data:
-            username = (data.pop("owner") or "").strip()
-            owner = get_user_model().objects.filter(username=username).first() if username else None
-            if username and owner is None:
-                warnings.append(f"No user is called {username!r}: the remediation is unassigned.")
-            remediation.owner = owner
-        if "category" in data:
-            path = data.pop("category")
-            remediation.category = incident_actions.get_or_create_category(path) if path else None
-        for name, value in data.items():
-            setattr(remediation, name, value)
-        remediation = save_remediation(
-            remediation, by=self.context["request"].user, expected_version=expected_version
+        remediation.incident = record["incident"]
+        warnings = save_remediation(
+            remediation, record, by=self.context["request"].user, expected_version=expected_version
         )
-        remediation._warnings = warnings  # type: ignore[attr-defined]
+        remediation._warnings = [  # type: ignore[attr-defined]
+            f"No user is called {record['owner']!r}: the remediation is unassigned."
+        ] if warnings else []
         return remediation
 
 

@@ -12,9 +12,9 @@ import urllib.error
 from celery import shared_task
 from django.db import DatabaseError
 
+from common.changes import enqueue
 from incidents.models import FailureCategory, Incident
 from remediations import notifications, recurrence
-from remediations.events import enqueue
 from remediations.models import Remediation
 
 RETRY = {

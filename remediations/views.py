@@ -11,11 +11,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
 from common.history import versions
+from common.validation import Errors
 from incidents.models import Incident
-from remediations.actions import FlagAlreadyResolved, resolve_flag, save_remediation
+from remediations.actions import (
+    FlagAlreadyResolved,
+    remediation_record_of,
+    resolve_flag,
+    save_remediation,
+)
 from remediations.filters import RemediationFilterSet
 from remediations.forms import FlagDecisionForm, RemediationForm
 from remediations.models import FlagState, RecurrenceFlag, Remediation
+from remediations.records import clean_remediation
 
 PAGE_SIZE = 50
 CONFLICT_FIELDS = [
@@ -128,18 +135,25 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
     form = RemediationForm(data, instance=remediation)
     context: dict[str, Any] = {"remediation": remediation}
     if data is not None and form.is_valid():
-        try:
-            saved = save_remediation(
-                form.instance, by=request.user, expected_version=form.cleaned_data.get("version")
-            )
-        except StaleVersion as stale:
-            current = stale.instance
-            conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
-            form = RemediationForm(rebase(data, current.version), instance=current)
-            context.update(conflict=conflict, remediation=current)
+        errors = Errors()
+        base = remediation_record_of(remediation) if not is_new else {}
+        record = clean_remediation({**base, **form.record()}, errors)
+        if errors:
+            form.show(errors)
         else:
-            messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")
-            return redirect(saved)
+            try:
+                save_remediation(
+                    remediation, record, by=request.user,
+                    expected_version=form.cleaned_data.get("version"),
+                )  # fmt: skip
+            except StaleVersion as stale:
+                current = stale.instance
+                conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
+                form = RemediationForm(rebase(data, current.version), instance=current)
+                context.update(conflict=conflict, remediation=current)
+            else:
+                messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")
+                return redirect(remediation)
     context["form"] = form
     status = 409 if "conflict" in context else (400 if data is not None else 200)
     return render(request, "remediations/remediation_form.html", context, status=status)

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from common.forms import DateInput, VersionField
-from remediations.forms import DoneAtInStep
+from remediations.forms import RemediationFields
 from remediations.models import Remediation
 from reviews.models import ReviewMeeting
 
@@ -19,7 +19,7 @@ class ReviewedForm(forms.Form):
     version = VersionField()
 
 
-class RemediationDecisionForm(DoneAtInStep):
+class RemediationDecisionForm(RemediationFields):
     """Reopen, reassign or reschedule a remediation from its agenda row.
 
     The owner is typed as a username (the page offers the team in one shared <datalist>):
@@ -51,9 +51,6 @@ class RemediationDecisionForm(DoneAtInStep):
             raise forms.ValidationError(f"Nobody is called “{username}” here.")
         return user
 
-    def save(self, commit: bool = True) -> Remediation:
-        self.instance.owner = self.cleaned_data["owner"]
-        return super().save(commit=commit)
 
 
 class MeetingForm(forms.ModelForm):

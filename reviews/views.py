@@ -17,10 +17,17 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.concurrency import StaleVersion
+from common.validation import Errors
 from incidents.models import Incident
-from remediations.actions import FlagAlreadyResolved, resolve_flag, save_remediation
+from remediations.actions import (
+    FlagAlreadyResolved,
+    merged_changes,
+    resolve_flag,
+    save_remediation,
+)
 from remediations.forms import FlagDecisionForm
 from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
+from remediations.records import clean_remediation
 from reviews import actions, agenda
 from reviews.forms import MeetingForm, RemediationDecisionForm, ReviewedForm
 from reviews.models import ReviewMeeting
@@ -150,9 +157,13 @@ def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpRespon
     )
     error = ""
     if form.is_valid():
+        errors = Errors()
+        record = clean_remediation(merged_changes(remediation, form.record()), errors)
+        form.show(errors)
+    if form.is_valid():
         try:
             save_remediation(
-                form.save(commit=False), by=request.user,
+                remediation, record, by=request.user,
                 expected_version=form.cleaned_data["version"],
             )  # fmt: skip
         except StaleVersion:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common import changes
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
@@ -130,29 +131,24 @@ def rebuild_all(progress: Callable[[int, int], None] | None = None) -> int:
     return done
 
 
-def _after_commit(ids_of: Callable[[], Iterable[int]]) -> None:
-    def run() -> None:
-        try:
-            refresh(ids_of())
-        except Exception:  # a stale search document must never undo or fail a saved incident
-            logger.exception("Could not refresh search documents; run rebuild_search_index.")
-
-    transaction.on_commit(run)
+def _refresh_now(ids: Iterable[int]) -> None:
+    try:
+        refresh(ids)
+    except Exception:  # a stale search document must never undo or fail a saved incident
+        logger.exception("Could not refresh search documents; run rebuild_search_index.")
 
 
-# --- Called by the write paths (incidents/actions.py, remediations/actions.py, importer) ------
+# --- Subscribed to common.changes: each runs after the commit of a write ----------------------
 
 
-def incidents_changed(incident_ids: Iterable[int]) -> None:
-    ids = list(incident_ids)
-    if ids:
-        _after_commit(lambda: ids)
+def incidents_changed(incident_ids: list[int]) -> None:
+    _refresh_now(incident_ids)
 
 
 def remediation_changed(remediation_id: int) -> None:
     """A remediation's title and description are part of its incident's document."""
-    _after_commit(
-        lambda: Remediation.objects.filter(pk=remediation_id, incident__isnull=False).values_list(
+    _refresh_now(
+        Remediation.objects.filter(pk=remediation_id, incident__isnull=False).values_list(
             "incident_id", flat=True
         )
     )
@@ -160,14 +156,22 @@ def remediation_changed(remediation_id: int) -> None:
 
 def category_moved(category_id: int) -> None:
     """A renamed or moved category changes the labels of every incident in its subtree."""
+    category = FailureCategory.objects.get(pk=category_id)
+    subtree = FailureCategory.objects.subtree(category)
+    _refresh_now(
+        Incident.objects.filter(Q(categories__in=subtree) | Q(causes__category__in=subtree))
+        .values_list("pk", flat=True)
+        .distinct()
+    )
 
-    def ids() -> list[int]:
-        category = FailureCategory.objects.get(pk=category_id)
-        subtree = FailureCategory.objects.subtree(category)  # type: ignore[attr-defined]
-        return list(
-            Incident.objects.filter(Q(categories__in=subtree) | Q(causes__category__in=subtree))
-            .values_list("pk", flat=True)
-            .distinct()
-        )
 
-    _after_commit(ids)
+def service_changed(service_id: int) -> None:
+    """A renamed service changes the documents of every incident it affected."""
+    _refresh_now(Incident.objects.filter(services=service_id).values_list("pk", flat=True))
+
+
+def subscribe() -> None:
+    changes.subscribe(changes.INCIDENTS, incidents_changed)
+    changes.subscribe(changes.REMEDIATION, remediation_changed)
+    changes.subscribe(changes.CATEGORY, category_moved)
+    changes.subscribe(changes.SERVICE, service_changed)

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from common.validation import Errors
 from incidents.models import Incident
 from remediations.models import Remediation
 from tests.factories import IncidentFactory, RemediationFactory
@@ -169,12 +170,14 @@ def test_api_and_import_changes_are_in_the_history_too(alice: Any, tmp_path: Any
 def test_the_remediation_history_page_names_owners_without_extra_queries(
     alice_client: Client, alice: Any, bob: Any, django_assert_max_num_queries: Any
 ) -> None:
-    from remediations.actions import save_remediation
+    from remediations.actions import merged_changes, save_remediation
+    from remediations.records import clean_remediation
 
     remediation = RemediationFactory(title="Fix")
     for n, owner in enumerate([alice, bob, alice, bob], start=1):
-        remediation.owner = owner
-        save_remediation(remediation, by=alice, expected_version=n)
+        errors = Errors()
+        record = clean_remediation(merged_changes(remediation, {"owner": owner.username}), errors)
+        save_remediation(remediation, record, by=alice, expected_version=n)
     with django_assert_max_num_queries(8):
         html = alice_client.get(
             reverse("remediation_history", args=[remediation.pk])

@@ -58,9 +58,9 @@ def test_bad_lines_are_named_with_reasons_and_good_ones_imported(tmp_path: Path)
     assert code == 1
     assert "line 2: not JSON" in err
     assert "line 3: title is required" in err
-    assert "line 4: started_at 'yesterday-ish' is not a date" in err
-    assert "line 5: severity 'SEV9' is not one of SEV1, SEV2, SEV3, SEV4" in err
-    assert "line 6: causes[1].kind 'gremlin' is not one of" in err
+    assert "line 4: started_at must be a date or date-time in ISO 8601, not 'yesterday-ish'" in err
+    assert "line 5: severity must be one of SEV1, SEV2, SEV3, SEV4, not 'SEV9'" in err
+    assert "line 6: causes[1].kind must be one of trigger, root_cause, contributing" in err
     assert "line 7: resolved_at: An incident can't be resolved before it started." in err
     assert "owner 'nobody-here'" in err and "left unassigned" in err
     assert "2 created, 0 updated, 0 unchanged, 6 failed" in out

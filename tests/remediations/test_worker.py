@@ -22,6 +22,7 @@ from django.utils import timezone
 from incidents.actions import get_or_create_category, save_incident
 from incidents.models import Incident
 from remediations.models import RecurrenceFlag
+from remediations.records import clean_report
 from remediations.tasks import evaluate_incidents
 from tests.celery_helpers import celery_broker
 from tests.factories import RemediationFactory
@@ -125,8 +126,11 @@ def test_a_save_raises_the_flag_through_a_real_worker(start_worker: Any, capsys:
     envoy = _setup()
     worker = start_worker()
     with transaction.atomic():
-        incident = Incident(title="Pool exhausted again", started_at=timezone.now())
-        save_incident(incident, by=None, expected_version=None, categories=[envoy])
+        incident = Incident()
+        record = clean_report(
+            {"title": "Pool exhausted again", "started_at": timezone.now(), "categories": [envoy.path]}
+        )
+        save_incident(incident, record, by=None, expected_version=None)
     elapsed = _wait_for_flags(incident, worker)
     with capsys.disabled():
         print(f"\n  save → flag with a real worker: {elapsed * 1000:.0f} ms")

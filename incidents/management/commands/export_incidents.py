@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from incidents.interchange import export_record, for_export
+from incidents.interchange import encode_line, export_record, for_export
 from incidents.models import Incident
 
 
@@ -22,7 +21,7 @@ class Command(BaseCommand):
         output = open(options["output"], "w", encoding="utf-8") if options["output"] else None  # noqa: SIM115
         try:
             for incident in incidents.iterator(chunk_size=500):
-                line = json.dumps(export_record(incident), ensure_ascii=False)
+                line = encode_line(export_record(incident))
                 if output:
                     output.write(line + "\n")
                 else:

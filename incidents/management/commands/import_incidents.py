@@ -7,7 +7,7 @@ line failed.
 
 from __future__ import annotations
 
-import json
+import codecs
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from incidents.importer import BatchImporter, Outcome
-from incidents.interchange import InvalidRecord, parse_record
+from incidents.interchange import InvalidRecord, decode_line, parse_record
 
 
 class Command(BaseCommand):
@@ -27,26 +27,25 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["file"]
         try:
-            lines = (
-                sys.stdin.read().splitlines()
-                if name == "-"
-                else Path(name).read_text(encoding="utf-8").splitlines()
-            )
-        except (OSError, UnicodeDecodeError) as error:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+        except OSError as error:
             raise CommandError(f"Can't read {name}: {error}") from None
+        # JSON Lines: lines end at "\n" only (U+2028 inside a title is text, not a line end),
+        # each decoded on its own so that one line of bad UTF-8 costs only that line.
+        lines = data.removeprefix(codecs.BOM_UTF8).split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
         total = len(lines)
         self.show_progress = self.stdout.isatty() and total > 1
         importer = BatchImporter()
         counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "blank": 0}
         for number, line in enumerate(lines, start=1):
+            line = line.removesuffix(b"\r")
             if not line.strip():
                 counts["blank"] += 1
                 continue
             try:
-                parsed = parse_record(json.loads(line))
-            except json.JSONDecodeError as error:
-                reason = f"not JSON ({error.msg} at column {error.colno})"
-                self._report(Outcome(number, state="failed", error=reason), counts)
+                parsed = parse_record(decode_line(line))
             except InvalidRecord as error:
                 self._report(Outcome(number, state="failed", error=str(error)), counts)
             else:

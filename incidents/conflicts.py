@@ -1,0 +1,137 @@
+"""Two people editing one incident: what the other changed, and a merge that loses neither.
+
+An incident's version covers the whole record — its fields and its parts (categories,
+services, causes, timeline) — and each history record keeps the parts of its version
+(`Incident.history…parts`). So when a save is refused as stale, the conflict page can tell,
+field by field and part by part, what the other person changed since the version this editor
+started from, and build the form again from a three-way merge: what this editor changed is
+kept as typed, and everything they left alone takes the other person's newer value. Saving
+from that page loses nobody's work (issue 10, item 3).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from common.conflicts import Conflict
+from common.history import FieldChange, Version, versions
+from incidents.actions import parts_of, record_of
+from incidents.models import CauseKind, Incident, IncidentStatus, Severity
+from incidents.records import PART_FIELDS
+
+FIELDS = (
+    "title", "summary", "severity", "status", "started_at", "detected_at", "resolved_at", "body",
+)  # fmt: skip
+LABELS = {
+    "title": "Title", "summary": "Summary", "severity": "Severity", "status": "Status",
+    "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
+    "body": "Report", "categories": "Failure modes", "services": "Services",
+    "causes": "Causes", "timeline": "Timeline",
+}  # fmt: skip
+_CHOICES = {"severity": dict(Severity.choices), "status": dict(IncidentStatus.choices)}
+_KINDS = dict(CauseKind.choices)
+
+
+@dataclass
+class Merge:
+    record: dict[str, Any]  # what the conflict page's form holds
+    conflict: Conflict  # what the other person changed
+
+
+def _text(key: str, value: Any) -> str:
+    """A field or part as a person reads it, one line per item for lists."""
+    if key == "categories":
+        return "\n".join(value) or "—"
+    if key == "services":
+        return ", ".join(value) or "—"
+    if key == "causes":
+        return "\n".join(
+            f"{_KINDS.get(c['kind'], c['kind'])}: {c['description']}"
+            + (f" [{c['category']}]" if c["category"] else "")
+            for c in value
+        ) or "—"  # fmt: skip
+    if key == "timeline":
+        return "\n".join(f"{t['at'][:16].replace('T', ' ')} {t['text']}" for t in value) or "—"
+    if key in _CHOICES:
+        return str(_CHOICES[key].get(value, value))
+    if hasattr(value, "strftime"):
+        return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+    return "—" if value in (None, "") else str(value)
+
+
+def comparable(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's fields and parts in one plain shape, so equal records compare equal."""
+    return {**{name: record.get(name) for name in FIELDS}, **parts_of(record)}
+
+
+def _historical(record: Any) -> dict[str, Any] | None:
+    """A history record as comparable(), or None when its parts were not kept."""
+    if record is None or record.parts is None:
+        return None
+    return {**{name: getattr(record, name) for name in FIELDS}, **record.parts}
+
+
+def change(key: str, before: Any, after: Any, *, yours_kept: bool = False) -> FieldChange:
+    old, new = _text(key, before), _text(key, after)
+    result = FieldChange(label=LABELS[key], before=old, after=new, yours_kept=yours_kept)
+    if "\n" in old or "\n" in new:
+        result.diff = [
+            (line[:1], line[2:])
+            for line in difflib.ndiff(old.splitlines(), new.splitlines())
+            if line[:1] in "+- "
+        ]
+    return result
+
+
+def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Merge:
+    """Merge a refused edit (`mine`, a cleaned record based on `base_version`) with `current`.
+
+    For each field and part: unchanged by this editor → the current value; changed → this
+    editor's value, marked when the other person changed it too. When the base version's parts
+    are unknown (saved before parts were kept), this editor's parts are kept.
+    """
+    history = current.history  # type: ignore[attr-defined]
+    base_row = history.filter(version=base_version).order_by("-history_id").first()
+    latest = history.order_by("-history_id").first()
+    theirs_record = record_of(current)
+    theirs, ours = comparable(theirs_record), comparable(mine)
+    base = _historical(base_row)
+    if base is None and base_row is not None:
+        base = {**{n: getattr(base_row, n) for n in FIELDS}}  # fields only
+    merged = dict(mine)
+    changes: list[FieldChange] = []
+    for key in (*FIELDS, *PART_FIELDS):
+        if base is None or key not in base:
+            continue  # unknown base: keep what this editor has
+        if ours[key] == base[key]:
+            merged[key] = theirs_record[key]
+        if theirs[key] != base[key]:
+            changes.append(change(key, base[key], theirs[key], yours_kept=ours[key] != base[key]))
+    if base is None:
+        changes.append(FieldChange(label="(earlier version not found)", before="", after=""))
+    conflict = Conflict(
+        changed_by=getattr(latest, "history_user", None),
+        changed_at=getattr(latest, "history_date", None),
+        current_version=current.version,
+        changes=changes,
+    )
+    return Merge(record=merged, conflict=conflict)
+
+
+def incident_versions(incident: Incident) -> list[Version]:
+    """Every version of the incident, newest first, with its field and part changes."""
+    result = versions(incident, list(FIELDS))
+    history = incident.history  # type: ignore[attr-defined]
+    parts = dict(history.values_list("history_id", "parts"))
+    ids = list(history.order_by("history_date", "history_id").values_list("history_id", flat=True))
+    by_number = list(reversed(result))
+    for n in range(1, min(len(ids), len(by_number))):
+        before, after = parts.get(ids[n - 1]), parts.get(ids[n])
+        if before is None or after is None:
+            continue
+        for key in PART_FIELDS:
+            if before.get(key) != after.get(key):
+                by_number[n].changes.append(change(key, before.get(key), after.get(key)))
+    return result

@@ -1,0 +1,188 @@
+"""The one validator of an incident record: the form, the API, the importers and the admin
+all turn their input into a record and call `clean_incident` (PRODUCT.md, "One set of rules
+for every way in"; issue 10).
+
+A record is the interchange shape of PRODUCT.md without its remediations (those are cleaned by
+`remediations.records`): `title`, `summary`, `body`, `severity`, `status`, `started_at`,
+`detected_at`, `resolved_at`, `categories` (paths), `services` (names), `causes` (`kind`,
+`description`, `category` path), `timeline` (`at`, `text`), `external_id`, `source_url`.
+Times may be ISO 8601 strings or parsed datetimes; every other value is JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+
+from common.validation import (
+    Errors,
+    Path,
+    clean_choice,
+    clean_list,
+    clean_moment,
+    clean_text,
+)
+from incidents.models import PATH_SEPARATOR, CauseKind, IncidentStatus, Severity
+
+# The documented limits (docs/api.md, docs/import-export.md). Lists are bounded so that a
+# record always fits one page and one edit form.
+MAX_TITLE = 200
+MAX_SUMMARY = 5_000
+MAX_EXTERNAL_ID = 200
+MAX_URL = 500
+MAX_NAME = 100  # a category name or a service name
+MAX_PATH = 500
+MAX_CAUSE = 10_000
+MAX_TIMELINE_TEXT = 10_000
+MAX_CATEGORIES = 50
+MAX_SERVICES = 50
+MAX_CAUSES = 100
+MAX_TIMELINE = 500
+MAX_REMEDIATIONS = 100
+
+INCIDENT_FIELDS = (
+    "external_id", "title", "summary", "body", "severity", "status",
+    "started_at", "detected_at", "resolved_at", "source_url",
+)  # fmt: skip
+PART_FIELDS = ("categories", "services", "causes", "timeline")
+
+_url = URLValidator(schemes=["http", "https"])
+
+
+def clean_url(value: Any, path: Path, errors: Errors) -> str:
+    """An http(s) URL of at most 500 characters, or ""."""
+    text = clean_text(value, path, errors, max_length=MAX_URL, single_line=True, strip=True)
+    if text:
+        try:
+            _url(text)
+        except ValidationError:
+            errors.add(path, "is not a valid http(s) URL.")
+            return ""
+    return text
+
+
+def clean_category_path(value: Any, path: Path, errors: Errors) -> str | None:
+    """A path of names joined by " > " ("Control plane > etcd"), normalised; None for ""."""
+    text = clean_text(value, path, errors, max_length=MAX_PATH, single_line=True)
+    names = [name.strip() for name in text.split(PATH_SEPARATOR.strip()) if name.strip()]
+    for name in names:
+        if len(name) > MAX_NAME:
+            errors.add(
+                path,
+                f"has a category name of {len(name):,} characters ({name[:20]!r}…); "
+                f"at most {MAX_NAME} characters each.",
+            )
+            return None
+    return PATH_SEPARATOR.join(names) or None
+
+
+def clean_name(value: Any, path: Path, errors: Errors) -> str:
+    """A service name: one line, at most 100 characters, surrounding spaces dropped."""
+    return clean_text(value, path, errors, max_length=MAX_NAME, single_line=True, strip=True)
+
+
+def clean_incident(raw: Mapping[str, Any], errors: Errors) -> dict[str, Any]:
+    """The record, normalised; every problem is added to `errors` at its path.
+
+    Rules: PRODUCT.md ("One set of rules for every way in", "Interchange format"). `title`
+    and `started_at` are required; `severity` defaults to SEV3 and `status` to resolved;
+    started ≤ detected ≤ resolved; times between 1970 and 2100; no NUL anywhere; no line
+    break in single-line fields; the report at most ONCE_MAX_REPORT_CHARS characters; lists
+    at most MAX_* items. Duplicate categories and services (ignoring case) are merged.
+    """
+    record: dict[str, Any] = {
+        "external_id": clean_text(
+            raw.get("external_id"), ("external_id",), errors,
+            max_length=MAX_EXTERNAL_ID, single_line=True, strip=True,
+        ) or None,
+        "title": clean_text(
+            raw.get("title"), ("title",), errors,
+            max_length=MAX_TITLE, single_line=True, strip=True, required=True,
+        ),
+        "summary": clean_text(raw.get("summary"), ("summary",), errors, max_length=MAX_SUMMARY),
+        "body": clean_text(
+            raw.get("body"), ("body",), errors, max_length=settings.ONCE_MAX_REPORT_CHARS
+        ),
+        "severity": clean_choice(
+            raw.get("severity"), ("severity",), errors,
+            allowed=Severity.values, default=Severity.SEV3,
+        ),
+        "status": clean_choice(
+            raw.get("status"), ("status",), errors,
+            allowed=IncidentStatus.values, default=IncidentStatus.RESOLVED,
+        ),
+        "started_at": clean_moment(raw.get("started_at"), ("started_at",), errors, required=True),
+        "detected_at": clean_moment(raw.get("detected_at"), ("detected_at",), errors),
+        "resolved_at": clean_moment(raw.get("resolved_at"), ("resolved_at",), errors),
+        "source_url": clean_url(raw.get("source_url"), ("source_url",), errors),
+    }  # fmt: skip
+    _check_order(record, errors)
+
+    categories: list[str] = []
+    items = clean_list(
+        raw.get("categories"), ("categories",), errors, item=str, max_items=MAX_CATEGORIES
+    )
+    for n, value in enumerate(items):
+        category = clean_category_path(value, ("categories", n), errors)
+        if category and category not in categories:
+            categories.append(category)
+    record["categories"] = categories
+
+    services: dict[str, str] = {}
+    items = clean_list(raw.get("services"), ("services",), errors, item=str, max_items=MAX_SERVICES)
+    for n, value in enumerate(items):
+        name = clean_name(value, ("services", n), errors)
+        if name:
+            services.setdefault(name.lower(), name)
+    record["services"] = list(services.values())
+
+    record["causes"] = []
+    items = clean_list(raw.get("causes"), ("causes",), errors, item=dict, max_items=MAX_CAUSES)
+    for n, cause in enumerate(items):
+        record["causes"].append(
+            {
+                "kind": clean_choice(
+                    cause.get("kind"), ("causes", n, "kind"), errors,
+                    allowed=CauseKind.values, default=CauseKind.ROOT_CAUSE,
+                ),
+                "description": clean_text(
+                    cause.get("description"), ("causes", n, "description"), errors,
+                    max_length=MAX_CAUSE, strip=True, required=True,
+                ),
+                "category": clean_category_path(
+                    cause.get("category"), ("causes", n, "category"), errors
+                ),
+            }
+        )  # fmt: skip
+
+    record["timeline"] = []
+    items = clean_list(
+        raw.get("timeline"), ("timeline",), errors, item=dict, max_items=MAX_TIMELINE
+    )
+    for n, entry in enumerate(items):
+        record["timeline"].append(
+            {
+                "at": clean_moment(entry.get("at"), ("timeline", n, "at"), errors, required=True),
+                "text": clean_text(
+                    entry.get("text"), ("timeline", n, "text"), errors, max_length=MAX_TIMELINE_TEXT
+                ),
+            }
+        )
+    record["timeline"].sort(key=lambda e: (e["at"] is None, e["at"]))
+    return record
+
+
+def _check_order(record: dict[str, Any], errors: Errors) -> None:
+    started, detected, resolved = (
+        record["started_at"], record["detected_at"], record["resolved_at"]
+    )  # fmt: skip
+    if started and detected and detected < started:
+        errors.add(("detected_at",), "An incident can't be detected before it started.")
+    if started and resolved and resolved < started:
+        errors.add(("resolved_at",), "An incident can't be resolved before it started.")
+    elif detected and resolved and resolved < detected:
+        errors.add(("resolved_at",), "An incident can't be resolved before it was detected.")

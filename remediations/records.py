@@ -1,0 +1,128 @@
+"""The one validator of a remediation, and of a whole report (an incident with its
+remediations): the forms, the API, the importers and the admin all call these (issue 10).
+
+A remediation record is the interchange shape of PRODUCT.md: `title`, `description`, `kind`,
+`status`, `owner` (a username), `due_date`, `opened_at`, `done_at`, `category` (a path),
+`tracker_url`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+
+from common.validation import (
+    Errors,
+    Path,
+    RecordInvalid,
+    clean_choice,
+    clean_date,
+    clean_list,
+    clean_moment,
+    clean_text,
+)
+from incidents.records import (
+    MAX_REMEDIATIONS,
+    MAX_TITLE,
+    clean_category_path,
+    clean_incident,
+    clean_url,
+)
+from remediations.models import RemediationKind, RemediationStatus
+
+MAX_DESCRIPTION = 50_000
+MAX_OWNER = 150
+
+REMEDIATION_FIELDS = (
+    "title", "description", "kind", "status", "owner", "due_date", "opened_at", "done_at",
+    "category", "tracker_url",
+)  # fmt: skip
+
+
+def clean_remediation(
+    raw: Mapping[str, Any],
+    errors: Errors,
+    path: Path = (),
+    *,
+    now: datetime.datetime | None = None,
+) -> dict[str, Any]:
+    """The remediation, normalised; every problem is added to `errors` under `path`.
+
+    `opened_at` defaults to `now`. A remediation marked done without `done_at` was done
+    `now` (never before it was opened); a `done_at` on one that is not done is refused, as
+    is one before `opened_at` (PRODUCT.md, "Domain").
+    """
+    now = now or timezone.now()
+    record: dict[str, Any] = {
+        "title": clean_text(
+            raw.get("title"), (*path, "title"), errors,
+            max_length=MAX_TITLE, single_line=True, strip=True, required=True,
+        ),
+        "description": clean_text(
+            raw.get("description"), (*path, "description"), errors, max_length=MAX_DESCRIPTION
+        ),
+        "kind": clean_choice(
+            raw.get("kind"), (*path, "kind"), errors,
+            allowed=RemediationKind.values, default=RemediationKind.PREVENT,
+        ),
+        "status": clean_choice(
+            raw.get("status"), (*path, "status"), errors,
+            allowed=RemediationStatus.values, default=RemediationStatus.OPEN,
+        ),
+        "owner": clean_text(
+            raw.get("owner"), (*path, "owner"), errors,
+            max_length=MAX_OWNER, single_line=True, strip=True,
+        ) or None,
+        "due_date": clean_date(raw.get("due_date"), (*path, "due_date"), errors),
+        "opened_at": clean_moment(raw.get("opened_at"), (*path, "opened_at"), errors),
+        "done_at": clean_moment(raw.get("done_at"), (*path, "done_at"), errors),
+        "category": clean_category_path(raw.get("category"), (*path, "category"), errors),
+        "tracker_url": clean_url(raw.get("tracker_url"), (*path, "tracker_url"), errors),
+    }  # fmt: skip
+    if record["opened_at"] is None and not _named(raw, "opened_at"):
+        record["opened_at"] = now
+    opened, done = record["opened_at"], record["done_at"]
+    if record["status"] == RemediationStatus.DONE:
+        if done is None and not _named(raw, "done_at"):
+            record["done_at"] = done = max(now, opened) if opened else now
+    elif done is not None:
+        errors.add((*path, "done_at"), "Only a remediation marked done has a done date.")
+    if opened and done and done < opened:
+        errors.add((*path, "done_at"), "A remediation can't be done before it was opened.")
+    return record
+
+
+def _named(raw: Mapping[str, Any], key: str) -> bool:
+    """True when the input gave the key a value that failed to parse (already reported)."""
+    return raw.get(key) not in (None, "")
+
+
+def clean_report(raw: Any, *, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """A whole incident record with its remediations, or RecordInvalid with every reason.
+
+    Remediations opened without `opened_at` are opened when the incident was resolved (or
+    started): a report's follow-ups are never older than the incident.
+    """
+    errors = Errors()
+    if not isinstance(raw, Mapping):
+        errors.add((), "must be a JSON object.")
+        raise RecordInvalid(errors)
+    record = clean_incident(raw, errors)
+    items = clean_list(
+        raw.get("remediations"), ("remediations",), errors, item=dict, max_items=MAX_REMEDIATIONS
+    )
+    opened_default = record["resolved_at"] or record["started_at"] or now
+    record["remediations"] = [
+        clean_remediation(
+            {"opened_at": opened_default, **{k: v for k, v in item.items() if v not in (None, "")}},
+            errors,
+            ("remediations", n),
+            now=now,
+        )
+        for n, item in enumerate(items)
+    ]
+    errors.raise_if_any()
+    return record
