@@ -242,6 +242,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reviews.tasks.remind_overdue_owners",
         "schedule": crontab(hour=ONCE_DIGEST_HOUR, minute=ONCE_DIGEST_MINUTE),
     },
+    # Notifications the broker never carried, retries whose time has come, and any a crashed
+    # worker left half-sent (common/notifications.py): none is lost, each goes out once.
+    "send-due-notifications": {
+        "task": "common.tasks.send_due_notifications",
+        "schedule": 60.0,
+    },
 }
 
 ONCE_WEBHOOK_URL = env_str("ONCE_WEBHOOK_URL")

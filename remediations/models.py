@@ -194,9 +194,7 @@ class RecurrenceFlag(models.Model):
     note = models.TextField(blank=True)
     # Why the engine cleared the flag (its condition stopped holding), or re-opened it.
     reason = models.TextField(blank=True)
-    # Each channel is claimed before sending, so a flag is never announced twice on it.
-    owner_notified_at = models.DateTimeField(null=True, blank=True)
-    webhook_notified_at = models.DateTimeField(null=True, blank=True)
+    # Who was told is in the delivery log (common.models.Notification, key "flag:<id>").
 
     class Meta:
         ordering = ["-raised_at", "-id"]

@@ -1,26 +1,31 @@
-"""Telling people a failure mode came back: the remediation's owner by email, and the webhook.
+"""Telling people a failure mode came back: the owners of the named fixes by email, and the
+webhook.
 
-Each channel is claimed (its `*_notified_at` set) before sending, so no flag is announced
-twice on a channel, even with retries or two workers; if sending fails the claim is released
-and the task retries with backoff.
+PRODUCT.md: "The owners of the named fixes and the configured channels are notified once per
+flag." Each raised flag records one message per owner (an email, key `flag:<id>`) and one for
+`ONCE_WEBHOOK_URL`; the delivery log (`common/notifications.py`) sends each exactly once,
+retries failures with backoff, and keeps a re-opened flag from being announced again.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import logging
-import urllib.request
-from collections.abc import Callable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.models import Notification
+from common.notifications import Message, record
 from remediations.models import RecurrenceFlag
 
 logger = logging.getLogger(__name__)
+
+
+def flag_key(flag_id: int) -> str:
+    return f"flag:{flag_id}"
 
 
 def flag_url(flag: RecurrenceFlag) -> str:
@@ -36,58 +41,40 @@ def message(flag: RecurrenceFlag) -> str:
     )
 
 
-def _once(flag_id: int, field: str, send: Callable[[RecurrenceFlag], None]) -> bool:
-    """Send on one channel unless it was already claimed; True when this call sent it."""
-    claimed = RecurrenceFlag.objects.filter(pk=flag_id, **{f"{field}__isnull": True}).update(
-        **{field: timezone.now()}
+def owner_addresses(flag: RecurrenceFlag) -> list[str]:
+    """Where to email the owners of the fixes the flag names (today one; several later), each
+    address once."""
+    owners = [flag.remediation.owner]
+    return sorted({owner.email for owner in owners if owner is not None and owner.email})
+
+
+def messages(flag: RecurrenceFlag) -> list[Message]:
+    text = message(flag)
+    # Titles may hold line breaks; record() makes the subject one bounded line.
+    subject = (
+        f"[Once] {flag.category.path} recurred in {flag.incident.reference} "
+        f"“{flag.incident.title}” after “{flag.remediation.title}”"
     )
-    if not claimed:
-        return False
-    flag = RecurrenceFlag.objects.select_related("incident", "remediation__owner", "category").get(
-        pk=flag_id
-    )
-    try:
-        send(flag)
-    except Exception:
-        RecurrenceFlag.objects.filter(pk=flag_id).update(**{field: None})
-        raise
-    return True
-
-
-def _email_owner(flag: RecurrenceFlag) -> None:
-    owner = flag.remediation.owner
-    if owner is None or not owner.email:
-        logger.info("Flag %s: the remediation has no owner with an email address.", flag.pk)
-        return
-    send_mail(
-        subject=f"[Once] {flag.category.path} recurred after “{flag.remediation.title}”",
-        message=message(flag),
-        from_email=None,
-        recipient_list=[owner.email],
-    )
-
-
-def _post_webhook(flag: RecurrenceFlag) -> None:
-    url = settings.ONCE_WEBHOOK_URL
-    if not url:
-        return
-    body = json.dumps(
-        {
-            "text": message(flag),  # Slack-compatible
+    found = [
+        Message(Notification.Channel.EMAIL, address, subject, text)
+        for address in owner_addresses(flag)
+    ]
+    if not found:
+        logger.info("Flag %s: no owner of its fixes has an email address.", flag.pk)
+    if settings.ONCE_WEBHOOK_URL:
+        payload = {
             "flag": {
                 "id": flag.pk,
                 "url": flag_url(flag),
                 "incident": flag.incident_id,
                 "remediation": flag.remediation_id,
                 "category": flag.category.path,
-            },  # fmt: skip
+            },
         }
-    ).encode()
-    request = urllib.request.Request(  # noqa: S310 - the operator's configured URL
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
+        found.append(
+            Message(Notification.Channel.WEBHOOK, settings.ONCE_WEBHOOK_URL, subject, text, payload)
+        )
+    return found
 
 
 def worth_announcing(flag_ids: list[int]) -> list[int]:
@@ -105,7 +92,25 @@ def worth_announcing(flag_ids: list[int]) -> list[int]:
     return sorted(recent)
 
 
-def notify(flag_id: int) -> None:
-    """Announce a raised flag on every channel not yet told. Raises if a channel failed."""
-    _once(flag_id, "owner_notified_at", _email_owner)
-    _once(flag_id, "webhook_notified_at", _post_webhook)
+def announce(flag_ids: list[int]) -> int:
+    """Record the messages of raised flags worth announcing; how many new deliveries.
+
+    Idempotent: a flag announced before (on a run of a task that came twice, or before it was
+    cleared and re-opened) adds nothing.
+    """
+    wanted = worth_announcing(flag_ids)
+    if not wanted:
+        return 0
+    already = set(
+        Notification.objects.filter(key__in=[flag_key(pk) for pk in wanted])
+        .values_list("key", flat=True)
+        .distinct()
+    )
+    added = 0
+    flags = RecurrenceFlag.objects.select_related(
+        "incident", "remediation__owner", "category"
+    ).filter(pk__in=[pk for pk in wanted if flag_key(pk) not in already])
+    with transaction.atomic():
+        for flag in flags.order_by("pk"):
+            added += len(record(flag_key(flag.pk), messages(flag)))
+    return added

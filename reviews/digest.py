@@ -1,27 +1,26 @@
 """The weekly digest (the coming agenda, by email and webhook) and overdue reminders.
 
-Both are claimed in the database before sending (DigestDelivery, OverdueReminder), so a
-retried task or a second beat never sends twice; a failed send releases its claim and the
-task retries.
+Both are messages in the delivery log (common/notifications.py): the digest is key
+`digest:<week>` once per recipient and channel, each reminder `overdue:<week>:<owner>:<id>`.
+The log's unique constraint keeps a retried task or a second beat from sending anything twice,
+and it retries a failed delivery with backoff on its own, channel by channel.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common.models import Notification
+from common.notifications import Message, one_line, record
 from remediations.models import Remediation
 from reviews import agenda
-from reviews.models import DigestDelivery, OverdueReminder
 from reviews.weeks import Week
 
 logger = logging.getLogger(__name__)
@@ -68,17 +67,8 @@ def digest_text(built: agenda.Agenda) -> str:
     return "\n".join(lines)
 
 
-def _claim_digest(week: Week, channel: str) -> bool:
-    try:
-        with transaction.atomic():
-            DigestDelivery.objects.create(week_start=week.monday, channel=channel)
-    except IntegrityError:
-        return False
-    return True
-
-
-def _release_digest(week: Week, channel: str) -> None:
-    DigestDelivery.objects.filter(week_start=week.monday, channel=channel).delete()
+def digest_key(week: Week) -> str:
+    return f"digest:{week.label}"
 
 
 def recipients() -> list[str]:
@@ -89,57 +79,56 @@ def recipients() -> list[str]:
 
 
 def send_digest(week: Week) -> dict[str, bool]:
-    """Send the week's agenda on each channel that has not had it yet."""
+    """Record the week's agenda for each recipient and channel not sent it yet; per channel,
+    whether this call added any (the delivery log sends them, and retries)."""
     built = agenda.build(week)
     text = digest_text(built)
-    sent = {"email": False, "webhook": False}
-    to = recipients()
-    if to and _claim_digest(week, DigestDelivery.Channel.EMAIL):
-        try:
-            send_mail(f"[Once] Weekly review {week.label}", text, None, to)
-        except Exception:
-            _release_digest(week, DigestDelivery.Channel.EMAIL)
-            raise
-        sent["email"] = True
-    if settings.ONCE_WEBHOOK_URL and _claim_digest(week, DigestDelivery.Channel.WEBHOOK):
-        try:
-            _post(
-                {
-                    "text": text,  # Slack-compatible
-                    "review": {
-                        "week": week.label,
-                        "url": agenda_url(week),
-                        "totals": {
-                            "new_incidents": built.new_incidents.total,
-                            "unreviewed_incidents": built.unreviewed_incidents.total,
-                            "open_flags": built.open_flags.total,
-                            "overdue_remediations": built.overdue_remediations.total,
-                            "due_remediations": built.due_remediations.total,
-                            "done_remediations": built.done_remediations.total,
-                        },
-                    },
-                }
-            )
-        except Exception:
-            _release_digest(week, DigestDelivery.Channel.WEBHOOK)
-            raise
-        sent["webhook"] = True
-    return sent
+    subject = f"[Once] Weekly review {week.label}"
+    found = [
+        Message(Notification.Channel.EMAIL, address, subject, text) for address in recipients()
+    ]
+    if settings.ONCE_WEBHOOK_URL:
+        payload = {
+            "review": {
+                "week": week.label,
+                "url": agenda_url(week),
+                "totals": {
+                    "new_incidents": built.new_incidents.total,
+                    "unreviewed_incidents": built.unreviewed_incidents.total,
+                    "open_flags": built.open_flags.total,
+                    "overdue_remediations": built.overdue_remediations.total,
+                    "due_remediations": built.due_remediations.total,
+                    "done_remediations": built.done_remediations.total,
+                },
+            },
+        }
+        found.append(
+            Message(Notification.Channel.WEBHOOK, settings.ONCE_WEBHOOK_URL, subject, text, payload)
+        )
+    added = record(digest_key(week), found)
+    return {channel: any(n.channel == channel for n in added) for channel in ("email", "webhook")}
 
 
-def _post(payload: dict[str, object]) -> None:
-    request = urllib.request.Request(  # noqa: S310 - the operator's configured URL
-        settings.ONCE_WEBHOOK_URL,
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
+def reminded_this_week(week: Week, owner_id: int) -> set[int]:
+    """The remediations whose owner was already reminded of them in `week`."""
+    covered: set[int] = set()
+    for payload in Notification.objects.filter(
+        key__startswith=f"overdue:{week.label}:{owner_id}:", channel=Notification.Channel.EMAIL
+    ).values_list("payload", flat=True):
+        covered.update(payload.get("remediations", []))
+    return covered
 
 
 def remind_overdue(week: Week) -> int:
-    """Email each owner about their overdue remediations not yet reminded this week."""
+    """Email each owner about their overdue remediations not yet reminded this week; how many
+    remediations this call added to a reminder.
+
+    One email per owner per run, so a remediation that falls overdue mid-week is reminded that
+    day (the task runs daily) and none twice in a week. Its key is
+    `overdue:<week>:<owner id>:<smallest remediation id in it>` and its payload lists the
+    remediations; a remediation is in at most one of an owner's reminders a week, so the key
+    is unique and a second run (or worker) adds nothing.
+    """
     today = timezone.localdate()
     overdue = (
         Remediation.objects.still_open()
@@ -147,41 +136,35 @@ def remind_overdue(week: Week) -> int:
         .exclude(owner__email="")
         .select_related("owner")
     )
-    already = set(
-        OverdueReminder.objects.filter(week_start=week.monday).values_list(
-            "remediation_id", flat=True
-        )
-    )
-    by_owner: dict[str, list[Remediation]] = defaultdict(list)
+    by_owner: dict[int, list[Remediation]] = defaultdict(list)
     for remediation in overdue.order_by("due_date", "pk").iterator():
-        if remediation.pk in already:
-            continue
-        try:
-            with transaction.atomic():
-                OverdueReminder.objects.create(remediation=remediation, week_start=week.monday)
-        except IntegrityError:
-            continue  # another run claimed it
-        by_owner[remediation.owner.email].append(remediation)
+        by_owner[remediation.owner_id].append(remediation)
+    base = settings.ONCE_BASE_URL.rstrip("/")
     reminded = 0
-    for email, remediations in by_owner.items():
-        base = settings.ONCE_BASE_URL.rstrip("/")
-        body = "\n".join(
-            f"- {r.title} (due {r.due_date:%Y-%m-%d}) {base}{r.get_absolute_url()}"
-            for r in remediations
-        )
-        try:
-            send_mail(
-                f"[Once] {len(remediations)} overdue remediation{'s' * (len(remediations) > 1)}",
-                "These remediations you own are past their due date:\n\n"
-                f"{body}\n\nMark them done, or change the due date, on their pages or in the "
-                f"weekly review: {agenda_url(week)}",
-                None,
-                [email],
+    for owner_id, remediations in by_owner.items():
+        with transaction.atomic():
+            # One run at a time per owner decides what their reminder covers (two workers
+            # would otherwise both read "not reminded yet").
+            get_user_model().objects.select_for_update().filter(pk=owner_id).first()
+            covered = reminded_this_week(week, owner_id)
+            new = [r for r in remediations if r.pk not in covered]
+            if not new:
+                continue
+            lines = "\n".join(
+                f"- {one_line(r.title)} (due {r.due_date:%Y-%m-%d}) {base}{r.get_absolute_url()}"
+                for r in new
             )
-        except Exception:
-            OverdueReminder.objects.filter(
-                week_start=week.monday, remediation__in=remediations
-            ).delete()
-            raise
-        reminded += len(remediations)
+            body = (
+                "These remediations you own are past their due date:\n\n"
+                f"{lines}\n\nMark them done, or change the due date, on their pages or in the "
+                f"weekly review: {agenda_url(week)}"
+            )
+            subject = f"[Once] {len(new)} overdue remediation{'s' * (len(new) > 1)}"
+            key = f"overdue:{week.label}:{owner_id}:{min(r.pk for r in new)}"
+            payload = {"remediations": sorted(r.pk for r in new)}
+            message = Message(
+                Notification.Channel.EMAIL, new[0].owner.email, subject, body, payload
+            )
+            if record(key, [message]):
+                reminded += len(new)
     return reminded

@@ -1,9 +1,9 @@
-"""Celery beat tasks of the weekly review (schedules in config/settings.py)."""
+"""Celery beat tasks of the weekly review (schedules in config/settings.py).
+
+They record messages in the delivery log (common/notifications.py), which sends them.
+"""
 
 from __future__ import annotations
-
-import smtplib
-import urllib.error
 
 from celery import shared_task
 from django.db import DatabaseError
@@ -11,8 +11,9 @@ from django.db import DatabaseError
 from reviews import digest
 from reviews.weeks import Week
 
+# Only the recording can fail here; sending (and its retries) is the delivery log's work.
 RETRY = {
-    "autoretry_for": (DatabaseError, OSError, smtplib.SMTPException, urllib.error.URLError),
+    "autoretry_for": (DatabaseError,),
     "retry_backoff": True,
     "retry_backoff_max": 600,
     "max_retries": 10,

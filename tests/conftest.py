@@ -34,4 +34,5 @@ def bob_client(bob) -> Client:  # type: ignore[no-untyped-def]
     return client
 
 
+from tests.clock import clock  # noqa: E402, F401  (fixture: a clock the test moves)
 from tests.webhook import webhook  # noqa: E402, F401  (fixture: a local ONCE_WEBHOOK_URL)

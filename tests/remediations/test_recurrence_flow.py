@@ -4,8 +4,10 @@ nothing."""
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 from collections.abc import Iterator
+from http.server import HTTPServer
 from typing import Any
 
 import pytest
@@ -13,12 +15,17 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from common.models import Notification
+from common.tasks import send_due_notifications
 from incidents.actions import get_or_create_category
+from incidents.models import Incident
 from remediations import notifications
 from remediations.models import RecurrenceFlag
+from remediations.tasks import evaluate_incidents, notify_flag
 from tests.api_helpers import api_client_for
 from tests.celery_helpers import celery_broker
 from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.webhook import Receiver
 
 pytestmark = pytest.mark.django_db
 
@@ -98,26 +105,104 @@ def _flag(owner: Any) -> RecurrenceFlag:
     return RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=envoy)
 
 
-def test_owner_and_webhook_are_told_once(webhook: Any) -> None:
-    flag = _flag(UserFactory(username="carol"))
-    notifications.notify(flag.pk)
-    notifications.notify(flag.pk)
+def _recurrence(owner: Any, title: str = "Pool exhausted") -> Incident:
+    """A done fix owned by `owner`, and an incident of its failure mode since: a recurrence."""
+    envoy = get_or_create_category("Networking > Envoy")
+    RemediationFactory(title="Move to HTTP/2", category=envoy, status="done", owner=owner,
+                       opened_at=days(-60), done_at=days(-30))  # fmt: skip
+    return IncidentFactory(title=title, started_at=days(-1), categories=[envoy])
+
+
+def test_a_recurrence_tells_the_owner_and_the_webhook_once_even_when_the_task_runs_twice(
+    webhook: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    incident = _recurrence(UserFactory(username="carol"))
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+        evaluate_incidents([incident.pk])  # late acknowledgement: the worker died, it came again
+        notify_flag(RecurrenceFlag.objects.get().pk)  # and a task queued before the upgrade
+    flag = RecurrenceFlag.objects.get()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["carol@example.com"]
     assert len(webhook.received) == 1
     text = webhook.received[0]["text"]
     assert "Networking > Envoy came back in" in text and "“Move to HTTP/2”" in text
     assert text.endswith(f"/flags/{flag.pk}/") and webhook.received[0]["flag"]["id"] == flag.pk
+    assert mail.outbox[0].body == text
+    assert sorted(Notification.objects.values_list("key", "channel", "state")) == [
+        (f"flag:{flag.pk}", "email", "sent"), (f"flag:{flag.pk}", "webhook", "sent"),
+    ]  # fmt: skip
 
 
-def test_a_failed_webhook_is_retried_without_emailing_twice(webhook: Any) -> None:
-    flag = _flag(UserFactory(username="carol"))
-    webhook.fail_next = 1
-    with pytest.raises(OSError):
-        notifications.notify(flag.pk)
-    flag.refresh_from_db()
-    assert flag.owner_notified_at is not None and flag.webhook_notified_at is None
-    notifications.notify(flag.pk)  # the retry
-    assert len(mail.outbox) == 1 and len(webhook.received) == 1
+def test_a_failing_webhook_is_retried_later_while_the_email_goes_out_at_once(
+    webhook: Any, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    incident = _recurrence(UserFactory(username="carol"))
+    webhook.fail_next = 1  # the receiver answers 500 once
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+    assert len(mail.outbox) == 1 and webhook.received == []
+    posted = Notification.objects.get(channel="webhook")
+    assert posted.state == "pending" and posted.attempts == 1
+    assert posted.last_error == "HTTP 500 Internal Server Error from the webhook."
+    assert posted.next_attempt_at == clock.now + datetime.timedelta(minutes=1)
+
+    assert send_due_notifications() == {"sent": 0, "pending": 0, "failed": 0}  # not yet
+    clock.advance(minutes=1)
+    assert send_due_notifications() == {"sent": 1, "pending": 0, "failed": 0}
+    assert len(webhook.received) == 1 and len(mail.outbox) == 1  # the email was not sent again
+    posted.refresh_from_db()
+    assert posted.state == "sent" and posted.attempts == 2
+
+
+def test_a_webhook_that_is_down_is_retried_until_it_is_back(
+    settings: Any, clock: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    port = server.server_port
+    server.server_close()  # nothing listens there now
+    settings.ONCE_WEBHOOK_URL = f"http://127.0.0.1:{port}/hook"
+    Receiver.received, Receiver.fail_next = [], 0
+    incident = _recurrence(UserFactory(username="carol"))
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+    assert len(mail.outbox) == 1
+    posted = Notification.objects.get(channel="webhook")
+    assert posted.state == "pending" and "refused" in posted.last_error.lower()
+
+    server = HTTPServer(("127.0.0.1", port), Receiver)  # back up on the same address
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clock.advance(minutes=1)
+        send_due_notifications()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(Receiver.received) == 1 and len(mail.outbox) == 1
+
+
+def test_a_title_with_a_line_break_still_sends_the_email_with_a_one_line_subject(
+    webhook: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    incident = _recurrence(UserFactory(username="carol"), title="Pool\r\nexhausted\u2028again")
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+    (email,) = mail.outbox
+    assert email.subject == (
+        f"[Once] Networking > Envoy recurred in {incident.reference} "
+        "“Pool exhausted again” after “Move to HTTP/2”"
+    )
+    assert "Pool\r\nexhausted" in email.body  # the body keeps the title as written
+    assert email.message()["Subject"] is not None  # and Django renders the headers
+    assert Notification.objects.get(channel="email").state == "sent"
+
+
+def test_an_owner_without_an_email_address_gets_no_email_and_the_webhook_still_does(
+    webhook: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    incident = _recurrence(UserFactory(username="dave", email=""))
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+    assert mail.outbox == [] and len(webhook.received) == 1
 
 
 def test_recurrences_of_old_incidents_are_not_announced(settings: Any) -> None:
