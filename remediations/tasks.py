@@ -9,7 +9,6 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
-from common.changes import enqueue
 from incidents.models import FailureCategory, Incident
 from remediations import notifications, recurrence
 from remediations.models import Remediation
