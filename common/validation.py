@@ -27,9 +27,9 @@ EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 LATEST = datetime.datetime(2100, 1, 1, tzinfo=datetime.UTC)
 RANGE_WORDS = "between 1970-01-01 and 2100-01-01"
 
-# Every character str.splitlines() breaks a line at. A single-line field holds none of them,
-# so a title can't split a line of an export, an email header or a log line.
-LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+# A single-line field holds neither, so a title can't split a form field, an email header or
+# a log line. U+2028, U+0085 and the like are text (the export escapes them: interchange.py).
+LINE_BREAKS = "\n\r"
 _LINE_BREAK = re.compile(f"[{re.escape(LINE_BREAKS)}]")
 
 

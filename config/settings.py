@@ -299,6 +299,9 @@ SPECTACULAR_SETTINGS = {
 # --- Once ------------------------------------------------------------------------------------
 # Largest incident report body accepted, in characters (about 200 pages of text).
 ONCE_MAX_REPORT_CHARS = env_int("ONCE_MAX_REPORT_CHARS", 200_000)
+# The edit form of an incident with the most causes, timeline entries and new remediations
+# (incidents/records.py) sends about 3,000 fields; Django's default of 1,000 would refuse it.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # A search the database has worked on this long is cancelled and answered "narrow it" (503).
 ONCE_SEARCH_TIMEOUT_MS = env_int("ONCE_SEARCH_TIMEOUT_MS", 3000)

@@ -183,3 +183,100 @@ def test_the_remediation_history_page_names_owners_without_extra_queries(
             reverse("remediation_history", args=[remediation.pk])
         ).content.decode()
     assert "<del>alice</del> → <ins>bob</ins>" in html
+
+
+def test_a_cause_edit_and_a_title_edit_both_survive_the_conflict_page(
+    alice_client: Client, bob_client: Client
+) -> None:
+    created = alice_client.post(
+        "/api/incidents/",
+        {"title": "DNS timeouts", "started_at": "2025-01-01T10:00:00Z",
+         "causes": [{"kind": "trigger", "description": "A node pool was replaced"}]},
+        content_type="application/json",
+    ).json()  # fmt: skip
+    incident = Incident.objects.get(pk=created["id"])
+    url = reverse("incident_edit", args=[incident.pk])
+    alice_form = edit_data(alice_client, url)
+    bob_form = edit_data(bob_client, url)
+
+    alice_form["causes-0-description"] = "A node pool was replaced without its DNS cache"
+    assert alice_client.post(url, alice_form).status_code == 302
+
+    bob_form["title"] = "DNS timeouts on new nodes"
+    response = bob_client.post(url, bob_form)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Causes" in html and "without its DNS cache" in html  # the conflict lists it
+
+    # Saving from the conflict page as it stands keeps both people's work.
+    assert bob_client.post(url, response.context["form"].data).status_code == 302
+    incident.refresh_from_db()
+    assert incident.title == "DNS timeouts on new nodes"
+    assert [c.description for c in incident.causes.all()] == [
+        "A node pool was replaced without its DNS cache"
+    ]
+
+
+def test_changing_only_causes_through_the_api_conflicts_like_a_title_change(
+    alice_client: Client,
+) -> None:
+    incident = IncidentFactory()
+    url = f"/api/incidents/{incident.pk}/"
+    first = alice_client.patch(
+        url, {"version": 1, "causes": [{"description": "first"}]}, content_type="application/json"
+    )
+    assert first.status_code == 200 and first.json()["version"] == 2
+    stale = alice_client.patch(
+        url, {"version": 1, "timeline": [{"at": "2025-01-01T00:00:00Z", "text": "late"}]},
+        content_type="application/json",
+    )  # fmt: skip
+    assert stale.status_code == 409
+    assert [c["description"] for c in stale.json()["current"]["causes"]] == ["first"]
+    assert Incident.objects.get().timeline.count() == 0
+
+
+def test_history_shows_changes_of_causes_timeline_categories_and_services(
+    alice_client: Client,
+) -> None:
+    created = alice_client.post(
+        "/api/incidents/",
+        {"title": "Pods pending", "started_at": "2025-01-01T10:00:00Z"},
+        content_type="application/json",
+    ).json()
+    alice_client.patch(
+        f"/api/incidents/{created['id']}/",
+        {
+            "version": 1, "categories": ["Scheduling > IAM"], "services": ["kube-scheduler"],
+            "causes": [{"kind": "trigger", "description": "IAM rate limit"}],
+            "timeline": [{"at": "2025-01-01T10:05:00Z", "text": "Pods stuck in Pending"}],
+        },
+        content_type="application/json",
+    )  # fmt: skip
+    html = alice_client.get(reverse("incident_history", args=[created["id"]])).content.decode()
+    for label in ("Failure modes", "Services", "Causes", "Timeline"):
+        assert f"<dt>{label}" in html
+    assert "Scheduling &gt; IAM" in html and "kube-scheduler" in html
+    assert "Trigger: IAM rate limit" in html and "Pods stuck in Pending" in html
+
+
+def test_an_incident_with_the_most_timeline_entries_saves_from_the_form(
+    alice_client: Client,
+) -> None:
+    from incidents.records import MAX_TIMELINE
+
+    incident = IncidentFactory(title="Long night")
+    url = reverse("incident_edit", args=[incident.pk])
+    data = edit_data(alice_client, url)
+    data.update({"timeline-TOTAL_FORMS": str(MAX_TIMELINE), "timeline-INITIAL_FORMS": "0"})
+    for n in range(MAX_TIMELINE):
+        data[f"timeline-{n}-at"] = f"2025-01-01T{n // 60 % 24:02d}:{n % 60:02d}"
+        data[f"timeline-{n}-text"] = f"step {n}"
+    response = alice_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert Incident.objects.get().timeline.count() == MAX_TIMELINE
+    data["timeline-TOTAL_FORMS"] = str(MAX_TIMELINE + 1)
+    data[f"timeline-{MAX_TIMELINE}-at"], data[f"timeline-{MAX_TIMELINE}-text"] = "2025-01-02T00:00", "one more"
+    data["version"] = "2"
+    response = alice_client.post(url, data)
+    assert response.status_code == 400
+    assert f"the limit is {MAX_TIMELINE}" in response.content.decode()
