@@ -88,8 +88,10 @@ def _place(tree: Any, path: list[str | int], message: str) -> None:
         node = tree
     key = head if isinstance(head, str) else None
     if key is None:
-        if not rest:
-            node.setdefault("non_field_errors", []).append(message)
+        if not rest:  # an item of a list of values: its messages stand in its place
+            if not isinstance(node, list):
+                node = tree[head] = []
+            node.append(message)
             return
         _place(node, rest, message)
         return

@@ -40,7 +40,18 @@ REPORT_TEMPLATE = """\
 """
 
 
-class IncidentForm(forms.Form):
+class ParseOnly(forms.Form):
+    """Fields that only parse what the browser sent: no length or NUL checks of their own, so
+    that the one validator (incidents.records) words every refusal, as it does for the API."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField):
+                field.validators = []
+
+
+class IncidentForm(ParseOnly):
     """The incident's own fields. Fields only parse what the browser sends; every rule is
     in the one validator (incidents.records), so the page refuses what the API refuses."""
 
@@ -78,18 +89,18 @@ class IncidentForm(forms.Form):
     )  # fmt: skip
 
 
-class CauseForm(forms.Form):
+class CauseForm(ParseOnly):
     kind = forms.ChoiceField(choices=CauseKind.choices, initial=CauseKind.ROOT_CAUSE)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
 
 
-class TimelineEntryForm(forms.Form):
+class TimelineEntryForm(ParseOnly):
     at = forms.DateTimeField(label="At (UTC)", required=False, widget=DateTimeLocalInput())
     text = forms.CharField(required=False, strip=False, widget=forms.TextInput())
 
 
-class NewRemediationForm(forms.Form):
+class NewRemediationForm(ParseOnly):
     """A remediation added from the incident form; existing ones are edited on their own page."""
 
     title = forms.CharField(required=False)

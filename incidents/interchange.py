@@ -91,7 +91,7 @@ def parse_record(record: Any) -> dict[str, Any]:
     try:
         return clean_report(record)
     except RecordInvalid as invalid:
-        raise InvalidRecord("; ".join(invalid.errors.as_lines())) from None
+        raise InvalidRecord(" | ".join(invalid.errors.as_lines())) from None
 
 
 class Resolver(CategoryCache):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from incidents.models import Incident
 from remediations.tasks import reconcile_recurrences
@@ -138,3 +141,39 @@ def test_the_bulk_path_evaluates_recurrence_for_what_it_creates(
         run_import(path)
     incident = Incident.objects.get(external_id="again")
     assert incident.flags.count() == 1
+
+
+line_values = st.one_of(
+    st.binary(max_size=60),
+    st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    st.fixed_dictionaries(
+        {"title": st.text(max_size=30), "started_at": st.sampled_from(
+            ["2025-01-01", "9999-12-31T23:59:59-14:00", "0000-01-01", "2025-01-01T00:00:00+14:00", 3])},
+        optional={
+            "external_id": st.sampled_from(["a", "b", "", None]),
+            "causes": st.lists(st.dictionaries(st.sampled_from(["kind", "description", "category"]),
+                                               st.text(max_size=10)), max_size=2),
+            "remediations": st.lists(st.dictionaries(
+                st.sampled_from(["title", "status", "done_at", "due_date", "opened_at"]),
+                st.sampled_from(["x", "done", "open", "2025-01-02", "0000-01-01", "", None])), max_size=2),
+        },
+    ).map(lambda r: json.dumps(r).encode()),
+    st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * n),
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(line_values, min_size=1, max_size=8))
+def test_the_importer_accounts_for_every_line_whatever_it_holds(
+    tmp_path: Path, lines: list[bytes]
+) -> None:
+    lines = [line.replace(b"\n", b" ") for line in lines]
+    path = tmp_path / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    out, err, _ = run_import(path)  # any exception but CommandError fails the test
+    counts = re.search(r"(\d+) created, (\d+) updated, (\d+) unchanged, (\d+) failed", out)
+    assert counts, out
+    blank = re.search(r"(\d+) blank lines skipped", out)
+    total = sum(int(n) for n in counts.groups()) + (int(blank.group(1)) if blank else 0)
+    assert total == len(lines)
+    assert len(re.findall(r"^line \d+: (?!warning)", err, re.M)) == int(counts.group(4))
