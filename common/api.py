@@ -105,3 +105,18 @@ class NoSuchEndpoint(APIView):
         raise NotFound("There is nothing at this address in the API.")
 
     post = put = patch = delete = get
+
+
+class VersionedUpdates:
+    """Updates that answer 409 with the current representation when the version is stale."""
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().update(request, *args, **kwargs)  # type: ignore[misc]
+        except StaleVersion as stale:
+            fresh = self.get_queryset().get(pk=stale.instance.pk)  # type: ignore[attr-defined]
+            return conflict_response(
+                StaleVersion(fresh, stale.submitted_version),
+                self.get_serializer_class(),  # type: ignore[attr-defined]
+                self.get_serializer_context(),  # type: ignore[attr-defined]
+            )

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from common import changes
-from common.concurrency import save_versioned
+from common.concurrency import claim_version, save_versioned
 from incidents.models import (
     PATH_SEPARATOR,
     Cause,
@@ -34,13 +34,19 @@ def _unique_slug(path: str) -> str:
 
 
 @transaction.atomic
-def save_category(category: FailureCategory) -> FailureCategory:
+def save_category(
+    category: FailureCategory, *, expected_version: int | None = None
+) -> FailureCategory:
     """Create or update a category, keeping the stored paths of it and its sub-categories right.
 
-    Call `category.full_clean()` first (a form does): it refuses cycles and bad names.
+    Call `category.full_clean()` first (a form does): it refuses cycles and bad names. An
+    update that names the version it started from is refused with StaleVersion, writing
+    nothing, when someone saved the category meanwhile; each update makes a new version.
     """
     old_path = None
     if category.pk:
+        current = FailureCategory.objects.values_list("version", flat=True).get(pk=category.pk)
+        claim_version(category, current if expected_version is None else expected_version)
         old_path = FailureCategory.objects.values_list("path", flat=True).get(pk=category.pk)
     parent_path = category.parent.path if category.parent else ""
     category.path = (

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Exists, OuterRef, Prefetch
 from rest_framework import mixins, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
 
-from common.api import conflict_response
-from common.concurrency import StaleVersion
+from common.api import VersionedUpdates
 from incidents.filters import IncidentFilterSet
 from incidents.models import Cause, FailureCategory, Incident, Service
 from incidents.serializers import CategorySerializer, IncidentSerializer, ServiceSerializer
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
-
-
-class VersionedUpdates:
-    """Updates that answer 409 with the current representation when the version is stale."""
-
-    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        try:
-            return super().update(request, *args, **kwargs)  # type: ignore[misc]
-        except StaleVersion as stale:
-            fresh = self.get_queryset().get(pk=stale.instance.pk)  # type: ignore[attr-defined]
-            return conflict_response(
-                StaleVersion(fresh, stale.submitted_version),
-                self.get_serializer_class(),  # type: ignore[attr-defined]
-                self.get_serializer_context(),  # type: ignore[attr-defined]
-            )
 
 
 class IncidentViewSet(
@@ -53,7 +33,7 @@ class IncidentViewSet(
     filterset_class = IncidentFilterSet
 
 
-class CategoryViewSet(viewsets.ModelViewSet):
+class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     queryset = FailureCategory.objects.annotate(
         flagged=Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
     )

@@ -12,7 +12,7 @@ from common.validation import Errors, render_path, sentence
 from incidents.actions import split_category_path
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
 from incidents.models import CauseKind, FailureCategory, Incident, IncidentStatus, Severity
-from incidents.records import MAX_CAUSES, MAX_REMEDIATIONS, MAX_TIMELINE
+from incidents.records import MAX_CAUSES, MAX_REMEDIATIONS, MAX_TIMELINE, clean_category
 from remediations.models import RemediationKind, RemediationStatus
 
 REPORT_TEMPLATE = """\
@@ -300,6 +300,7 @@ def _initial(
 
 
 class CategoryForm(forms.ModelForm):
+    version = VersionField()
     parent = CategoryChoiceField(
         queryset=FailureCategory.objects.all(), required=False, empty_label="(top level)"
     )
@@ -309,14 +310,24 @@ class CategoryForm(forms.ModelForm):
         fields = ["name", "parent", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4, "class": "markdown-source"})}
 
-    def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"].strip()
-        if ">" in name:
-            raise forms.ValidationError(
-                "A category name cannot contain “>”: it separates levels in a path. "
-                "Choose a parent instead."
-            )
-        return name
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("name", "description"):
+            self.fields[name].validators = []
+            self.fields[name].max_length = None  # type: ignore[attr-defined]
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+
+    def _post_clean(self) -> None:
+        errors = Errors()
+        name, description = clean_category(
+            self.cleaned_data.get("name"), self.cleaned_data.get("description"), errors
+        )
+        for path, message in errors.items:
+            self.add_error(str(path[0]), sentence(message))
+        if not errors:
+            self.cleaned_data.update(name=name, description=description)
+            super()._post_clean()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -28,7 +28,7 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         return self.filter(path__in=paths)
 
 
-class FailureCategory(models.Model):
+class FailureCategory(VersionedModel):
     """A failure mode: one node of the tree, e.g. "Containers don't start > IAM permissions"."""
 
     name = models.CharField(max_length=100)

@@ -186,3 +186,14 @@ def _check_order(record: dict[str, Any], errors: Errors) -> None:
         errors.add(("resolved_at",), "An incident can't be resolved before it started.")
     elif detected and resolved and resolved < detected:
         errors.add(("resolved_at",), "An incident can't be resolved before it was detected.")
+
+
+def clean_category(name: Any, description: Any, errors: Errors) -> tuple[str, str]:
+    """A category's own fields: a one-line name without ">" and a Markdown description."""
+    name = clean_name(name, ("name",), errors)
+    if PATH_SEPARATOR.strip() in name:
+        errors.add(("name",), "must not contain “>”: it separates levels in a path.")
+    if not name and not errors:
+        errors.add(("name",), "is required.")
+    description = clean_text(description, ("description",), errors, max_length=20_000)
+    return name, description

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
-from common.validation import RecordInvalid
+from common.validation import Errors, RecordInvalid, clean_text
 from incidents import actions
 from incidents.models import (
     PATH_SEPARATOR,
@@ -29,6 +29,8 @@ from incidents.records import (
     MAX_SERVICES,
     MAX_TIMELINE,
     PART_FIELDS,
+    clean_category,
+    clean_name,
 )
 from remediations.actions import save_report
 from remediations.models import OPEN_STATUSES, FlagState
@@ -218,6 +220,7 @@ IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
 
 
 class CategorySerializer(serializers.ModelSerializer):
+    version = VersionField()
     parent = serializers.PrimaryKeyRelatedField(
         queryset=FailureCategory.objects.all(), allow_null=True, required=False
     )
@@ -225,19 +228,27 @@ class CategorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = FailureCategory
-        fields = ["id", "slug", "name", "parent", "path", "description", "flagged"]
+        fields = ["id", "slug", "version", "name", "parent", "path", "description", "flagged"]
         read_only_fields = ["slug", "path"]
         extra_kwargs = {"description": {"max_length": 20_000}}
 
-    def validate_name(self, name: str) -> str:
-        name = name.strip()
-        if ">" in name:
-            raise serializers.ValidationError(
-                "A category name cannot contain “>”; set a parent instead."
-            )
-        return name
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = self._shared_rules(attrs)
+        return self._placement(attrs)
+
+    def _shared_rules(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors = Errors()
+        current = self.instance
+        name, description = clean_category(
+            self.initial_data.get("name", current.name if current else None),
+            self.initial_data.get("description", current.description if current else ""),
+            errors,
+        )
+        if errors:
+            raise serializers.ValidationError(errors.as_nested())
+        return {**attrs, "name": name, "description": description}
+
+    def _placement(self, attrs: dict[str, Any]) -> dict[str, Any]:
         instance = self.instance or FailureCategory()
         name = attrs.get("name", instance.name)
         parent = attrs.get("parent", instance.parent if instance.pk else None)
@@ -255,12 +266,15 @@ class CategorySerializer(serializers.ModelSerializer):
         return attrs
 
     def create(self, validated_data: dict[str, Any]) -> FailureCategory:
+        validated_data.pop("version", None)
         return actions.save_category(FailureCategory(**validated_data))
 
     def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:
+        """An update may send the `version` it read: a stale one is refused with 409."""
+        expected = validated_data.pop("version", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        return actions.save_category(instance)
+        return actions.save_category(instance, expected_version=expected)
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -269,11 +283,36 @@ class ServiceSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description"]
         extra_kwargs = {"description": {"max_length": 10_000}}
 
-    def validate_name(self, name: str) -> str:
-        name = name.strip()
-        clash = Service.objects.filter(name__iexact=name)
-        if self.instance is not None:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise serializers.ValidationError(f"There is already a service “{name}”.")
-        return name
+    def get_validators(self) -> list[Any]:
+        return []
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """A name (one line, at most 100 characters) and a description, by the shared rules."""
+        if not isinstance(data, Mapping):
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        errors = Errors()
+        current = self.instance
+        name = clean_name(
+            data.get("name", current.name if current else None), ("name",), errors
+        )
+        if not name and not errors:
+            errors.add(("name",), "is required.")
+        description = clean_text(
+            data.get("description", current.description if current else ""),
+            ("description",), errors, max_length=10_000,
+        )  # fmt: skip
+        if errors:
+            raise serializers.ValidationError(errors.as_nested())
+        return {"name": name, "description": description}
+
+    def create(self, validated_data: dict[str, Any]) -> Service:
+        return self._save(Service(), validated_data)
+
+    def update(self, instance: Service, validated_data: dict[str, Any]) -> Service:
+        return self._save(instance, validated_data)
+
+    def _save(self, service: Service, data: dict[str, Any]) -> Service:
+        try:
+            return actions.save_service(service, **data)
+        except ValueError as clash:
+            raise serializers.ValidationError({"name": [str(clash)]}) from None

@@ -189,11 +189,23 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(FailureCategory, slug=slug)
     form = CategoryForm(request.POST or None, instance=category)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        actions.save_category(form.save(commit=False))
-        messages.success(request, f"Category “{category.path}” saved.")
-        return redirect(category)
-    status = 400 if form.errors else 200
+        try:
+            actions.save_category(
+                form.save(commit=False), expected_version=form.cleaned_data.get("version")
+            )
+        except StaleVersion:
+            form.add_error(
+                None,
+                "Someone saved this category while you were editing: nothing was changed. "
+                "Your text is kept below; reload the page to see theirs.",
+            )
+            status = 409
+        else:
+            messages.success(request, f"Category “{category.path}” saved.")
+            return redirect(category)
+    status = status if status != 200 else (400 if form.errors else 200)
     return render(
         request, "incidents/category_form.html", {"form": form, "category": category},
         status=status,

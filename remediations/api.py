@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from incidents.api import VersionedUpdates
+from common.api import VersionedUpdates
 from remediations.actions import FlagAlreadyResolved, resolve_flag
 from remediations.filters import RemediationFilterSet
 from remediations.models import FlagState, RecurrenceFlag, Remediation

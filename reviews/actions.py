@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
+from common.concurrency import StaleVersion, claim_version
 from incidents.actions import record_of, save_incident
 from incidents.models import Incident, IncidentStatus
 from remediations.records import clean_report
@@ -24,3 +25,20 @@ def mark_reviewed(incident: Incident, *, week: Week, by: Any, expected_version: 
     record = clean_report({**record_of(incident), "status": IncidentStatus.REVIEWED})
     save_incident(incident, record, by=by, expected_version=expected_version)
     meeting_for(week).reviewed_incidents.add(incident)
+
+
+@transaction.atomic
+def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
+    """Save the meeting's notes and attendees from its form, from the version it showed.
+
+    Raises StaleVersion, writing nothing, when someone saved the notes meanwhile (a meeting
+    saved for the first time by two people at once: the second is an update of the first).
+    """
+    meeting: ReviewMeeting = form.instance
+    if meeting.pk is None:
+        existing = ReviewMeeting.objects.filter(week_start=meeting.week_start).first()
+        if existing is not None:
+            raise StaleVersion(existing, expected_version or 0)
+    else:
+        claim_version(meeting, expected_version if expected_version is not None else -1)
+    return form.save()

@@ -54,6 +54,8 @@ class RemediationDecisionForm(RemediationFields):
 
 
 class MeetingForm(forms.ModelForm):
+    version = VersionField()
+
     class Meta:
         model = ReviewMeeting
         fields = ["attendees", "notes"]
@@ -69,3 +71,5 @@ class MeetingForm(forms.ModelForm):
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
         self.fields["attendees"].required = False
+        if self.instance.pk and not self.is_bound:
+            self.fields["version"].initial = self.instance.version

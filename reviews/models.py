@@ -1,10 +1,11 @@
 from django.conf import settings
 from django.db import models
 
+from common.concurrency import VersionedModel
 from incidents.models import Incident
 
 
-class ReviewMeeting(models.Model):
+class ReviewMeeting(VersionedModel):
     """The weekly review of one ISO week: its notes, who came, and what was reviewed."""
 
     # The Monday that starts the ISO week.

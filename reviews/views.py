@@ -199,7 +199,17 @@ def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
     form = MeetingForm(request.POST, instance=meeting or ReviewMeeting(week_start=the_week.monday))
     saved = form.is_valid()
     if saved:
-        form.save()
+        try:
+            actions.save_meeting(form, expected_version=form.cleaned_data.get("version"))
+        except StaleVersion:
+            saved = False
+            form.add_error(
+                None,
+                "Someone saved the notes while you were writing: nothing was changed. Your "
+                "notes are kept here; reload the agenda to see theirs, then merge and save.",
+            )
+    if saved:
+        form = MeetingForm(instance=form.instance)  # the next save starts from this version
     if _is_htmx(request):
         context = {
             "meeting_form": form, "week": the_week, "saved": saved, "meeting": form.instance,

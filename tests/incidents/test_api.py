@@ -318,7 +318,7 @@ def test_categories_api_creates_moves_and_refuses_cycles(api: APIClient) -> None
     assert response.status_code == 400
     assert "can't be moved below itself" in response.json()["parent"][0]
     response = api.post("/api/categories/", {"name": "a > b"}, format="json")
-    assert response.status_code == 400 and "cannot contain" in response.json()["name"][0]
+    assert response.status_code == 400 and "must not contain “>”" in response.json()["name"][0]
     response = api.post("/api/categories/", {"name": "etcd", "parent": top["id"]}, format="json")
     assert response.status_code == 400 and "already a category" in response.json()["name"][0]
 
@@ -334,3 +334,13 @@ def test_services_are_unique_by_name_ignoring_case(api: APIClient) -> None:
     assert api.post("/api/services/", {"name": "etcd"}, format="json").status_code == 201
     response = api.post("/api/services/", {"name": "ETCD"}, format="json")
     assert response.status_code == 400 and "already a service" in response.json()["name"][0]
+
+
+def test_a_stale_category_update_is_refused_with_409(api: APIClient) -> None:
+    created = api.post("/api/categories/", {"name": "Network"}, format="json").json()
+    assert created["version"] == 1
+    url = f"/api/categories/{created['id']}/"
+    assert api.patch(url, {"name": "Networking", "version": 1}, format="json").status_code == 200
+    stale = api.patch(url, {"description": "older", "version": 1}, format="json")
+    assert stale.status_code == 409
+    assert stale.json()["current"]["name"] == "Networking"

@@ -153,7 +153,7 @@ def test_renaming_and_moving_a_category_rewrites_the_paths_below(alice_client: C
 def test_a_name_with_the_path_separator_is_refused(alice_client: Client) -> None:
     response = alice_client.post(reverse("category_tree"), {"new-name": "A > B"})
     assert response.status_code == 400
-    assert "cannot contain" in response.content.decode()
+    assert "must not contain" in response.content.decode()
 
 
 def test_category_page_lists_incidents_causes_and_remediations_below_it(

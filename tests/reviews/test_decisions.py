@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from incidents.models import Incident
 from remediations.models import RecurrenceFlag, Remediation
@@ -175,3 +176,18 @@ def test_the_page_links_the_weeks_around_it(alice_client: Client, week: Week) ->
     assert f'href="/review/{week.next.label}/"' in page
     present = alice_client.get("/review/?present=1").content.decode()
     assert 'class="review presenting"' in present
+
+
+def test_two_people_saving_meeting_notes_do_not_overwrite_each_other(
+    alice_client: Client, bob_client: Client
+) -> None:
+    url = reverse("review_meeting", args=["2026-W10"])
+    assert alice_client.post(url, {"notes": "Alice's first notes"}).status_code == 302
+    page = bob_client.get(reverse("review_week", args=["2026-W10"])).content.decode()
+    assert 'name="version" value="1"' in page
+    assert alice_client.post(url, {"notes": "Alice again", "version": "1"}).status_code == 302
+    response = bob_client.post(url, {"notes": "Bob's notes", "version": "1"})
+    assert response.status_code == 400
+    assert "Someone saved the notes while you were writing" in response.content.decode()
+    assert "Bob&#x27;s notes" in response.content.decode()  # what bob typed is kept
+    assert ReviewMeeting.objects.get().notes == "Alice again"

@@ -112,3 +112,16 @@ def test_an_imported_file_is_searchable(
     with django_capture_on_commit_callbacks(execute=True):
         call_command("import_incidents", str(source), stdout=io.StringIO())
     assert titles(alice_client, "memcached") == ["Memcached eviction storm"]
+
+
+def test_renaming_a_service_through_the_api_reindexes_its_incidents(
+    alice_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    incident = store(django_capture_on_commit_callbacks, "Sessions dropped", services=["memcache"])
+    service = incident.services.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.patch(
+            f"/api/services/{service.pk}/", {"name": "Valkey"}, content_type="application/json"
+        )
+    assert response.status_code == 200, response.json()
+    assert titles(alice_client, "valkey") == ["Sessions dropped"]
