@@ -1,8 +1,10 @@
-"""The one Markdown renderer never lets script-capable HTML through."""
+"""The one Markdown renderer: never script-capable output, raw HTML shown as text, only
+Once's own images (PRODUCT.md, "One set of rules for every way in")."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.markdown import ALLOWED_URL_SCHEMES, render_markdown
+from tests.common.markdown_helpers import visible_text
 
 SCRIPT_CAPABLE = {"script", "iframe", "object", "embed", "svg", "math", "style", "form",
                   "input", "button", "base", "link", "meta", "frame", "frameset", "applet",
@@ -121,3 +124,92 @@ METACHARACTERS = st.sampled_from(
 @given(st.lists(METACHARACTERS, max_size=40).map("".join))
 def test_random_markup_never_yields_script_capable_output(source: str) -> None:
     assert_safe(render_markdown(source))
+
+
+def test_a_script_tag_in_prose_shows_as_typed() -> None:
+    html = render_markdown("<script>alert(1)</script>")
+    assert "<script" not in html
+    assert visible_text(html).strip() == "<script>alert(1)</script>"
+
+
+def test_raw_html_of_any_kind_is_text_not_markup() -> None:
+    source = '<div class="x">A</div>\n\n<b>bold?</b> <!-- a comment --> <details>D</details>'
+    html = render_markdown(source)
+    assert "<div class" not in html and "<b>" not in html and "<details>" not in html
+    assert visible_text(html).split() == [
+        "<div",
+        'class="x">A</div>',
+        "<b>bold?</b>",
+        "<!--",
+        "a",
+        "comment",
+        "-->",
+        "<details>D</details>",
+    ]
+
+
+def test_inline_code_and_code_blocks_still_show_html_as_code() -> None:
+    html = render_markdown("Use `<br>` here.\n\n```html\n<p>hi</p>\n```\n\n    <em>indented</em>")
+    assert "<code>&lt;br&gt;</code>" in html
+    assert '<code class="language-html">&lt;p&gt;hi&lt;/p&gt;' in html
+    assert "<pre><code>&lt;em&gt;indented&lt;/em&gt;" in html
+
+
+def test_markdown_still_makes_its_markup() -> None:
+    html = render_markdown(
+        "# T\n\n> quoted *em* **strong**\n\n1. one\n2. two\n\n<https://example.com/a>\n\n"
+        "Term\n: Definition\n\nNote[^1].\n\n[^1]: The footnote.\n\n---"
+    )
+    for fragment in ("<h1>T</h1>", "<blockquote>", "<em>em</em>", "<strong>strong</strong>", "<ol>",
+                     '<a href="https://example.com/a"', "<dl>", "<dd>Definition</dd>", "The footnote.",
+                     "<hr>"):  # fmt: skip
+        assert fragment in html
+
+
+@pytest.mark.parametrize("src", ["/media/diagram.png", "diagram.png", "../img/x.png",
+                                 "https://once.example.com/media/x.png"])  # fmt: skip
+def test_an_image_from_once_itself_stays_an_image(src: str, settings: Any) -> None:
+    settings.ONCE_BASE_URL = "https://once.example.com"
+    html = render_markdown(f"![the diagram]({src})")
+    assert f'<img alt="the diagram" src="{src}">' in html
+
+
+@pytest.mark.parametrize(
+    "src",
+    ["https://evil.example/x.png", "http://evil.example/x.png", "//evil.example/x.png",
+     "/\\evil.example/x.png", "https://once.example.com:8443/x.png", "http://once.example.com/x.png",
+     " https://evil.example/x.png"],
+)  # fmt: skip
+def test_an_image_from_elsewhere_is_a_link_to_it(src: str, settings: Any) -> None:
+    settings.ONCE_BASE_URL = "https://once.example.com"
+    html = render_markdown(f"See ![the graph]({src}) here.")
+    assert "<img" not in html
+    assert ">the graph</a>" in html
+    assert visible_text(html).split() == ["See", "the", "graph", "here."]
+
+
+def test_an_image_with_a_data_or_script_url_shows_its_alt_text_and_loads_nothing() -> None:
+    for src in ("data:image/png;base64,iVBORw0KGgo=", "javascript:alert(1)"):
+        html = render_markdown(f"![pixel]({src})")
+        assert "<img" not in html and "data:" not in html and "javascript:" not in html
+        assert visible_text(html).strip() == "pixel"
+        assert_safe(html)
+
+
+def test_an_image_without_alt_text_shows_its_address() -> None:
+    html = render_markdown("![](https://evil.example/x.png)")
+    assert '<a href="https://evil.example/x.png"' in html
+    assert visible_text(html).strip() == "https://evil.example/x.png"
+
+
+def test_a_foreign_image_inside_a_link_keeps_the_link_and_shows_the_alt_text() -> None:
+    html = render_markdown("[![badge](https://ci.example/b.svg)](https://ci.example/build/1)")
+    assert "<img" not in html
+    assert '<a href="https://ci.example/build/1"' in html
+    assert visible_text(html).strip() == "badge"
+
+
+def test_reference_style_foreign_images_are_links_too() -> None:
+    html = render_markdown("![chart][c] and ![c]\n\n[c]: https://evil.example/c.png")
+    assert "<img" not in html
+    assert html.count('href="https://evil.example/c.png"') == 2
