@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,3 +29,41 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("field", "body")
     text = request.POST.get(name, "") if name in PREVIEWABLE_FIELDS else ""
     return render(request, "common/preview.html", {"text": text})
+
+
+# --- Error pages: HTML for people, JSON under /api/ (PRODUCT.md: "Errors are JSON under /api/,
+# 500 included"). DRF answers the errors it knows in JSON itself; these catch what reaches
+# Django: a bug in a viewset or in middleware, an address no view serves, a request Django
+# itself refuses (a disallowed host, a body too large before DRF reads it).
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "The request could not be understood."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "You may not do this."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse({"detail": "There is nothing at this address in the API."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        # Never the exception's text: it can hold data or internals. The log has the traceback.
+        return JsonResponse(
+            {"detail": "Something went wrong on our side. It is logged; try again later."},
+            status=500,
+        )
+    return defaults.server_error(request)

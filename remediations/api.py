@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.filters import FilterSet
 from incidents.api import VersionedUpdates
 from remediations.actions import FlagAlreadyResolved, resolve_flag
 from remediations.filters import RemediationFilterSet
@@ -29,7 +30,7 @@ class RemediationViewSet(
     filterset_class = RemediationFilterSet
 
 
-class FlagFilterSet(django_filters.FilterSet):
+class FlagFilterSet(FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FlagState.choices)
 
     class Meta:
