@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "common",  # before WhiteNoise: its runserver (common/management/commands) wins
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.forms",  # Django's own form templates, found by our FORM_RENDERER
@@ -53,7 +54,6 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
-    "common",
     "incidents",
     "remediations",
     "reviews",
@@ -215,6 +215,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "once@localhost")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # Without a broker the same tasks run in-process, so the embedded `make run` behaves fully.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks need no broker, yet Celery still acquires a producer: kombu's in-memory
+    # transport keeps it from reaching for (and warning about) an AMQP broker on localhost.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -314,6 +318,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    # django-axes logs every failed login at INFO; lockouts are WARNING and still show.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes logs every failed login at INFO; lockouts are WARNING and still show.
+        "axes": {"level": "WARNING"},
+        # In-process tasks would log a line per task into the terminal of `make run`; their
+        # failures are ERROR and still show. A real worker logs them as usual.
+        **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+        # runserver's "Watching for file changes": the first run's terminal stays quiet.
+        "django.utils.autoreload": {"level": "WARNING"},
+    },
 }
