@@ -54,7 +54,7 @@ def test_make_run_echoes_none_of_its_own_commands(tmp_path: Path) -> None:
     assert all(line.startswith("python manage.py") for line in lines), lines
 
 
-def test_runserver_announces_only_the_address() -> None:
+def test_runserver_announces_only_the_address(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
     from django.core.management import get_commands
@@ -65,9 +65,6 @@ def test_runserver_announces_only_the_address() -> None:
     out = io.StringIO()
     command = Command(stdout=out)
     command.addr, command._raw_ipv6, command.protocol = "127.0.0.1", False, "http"
-    os.environ["DJANGO_RUNSERVER_HIDE_WARNING"] = "true"
-    try:
-        command.on_bind(8123)
-    finally:
-        del os.environ["DJANGO_RUNSERVER_HIDE_WARNING"]
+    monkeypatch.setenv("DJANGO_RUNSERVER_HIDE_WARNING", "true")
+    command.on_bind(8123)
     assert out.getvalue() == "Once is at http://127.0.0.1:8123/  (stop with Ctrl-C)\n"
