@@ -117,10 +117,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DataError):
-        # The database refused a value no validator caught (a number past 64 bits, say):
-        # bad input, so a 400, not a 500.
+        # The database refused a value no validator caught (a number past 64 bits, a text
+        # longer than its column): bad input, so a 400, not a 500.
         return Response(
-            {"detail": "A value is outside the range the database can store."},
+            {"detail": "A value does not fit what the database can store (too large or too long)."},
             status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, IntegrityError):

@@ -62,7 +62,7 @@ class Week:
     @property
     def ends_at(self) -> datetime.datetime:
         """The next Monday 00:00: the week is [starts_at, ends_at)."""
-        return self.starts_at + datetime.timedelta(days=7)
+        return self.next.starts_at
 
     @property
     def has_previous(self) -> bool:

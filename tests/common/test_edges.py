@@ -259,3 +259,19 @@ def test_an_unexpected_error_on_a_page_is_still_the_html_page(
     response = alice_client.get(reverse("incident_list"))
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(
+    api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import DataError
+
+    from incidents.api import IncidentViewSet
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise DataError("bigint out of range")
+
+    monkeypatch.setattr(IncidentViewSet, "list", refuse)
+    response = api.get("/api/incidents/")
+    assert response.status_code == 400
+    assert "database" in response.json()["detail"]
