@@ -13,26 +13,36 @@ help:
 	@echo "make run    install, migrate, load the demo and serve on http://127.0.0.1:$(PORT)"
 	@echo "make test   the whole test suite against PostgreSQL, Redis and headless Chromium"
 
+# pip says only what went wrong: -qq keeps its errors and drops its warnings (an index
+# location it skips, running as root, a newer pip); the make lines themselves are not echoed.
+PIP := $(VENV)/bin/pip --disable-pip-version-check -qq
+export PIP_ROOT_USER_ACTION := ignore
+
 $(VENV)/.runtime: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
-	touch $@
+	@echo "Installing Once's requirements into $(VENV) (the first time takes a few minutes)…"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) install --upgrade pip
+	@$(PIP) install -r requirements.txt
+	@touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	touch $@
+	@$(PIP) install -r requirements-dev.txt
+	@touch $@
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 # The embedded demo: SQLite and in-process tasks unless DATABASE_URL / CELERY_BROKER_URL are set.
+# Quiet on purpose: the terminal shows the login and the address (and any real error).
 run: export DJANGO_DEBUG ?= on
+# Links in notifications point at the port this serves on, unless ONCE_BASE_URL says otherwise.
+run: export ONCE_BASE_URL ?= http://127.0.0.1:$(PORT)
+run: export DJANGO_RUNSERVER_HIDE_WARNING ?= true
 run: install
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
-	@echo "Once is at http://127.0.0.1:$(PORT)/  (stop with Ctrl-C)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py load_demo
+	@# migrate has just run the system checks; the banner is common/management/commands/runserver.py
+	@$(PY) manage.py runserver --skip-checks 127.0.0.1:$(PORT)
 
 test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key-that-is-not-used-anywhere-else-5d1c8

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
@@ -18,12 +18,45 @@ from rest_framework.views import APIView, exception_handler
 
 from common.concurrency import StaleVersion
 
+# The largest OFFSET the databases take (a signed 64-bit integer): past it PostgreSQL answers
+# "bigint out of range" and SQLite overflows, so a larger one is refused before any query.
+MAX_OFFSET = 2**63 - 1
+
+
+def whole_number(raw: str, name: str, *, minimum: int, maximum: int | None = None) -> int:
+    """A query parameter as a whole number in range, or a 400 that says what is accepted."""
+    accepted = f"a whole number from {minimum:,}" + (f" to {maximum:,}" if maximum else " up")
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValidationError({name: [f"Send {accepted}, not “{raw[:40]}”."]}) from None
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ValidationError({name: [f"Send {accepted}, not {raw[:40]}."]})
+    return value
+
 
 class Pagination(LimitOffsetPagination):
-    """`limit`/`offset` pages of at most 200 rows: `{"count", "next", "previous", "results"}`."""
+    """`limit`/`offset` pages of at most 200 rows: `{"count", "next", "previous", "results"}`.
+
+    A `limit` above 200 serves 200 rows; a limit or offset that is not a whole number in range
+    (negative, a word, beyond 64 bits) is answered 400 naming the parameter, never ignored.
+    """
 
     default_limit = 50
     max_limit = 200
+
+    def get_limit(self, request: Request) -> int:
+        raw = request.query_params.get(self.limit_query_param)
+        if raw is None or raw == "":
+            return self.default_limit
+        # Any size of number is read; the answer is capped at max_limit, as documented.
+        return min(whole_number(raw, self.limit_query_param, minimum=1), self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        raw = request.query_params.get(self.offset_query_param)
+        if raw is None or raw == "":
+            return 0
+        return whole_number(raw, self.offset_query_param, minimum=0, maximum=MAX_OFFSET)
 
 
 class VersionField(serializers.IntegerField):
@@ -87,6 +120,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         return Response(
             {"detail": "It is still in use by incidents, causes, remediations or sub-categories."},
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DataError):
+        # The database refused a value no validator caught (a number past 64 bits, a text
+        # longer than its column): bad input, so a 400, not a 500.
+        return Response(
+            {"detail": "A value does not fit what the database can store (too large or too long)."},
+            status=status.HTTP_400_BAD_REQUEST,
         )
     if isinstance(exc, IntegrityError):
         return Response(

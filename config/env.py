@@ -4,6 +4,24 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+# The arguments of the management command this process runs, set by manage.py before Django
+# loads the settings; None when the process was started otherwise (gunicorn, Celery, pytest).
+management_argv: list[str] | None = None
+
+# Commands that serve requests or judge a deployment: they always need a real secret key.
+SERVING_COMMANDS = {"runserver", "testserver"}
+
+
+def runs_offline_command() -> bool:
+    """True for a management command that serves nothing: import, export, tokens, migrate…"""
+    if not management_argv:
+        return False
+    command, options = management_argv[0], management_argv[1:]
+    if command in SERVING_COMMANDS:
+        return False
+    return not (command == "check" and "--deploy" in options)
+
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

@@ -11,19 +11,28 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_weekly
+from config.env import env_bool, env_int, env_list, env_str, env_weekly, runs_offline_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
+_database_url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+
+# The secret key signs sessions, CSRF tokens and password-reset links: it matters to a process
+# that serves people. So a real one is required whenever debug is off, except for a management
+# command on the embedded SQLite database that serves nothing (import, export, tokens, load_demo,
+# migrate…): there the README's commands work as written from a fresh shell. A server (gunicorn,
+# runserver), a Celery worker, `check --deploy`, and anything on PostgreSQL still refuse to start
+# without one.
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not (DEBUG or (_database_url.startswith("sqlite:") and runs_offline_command())):
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off "
             "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))')."
         )
+    # Fixed, so sessions survive restarts of `make run`; check --deploy flags its prefix.
     SECRET_KEY = "django-insecure-development-key-only-used-while-debug-is-on"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
@@ -34,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "common",  # before WhiteNoise: its runserver (common/management/commands) wins
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.forms",  # Django's own form templates, found by our FORM_RENDERER
@@ -44,7 +54,6 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
-    "common",
     "incidents",
     "remediations",
     "reviews",
@@ -91,7 +100,6 @@ TEMPLATES = [
 FORM_RENDERER = "common.forms.OnceFormRenderer"
 
 # --- Database --------------------------------------------------------------------------------
-_database_url = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 except ValueError as error:
@@ -107,6 +115,10 @@ if DATABASES["default"]["ENGINE"] not in (
     )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that accepts connections but never completes them (overloaded, or a network
+    # that drops packets) must not hang a request: /healthz answers 503 within 5 s. A
+    # `?connect_timeout=` in DATABASE_URL overrides it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -203,6 +215,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "once@localhost")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 # Without a broker the same tasks run in-process, so the embedded `make run` behaves fully.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks need no broker, yet Celery still acquires a producer: kombu's in-memory
+    # transport keeps it from reaching for (and warning about) an AMQP broker on localhost.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -311,6 +327,13 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
-    # django-axes logs every failed login at INFO; lockouts are WARNING and still show.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # django-axes logs every failed login at INFO; lockouts are WARNING and still show.
+        "axes": {"level": "WARNING"},
+        # In-process tasks would log a line per task into the terminal of `make run`; their
+        # failures are ERROR and still show. A real worker logs them as usual.
+        **({"celery.app.trace": {"level": "WARNING"}} if CELERY_TASK_ALWAYS_EAGER else {}),
+        # runserver's "Watching for file changes": the first run's terminal stays quiet.
+        "django.utils.autoreload": {"level": "WARNING"},
+    },
 }

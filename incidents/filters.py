@@ -6,6 +6,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
+from common.filters import FilterSet
 from common.forms import DateInput
 from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory, Incident, IncidentStatus, Service, Severity
@@ -15,7 +16,7 @@ class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField
 
 
-class IncidentFilterSet(django_filters.FilterSet):
+class IncidentFilterSet(FilterSet):
     category = CategoryFilter(
         queryset=FailureCategory.objects.all(),
         method="filter_category",

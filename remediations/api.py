@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from common.api import VersionedUpdates
+from common.filters import FilterSet
 from remediations.actions import FlagAlreadyResolved, resolve_flag
 from remediations.filters import RemediationFilterSet
 from remediations.models import FlagState, RecurrenceFlag, Remediation
@@ -29,7 +30,7 @@ class RemediationViewSet(
     filterset_class = RemediationFilterSet
 
 
-class FlagFilterSet(django_filters.FilterSet):
+class FlagFilterSet(FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FlagState.choices)
 
     class Meta:

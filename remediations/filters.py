@@ -7,12 +7,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from common.filters import BooleanFilter, FilterSet
 from incidents.filters import CategoryFilter
 from incidents.models import FailureCategory
 from remediations.models import Remediation, RemediationKind, RemediationStatus
 
 
-class RemediationFilterSet(django_filters.FilterSet):
+class RemediationFilterSet(FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=RemediationStatus.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -20,7 +21,7 @@ class RemediationFilterSet(django_filters.FilterSet):
         choices=RemediationKind.choices, widget=forms.CheckboxSelectMultiple
     )
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.order_by("username"))
-    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Overdue only")
+    overdue = BooleanFilter(method="filter_overdue", label="Overdue only")
     category = CategoryFilter(
         queryset=FailureCategory.objects.all(),
         method="filter_category",

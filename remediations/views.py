@@ -35,9 +35,12 @@ CONFLICT_FIELDS = [
 def remediation_list(request: HttpRequest) -> HttpResponse:
     filterset = RemediationFilterSet(request.GET, queryset=Remediation.objects.for_list())
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A filter it can't read is shown with its message, and answered 400 like the API does.
+    status = 400 if filterset.is_bound and not filterset.is_valid() else 200
     return render(
-        request, "remediations/remediation_list.html", {"filter": filterset, "page": page}
-    )
+        request, "remediations/remediation_list.html", {"filter": filterset, "page": page},
+        status=status,
+    )  # fmt: skip
 
 
 @require_GET

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
+# The ISO years a review week may be in: the range of times Once stores (PRODUCT.md).
+FIRST_YEAR, LAST_YEAR = 1970, 2099
+# 28 December always lies in its year's last ISO week.
+LAST_WEEK = f"{LAST_YEAR}-W{datetime.date(LAST_YEAR, 12, 28).isocalendar()[1]:02d}"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,12 @@ class Week:
         if not match:
             raise ValueError(f"“{label}” is not an ISO week like 2026-W48.")
         year, number = int(match[1]), int(match[2])
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            # Beyond these, a neighbour's link or the trend's weeks would leave what Python's
+            # dates hold (years 1 to 9999), and Once stores no time outside 1970–2100 anyway.
+            raise ValueError(
+                f"{label} is outside the weeks Once keeps, {FIRST_YEAR}-W01 to {LAST_WEEK}."
+            )
         try:
             return cls(datetime.date.fromisocalendar(year, number, 1))
         except ValueError:
@@ -53,6 +63,15 @@ class Week:
     def ends_at(self) -> datetime.datetime:
         """The next Monday 00:00: the week is [starts_at, ends_at)."""
         return self.next.starts_at
+
+    @property
+    def has_previous(self) -> bool:
+        """False for the first week Once keeps: the page links no week before it."""
+        return self.previous.monday.isocalendar()[0] >= FIRST_YEAR
+
+    @property
+    def has_next(self) -> bool:
+        return self.next.monday.isocalendar()[0] <= LAST_YEAR
 
     @property
     def previous(self) -> Week:

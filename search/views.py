@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from common.api import MAX_OFFSET
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
 from search.backends.base import SearchTimeout
@@ -13,6 +14,16 @@ from search.forms import SearchForm
 from search.service import search
 
 PAGE_SIZE = 20
+# Past this the offset would not fit the database's 64-bit OFFSET; such a page is empty anyway.
+LAST_PAGE = MAX_OFFSET // PAGE_SIZE
+
+
+def _page_number(raw: str) -> int:
+    """Any ?page= gives a page: nonsense the first, a number past 64 bits the last we can ask."""
+    try:
+        return min(max(1, int(raw)), LAST_PAGE)
+    except ValueError:
+        return 1
 
 
 @require_GET
@@ -26,10 +37,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return render(request, "search/search.html", context)
     if not form.is_valid() or not filterset.is_valid():
         return render(request, "search/search.html", context, status=400)
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = _page_number(request.GET.get("page", ""))
     try:
         found = search(
             form.cleaned_data["q"],

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from incidents.models import FailureCategory, Incident
-from remediations.models import Remediation, RemediationStatus
+from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,62 @@ def test_the_demo_login_exists_only_in_debug(settings) -> None:  # type: ignore[
     settings.DEBUG = True
     call_command("load_demo", verbosity=0)
     assert get_user_model().objects.get(username="demo").check_password("demo")
+
+
+def test_loading_again_keeps_what_a_person_changed_and_adds_what_is_missing(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    incident = Incident.objects.get(external_id="demo-etcd-ebs-1")
+    remediation = Remediation.objects.filter(status=RemediationStatus.OPEN).first()
+    Incident.objects.filter(pk=incident.pk).update(title="etcd elections: our own title")
+    Remediation.objects.filter(pk=remediation.pk).update(status=RemediationStatus.WONT_DO)
+    FailureCategory.objects.filter(path="Storage").update(description="Our words.")
+    gone = Incident.objects.get(external_id="demo-dns-3")
+    gone.remediations.all().delete()
+    gone.delete()
+    count = Incident.objects.count()
+
+    call_command("load_demo", verbosity=0)
+    assert Incident.objects.get(pk=incident.pk).title == "etcd elections: our own title"
+    assert Remediation.objects.get(pk=remediation.pk).status == RemediationStatus.WONT_DO
+    assert FailureCategory.objects.get(path="Storage").description == "Our words."
+    assert Incident.objects.filter(external_id="demo-dns-3").exists()  # missing: added again
+    assert Incident.objects.count() == count + 1
+
+
+def test_loading_again_logs_nobody_out(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    browser = Client()
+    browser.force_login(
+        get_user_model().objects.get(username="demo"),
+        backend="django.contrib.auth.backends.ModelBackend",
+    )
+    assert browser.get("/incidents/").status_code == 200
+    call_command("load_demo", verbosity=0)
+    assert browser.get("/incidents/").status_code == 200  # not a redirect to the login page
+
+
+def test_the_demo_login_keeps_a_password_its_user_changed(settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    demo = get_user_model().objects.get(username="demo")
+    demo.set_password("a better one")
+    demo.save()
+    call_command("load_demo")
+    assert get_user_model().objects.get(username="demo").check_password("a better one")
+    assert "with the password you gave it" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)  # the recurrence rules run when the load commits
+def test_loading_the_demo_mails_nobody(settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    settings.DEBUG = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    call_command("load_demo", verbosity=0)
+    assert RecurrenceFlag.objects.exists()  # the demo has recurrences, and they were flagged
+    assert "Subject:" not in capsys.readouterr().out
