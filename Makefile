@@ -58,6 +58,7 @@ test: install-dev lint check-deploy
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # `check --deploy` with production settings: debug off, a real secret key, nothing else set.
 check-deploy: install

@@ -37,8 +37,13 @@ def fill(incidents: int, remediations: int) -> None:
     from remediations.models import RecurrenceFlag, Remediation
 
     rng = random.Random(5)
-    users = [get_user_model().objects.create(username=f"owner{n}", email=f"owner{n}@example.com") for n in range(50)]
-    categories = [get_or_create_category(f"Area {a} > Mode {m}") for a in range(20) for m in range(10)]
+    users = [
+        get_user_model().objects.create(username=f"owner{n}", email=f"owner{n}@example.com")
+        for n in range(50)
+    ]
+    categories = [
+        get_or_create_category(f"Area {a} > Mode {m}") for a in range(20) for m in range(10)
+    ]
     now = timezone.now()
     weeks = 260
 
@@ -49,10 +54,29 @@ def fill(incidents: int, remediations: int) -> None:
     rows = []
     for n in range(incidents):
         ago = rng.random() * weeks
-        status = "investigating" if ago < 1 and rng.random() < 0.5 else (
-            "resolved" if rng.random() < (0.5 if ago < 4 else 0.01) else "reviewed")
-        rows.append((1, f"Incident {n}", "", "", rng.choice(["SEV1", "SEV2", "SEV3", "SEV4"]),
-                     status, moment(ago), None, None, None, None, "", now, now))
+        status = (
+            "investigating"
+            if ago < 1 and rng.random() < 0.5
+            else ("resolved" if rng.random() < (0.5 if ago < 4 else 0.01) else "reviewed")
+        )
+        rows.append(
+            (
+                1,
+                f"Incident {n}",
+                "",
+                "",
+                rng.choice(["SEV1", "SEV2", "SEV3", "SEV4"]),
+                status,
+                moment(ago),
+                None,
+                None,
+                None,
+                None,
+                "",
+                now,
+                now,
+            )
+        )
     insert_rows(Incident, ["version", "title", "summary", "body", "severity", "status", "started_at",
                            "detected_at", "resolved_at", "author_id", "external_id", "source_url",
                            "created_at", "updated_at"], rows)  # fmt: skip
@@ -70,9 +94,25 @@ def fill(incidents: int, remediations: int) -> None:
         if done and done > now:
             done = now
         due = (opened + datetime.timedelta(days=rng.randint(7, 120))).date()
-        rows.append((1, f"Remediation {n}", "", rng.choice(["prevent", "mitigate", "detect", "process"]),
-                     status, rng.choice(users).pk, due, opened, done, "", rng.choice(categories).pk,
-                     incident_id, None, now, now))
+        rows.append(
+            (
+                1,
+                f"Remediation {n}",
+                "",
+                rng.choice(["prevent", "mitigate", "detect", "process"]),
+                status,
+                rng.choice(users).pk,
+                due,
+                opened,
+                done,
+                "",
+                rng.choice(categories).pk,
+                incident_id,
+                None,
+                now,
+                now,
+            )
+        )
     insert_rows(Remediation, ["version", "title", "description", "kind", "status", "owner_id",
                               "due_date", "opened_at", "done_at", "tracker_url", "category_id",
                               "incident_id", "created_by_id", "created_at", "updated_at"], rows)  # fmt: skip
@@ -118,18 +158,26 @@ def measure(samples: int) -> None:
             assert response.status_code == 200
             queries.add(len(captured))
         p95 = statistics.quantiles(timings, n=20)[-1]
-        print(f"| {name} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} | {max(timings):.1f} | {', '.join(map(str, sorted(queries)))} |")
+        print(
+            f"| {name} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} | {max(timings):.1f} | {', '.join(map(str, sorted(queries)))} |"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--remediations", type=int, default=300_000)
     parser.add_argument("--samples", type=int, default=60)
     args = parser.parse_args()
     print("# /review/ speed")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
-    print(f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, 2,000 open recurrence flags\n")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+    )
+    print(
+        f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, 2,000 open recurrence flags\n"
+    )
     with fresh_database("once_bench_review"):
         fill(args.incidents, args.remediations)
         measure(args.samples)

@@ -64,7 +64,9 @@ class Writer:
             "external_id": f"latency-{n}",
             "title": " ".join(title).capitalize(),
             "summary": " ".join(summary) + ".",
-            "body": "\n\n".join(f"## Section {i}\n\n" + " ".join(p) + "." for i, p in enumerate(body)),
+            "body": "\n\n".join(
+                f"## Section {i}\n\n" + " ".join(p) + "." for i, p in enumerate(body)
+            ),
             "severity": rng.choice(["SEV1", "SEV2", "SEV3", "SEV4"]),
             "started_at": start,
             "categories": [f"Area {rng.randint(0, 9)} > Mode {rng.randint(0, 19)}"],
@@ -83,7 +85,11 @@ def queries(writer: Writer, incidents: int, per_kind: int) -> dict[str, list[str
         return rng.sample(chosen, min(per_kind, len(chosen)))
 
     rare, common, very_common = band(0.0001, 0.002), band(0.01, 0.05), band(0.3, 1.01)
-    mixed = [w for w, _ in by_share if len(w) >= 7 and 0.001 < writer.document_frequency[w] / incidents < 0.02]
+    mixed = [
+        w
+        for w, _ in by_share
+        if len(w) >= 7 and 0.001 < writer.document_frequency[w] / incidents < 0.02
+    ]
 
     def typo(word: str) -> str:
         i = rng.randrange(1, len(word) - 1)
@@ -93,9 +99,13 @@ def queries(writer: Writer, incidents: int, per_kind: int) -> dict[str, list[str
         "rare word": rare,
         "common word": common,
         "very common word": very_common,
-        "multi-word (4 words)": [" ".join(rng.sample(rare + common + very_common, 4)) for _ in range(per_kind)],
+        "multi-word (4 words)": [
+            " ".join(rng.sample(rare + common + very_common, 4)) for _ in range(per_kind)
+        ],
         "typo": [typo(w) for w in rng.sample(mixed, min(per_kind, len(mixed)))],
-        "phrase": ['"' + " ".join(t.split()[1:3]) + '"' for t in rng.sample(writer.titles, per_kind)],
+        "phrase": [
+            '"' + " ".join(t.split()[1:3]) + '"' for t in rng.sample(writer.titles, per_kind)
+        ],
     }
 
 
@@ -110,7 +120,9 @@ def measure(size: int, per_kind: int) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         for n in range(size):
             handle.write(json.dumps(writer.incident(n)) + "\n")
-    print(f"  generated {size:,} incidents in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"  generated {size:,} incidents in {time.perf_counter() - started:.0f} s", file=sys.stderr
+    )
     started = time.perf_counter()
     call_command("import_incidents", handle.name, stdout=io.StringIO())
     os.unlink(handle.name)
@@ -140,18 +152,26 @@ def measure(size: int, per_kind: int) -> None:
             counts.append(response.json()["count"])
         everything += timings
         p95 = statistics.quantiles(timings, n=20)[-1]
-        print(f"| {kind} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} | {max(timings):.1f} | {statistics.median(counts):,.0f} |")
+        print(
+            f"| {kind} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} | {max(timings):.1f} | {statistics.median(counts):,.0f} |"
+        )
     p95 = statistics.quantiles(everything, n=20)[-1]
-    print(f"| **all** | {len(everything)} | {statistics.median(everything):.1f} | **{p95:.1f}** | {max(everything):.1f} | |")
+    print(
+        f"| **all** | {len(everything)} | {statistics.median(everything):.1f} | **{p95:.1f}** | {max(everything):.1f} | |"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--incidents", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--per-kind", type=int, default=40)
     args = parser.parse_args()
     print("# /api/search/ latency")
-    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}")
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
+    )
     for size in args.incidents:
         print(f"Size {size:,}…", file=sys.stderr)
         with fresh_database("once_bench_search"):

@@ -292,9 +292,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
         errors = Errors()
         current = self.instance
-        name = clean_name(
-            data.get("name", current.name if current else None), ("name",), errors
-        )
+        name = clean_name(data.get("name", current.name if current else None), ("name",), errors)
         if not name and not errors:
             errors.add(("name",), "is required.")
         description = clean_text(

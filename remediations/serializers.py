@@ -113,9 +113,13 @@ class RemediationSerializer(serializers.ModelSerializer):
         warnings = save_remediation(
             remediation, record, by=self.context["request"].user, expected_version=expected_version
         )
-        remediation._warnings = [  # type: ignore[attr-defined]
-            f"No user is called {record['owner']!r}: the remediation is unassigned."
-        ] if warnings else []
+        remediation._warnings = (
+            [  # type: ignore[attr-defined]
+                f"No user is called {record['owner']!r}: the remediation is unassigned."
+            ]
+            if warnings
+            else []
+        )
         return remediation
 
 

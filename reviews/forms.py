@@ -52,7 +52,6 @@ class RemediationDecisionForm(RemediationFields):
         return user
 
 
-
 class MeetingForm(forms.ModelForm):
     version = VersionField()
 

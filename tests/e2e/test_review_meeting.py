@@ -25,7 +25,9 @@ def _meeting_material() -> dict[str, Any]:
     fix = RemediationFactory(title="Defragment etcd nightly", category=etcd, status="done",
                              opened_at=before - datetime.timedelta(days=60),
                              done_at=before - datetime.timedelta(days=30))  # fmt: skip
-    unreviewed = IncidentFactory(title="etcd slow last week", started_at=before, status="resolved", categories=[etcd])
+    unreviewed = IncidentFactory(
+        title="etcd slow last week", started_at=before, status="resolved", categories=[etcd]
+    )
     flag = RecurrenceFlag.objects.create(incident=unreviewed, remediation=fix, category=etcd)
     return {"week": week, "incident": unreviewed, "flag": flag}
 
@@ -56,7 +58,9 @@ def test_running_the_weekly_review(page: Any) -> None:
     flag_row = page.locator(f"#flag-{flag.pk}")
     flag_row.get_by_label("Note").fill("Defragmenting is not enough: resize the disks.")
     flag_row.get_by_role("button", name="Acknowledge").click()
-    page.locator(f"#flag-{flag.pk}").get_by_text("Acknowledged: Defragmenting is not enough").wait_for()
+    page.locator(f"#flag-{flag.pk}").get_by_text(
+        "Acknowledged: Defragmenting is not enough"
+    ).wait_for()
 
     # Meeting notes and who came.
     page.fill("#id_notes", "## Decisions\n\n- Resize etcd disks (bob)")
@@ -90,7 +94,9 @@ def test_the_review_works_without_javascript(browser: Any, live_server: Any, set
     page = context.new_page()
     try:
         log_in(page, "/review/")
-        page.locator(f"#incident-{material['incident'].pk}").get_by_role("button", name="Mark reviewed").click()
+        page.locator(f"#incident-{material['incident'].pk}").get_by_role(
+            "button", name="Mark reviewed"
+        ).click()
         page.wait_for_load_state()
         assert f"{material['incident'].reference} is reviewed." in page.content()
         assert Incident.objects.get(pk=material["incident"].pk).status == "reviewed"

@@ -57,4 +57,3 @@ def test_a_cause_and_a_title_edited_at_once_both_survive(
         "A node pool was replaced without its DNS cache"
     ]
     bob.context.close()
-

@@ -177,7 +177,11 @@ def test_a_patch_of_a_cause_without_description_is_refused_like_the_post(api: AP
     patched = api.patch(f"/api/incidents/{incident.pk}/", {"version": 1, **change}, format="json")
     posted = api.post("/api/incidents/", {**NEW_INCIDENT, **change}, format="json")
     assert patched.status_code == posted.status_code == 400
-    assert patched.json() == posted.json() == {"causes": [{"description": ["This field is required."]}]}
+    assert (
+        patched.json()
+        == posted.json()
+        == {"causes": [{"description": ["This field is required."]}]}
+    )
 
 
 def test_an_empty_external_id_means_none(api: APIClient) -> None:

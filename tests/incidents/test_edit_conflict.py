@@ -275,7 +275,10 @@ def test_an_incident_with_the_most_timeline_entries_saves_from_the_form(
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Incident.objects.get().timeline.count() == MAX_TIMELINE
     data["timeline-TOTAL_FORMS"] = str(MAX_TIMELINE + 1)
-    data[f"timeline-{MAX_TIMELINE}-at"], data[f"timeline-{MAX_TIMELINE}-text"] = "2025-01-02T00:00", "one more"
+    data[f"timeline-{MAX_TIMELINE}-at"], data[f"timeline-{MAX_TIMELINE}-text"] = (
+        "2025-01-02T00:00",
+        "one more",
+    )
     data["version"] = "2"
     response = alice_client.post(url, data)
     assert response.status_code == 400

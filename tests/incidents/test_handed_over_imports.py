@@ -162,7 +162,9 @@ line_values = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(line_values, min_size=1, max_size=8))
 def test_the_importer_accounts_for_every_line_whatever_it_holds(
     tmp_path: Path, lines: list[bytes]

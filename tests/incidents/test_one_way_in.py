@@ -154,7 +154,9 @@ def shows_on_every_page(client: Client, incident: Incident) -> None:
     assert len(out.getvalue().split("\n")) == Incident.objects.count() + 1
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(record=records)
 def test_every_way_in_accepts_and_refuses_the_same_records(
     alice_client: Client, record: dict[str, Any]

@@ -128,7 +128,11 @@ def test_a_save_raises_the_flag_through_a_real_worker(start_worker: Any, capsys:
     with transaction.atomic():
         incident = Incident()
         record = clean_report(
-            {"title": "Pool exhausted again", "started_at": timezone.now(), "categories": [envoy.path]}
+            {
+                "title": "Pool exhausted again",
+                "started_at": timezone.now(),
+                "categories": [envoy.path],
+            }
         )
         save_incident(incident, record, by=None, expected_version=None)
     elapsed = _wait_for_flags(incident, worker)

@@ -31,19 +31,65 @@ def kb(db: Any, week: Week, alice: Any, bob: Any) -> dict[str, Any]:
     dns = get_or_create_category("Networking > DNS")
     get_or_create_category("Networking > Envoy")
     kb: dict[str, Any] = {"etcd": etcd, "dns": dns}
-    kb["new_sev1"] = IncidentFactory(title="Checkout down", severity="SEV1", started_at=at(week, 1), categories=[etcd], status="investigating")
-    kb["new_sev3"] = IncidentFactory(title="Slow search", severity="SEV3", started_at=at(week, 2), categories=[dns], status="resolved")
-    kb["unreviewed"] = IncidentFactory(title="DNS timeouts last week", started_at=at(week, -5), categories=[dns], status="resolved")
-    kb["reviewed"] = IncidentFactory(title="Old and reviewed", started_at=at(week, -30), categories=[etcd], status="reviewed")
-    kb["fix"] = RemediationFactory(title="Defragment etcd nightly", category=etcd, status="done", owner=alice,
-                                   opened_at=at(week, -60), done_at=at(week, -40))
-    kb["flag"] = RecurrenceFlag.objects.create(incident=kb["new_sev1"], remediation=kb["fix"], category=etcd)
-    kb["overdue"] = RemediationFactory(title="Alert on DNS latency", category=dns, status="open", owner=bob,
-                                       opened_at=at(week, -20), due_date=(at(week, -3)).date())
-    kb["overdue_unowned"] = RemediationFactory(title="Write the runbook", status="in_progress",
-                                               opened_at=at(week, -20), due_date=(at(week, -10)).date())
-    kb["due"] = RemediationFactory(title="Upgrade CoreDNS", category=dns, status="open", owner=alice,
-                                   opened_at=at(week, -5), due_date=(at(week, 4)).date())
-    kb["done"] = RemediationFactory(title="Raise etcd quota", category=etcd, status="done", owner=alice,
-                                    opened_at=at(week, -9), done_at=at(week, 1.5))
+    kb["new_sev1"] = IncidentFactory(
+        title="Checkout down",
+        severity="SEV1",
+        started_at=at(week, 1),
+        categories=[etcd],
+        status="investigating",
+    )
+    kb["new_sev3"] = IncidentFactory(
+        title="Slow search",
+        severity="SEV3",
+        started_at=at(week, 2),
+        categories=[dns],
+        status="resolved",
+    )
+    kb["unreviewed"] = IncidentFactory(
+        title="DNS timeouts last week", started_at=at(week, -5), categories=[dns], status="resolved"
+    )
+    kb["reviewed"] = IncidentFactory(
+        title="Old and reviewed", started_at=at(week, -30), categories=[etcd], status="reviewed"
+    )
+    kb["fix"] = RemediationFactory(
+        title="Defragment etcd nightly",
+        category=etcd,
+        status="done",
+        owner=alice,
+        opened_at=at(week, -60),
+        done_at=at(week, -40),
+    )
+    kb["flag"] = RecurrenceFlag.objects.create(
+        incident=kb["new_sev1"], remediation=kb["fix"], category=etcd
+    )
+    kb["overdue"] = RemediationFactory(
+        title="Alert on DNS latency",
+        category=dns,
+        status="open",
+        owner=bob,
+        opened_at=at(week, -20),
+        due_date=(at(week, -3)).date(),
+    )
+    kb["overdue_unowned"] = RemediationFactory(
+        title="Write the runbook",
+        status="in_progress",
+        opened_at=at(week, -20),
+        due_date=(at(week, -10)).date(),
+    )
+    kb["due"] = RemediationFactory(
+        title="Upgrade CoreDNS",
+        category=dns,
+        status="open",
+        owner=alice,
+        opened_at=at(week, -5),
+        due_date=(at(week, 4)).date(),
+    )
+    kb["done"] = RemediationFactory(
+        title="Raise etcd quota",
+        category=etcd,
+        status="done",
+        owner=alice,
+        opened_at=at(week, -9),
+        done_at=at(week, 1.5),
+    )
     return kb

@@ -56,7 +56,9 @@ def test_trends_count_incidents_per_week_for_the_busiest_categories(
     assert built.trends[0].path == "Networking > DNS"  # the most incidents first
 
 
-def test_categories_without_any_remediation_above_or_on_them(kb: dict[str, Any], week: Week) -> None:
+def test_categories_without_any_remediation_above_or_on_them(
+    kb: dict[str, Any], week: Week
+) -> None:
     envoy = get_or_create_category("Networking > Envoy")
     IncidentFactory(title="Envoy pool exhausted", started_at=at(week, -2), categories=[envoy])
     storage = get_or_create_category("Storage > EBS")
@@ -87,10 +89,27 @@ def test_the_page_costs_the_same_queries_whatever_the_data(
     before = _page_queries(alice_client, url)
     etcd, dns = kb["etcd"], kb["dns"]
     for n in range(30):
-        incident = IncidentFactory(title=f"More {n}", started_at=at(week, n % 6), categories=[etcd, dns], status="resolved")
-        IncidentFactory(title=f"Older {n}", started_at=at(week, -7 - n), categories=[dns], status="resolved")
-        RemediationFactory(title=f"Due {n}", category=dns, status="open", owner=kb["fix"].owner, opened_at=at(week, -20), due_date=at(week, -1 - n).date())
-        RemediationFactory(title=f"Done {n}", category=etcd, status="done", opened_at=at(week, -30), done_at=at(week, 1))
+        incident = IncidentFactory(
+            title=f"More {n}", started_at=at(week, n % 6), categories=[etcd, dns], status="resolved"
+        )
+        IncidentFactory(
+            title=f"Older {n}", started_at=at(week, -7 - n), categories=[dns], status="resolved"
+        )
+        RemediationFactory(
+            title=f"Due {n}",
+            category=dns,
+            status="open",
+            owner=kb["fix"].owner,
+            opened_at=at(week, -20),
+            due_date=at(week, -1 - n).date(),
+        )
+        RemediationFactory(
+            title=f"Done {n}",
+            category=etcd,
+            status="done",
+            opened_at=at(week, -30),
+            done_at=at(week, 1),
+        )
         from remediations.models import RecurrenceFlag
 
         RecurrenceFlag.objects.create(incident=incident, remediation=kb["fix"], category=etcd)

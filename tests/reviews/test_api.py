@@ -12,8 +12,12 @@ from reviews.weeks import Week
 pytestmark = pytest.mark.django_db
 
 
-def test_the_agenda_as_json(alice_client: Client, kb: dict[str, Any], week: Week, alice: Any) -> None:
-    alice_client.post(f"/review/{week.label}/meeting/", {"notes": "Short one.", "attendees": [alice.pk]})
+def test_the_agenda_as_json(
+    alice_client: Client, kb: dict[str, Any], week: Week, alice: Any
+) -> None:
+    alice_client.post(
+        f"/review/{week.label}/meeting/", {"notes": "Short one.", "attendees": [alice.pk]}
+    )
     body = alice_client.get(f"/api/review/{week.label}/").json()
     assert body["week"] == week.label
     assert (body["starts"], body["ends"]) == (str(week.monday), str(week.sunday))
@@ -22,12 +26,19 @@ def test_the_agenda_as_json(alice_client: Client, kb: dict[str, Any], week: Week
     assert body["open_flags"][0]["id"] == kb["flag"].pk
     assert "Defragment etcd nightly" in body["open_flags"][0]["title"]
     # Most overdue first.
-    assert [r["title"] for r in body["overdue_remediations"]] == ["Write the runbook", "Alert on DNS latency"]
+    assert [r["title"] for r in body["overdue_remediations"]] == [
+        "Write the runbook",
+        "Alert on DNS latency",
+    ]
     assert [r["title"] for r in body["due_remediations"]] == ["Upgrade CoreDNS"]
     assert [r["title"] for r in body["done_remediations"]] == ["Raise etcd quota"]
     dns = next(t for t in body["category_trends"] if t["category"] == "Networking > DNS")
     assert len(dns["counts"]) == 12 and dns["counts"][-1] == 1
-    assert body["meeting"] == {"notes": "Short one.", "attendees": ["alice"], "reviewed_incidents": []}
+    assert body["meeting"] == {
+        "notes": "Short one.",
+        "attendees": ["alice"],
+        "reviewed_incidents": [],
+    }
     assert body["totals"]["overdue_remediations"] == 2
 
 

@@ -66,7 +66,10 @@ def test_acknowledging_a_flag_keeps_the_note(
     flag = kb["flag"]
     response = alice_client.post(
         f"/review/{week.label}/flags/{flag.pk}/",
-        {f"flag-{flag.pk}-decision": "acknowledged", f"flag-{flag.pk}-note": "Defrag is not enough; sizing next."},
+        {
+            f"flag-{flag.pk}-decision": "acknowledged",
+            f"flag-{flag.pk}-note": "Defrag is not enough; sizing next.",
+        },
         **HTMX,
     )
     assert response.status_code == 200
@@ -80,7 +83,8 @@ def test_dismissing_without_a_note_explains_and_keeps_the_page(
 ) -> None:
     flag = kb["flag"]
     response = alice_client.post(
-        f"/review/{week.label}/flags/{flag.pk}/", {f"flag-{flag.pk}-decision": "dismissed", f"flag-{flag.pk}-note": ""}
+        f"/review/{week.label}/flags/{flag.pk}/",
+        {f"flag-{flag.pk}-decision": "dismissed", f"flag-{flag.pk}-note": ""},
     )
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
@@ -127,13 +131,17 @@ def test_a_bad_due_date_is_explained_and_what_was_typed_stays(
     data = {f"{prefix}-version": remediation.version, f"{prefix}-status": "open",
             f"{prefix}-owner": "", f"{prefix}-due_date": "next tuesday"}  # fmt: skip
     for extra in ({}, HTMX):
-        response = alice_client.post(f"/review/{week.label}/remediations/{remediation.pk}/", data, **extra)
+        response = alice_client.post(
+            f"/review/{week.label}/remediations/{remediation.pk}/", data, **extra
+        )
         page = response.content.decode()
         assert "Enter a valid date." in page and 'value="next tuesday"' in page
     assert Remediation.objects.get(pk=remediation.pk).due_date == remediation.due_date
 
 
-def test_an_unknown_owner_is_explained(alice_client: Client, kb: dict[str, Any], week: Week) -> None:
+def test_an_unknown_owner_is_explained(
+    alice_client: Client, kb: dict[str, Any], week: Week
+) -> None:
     remediation = kb["overdue"]
     prefix = f"remediation-{remediation.pk}"
     response = alice_client.post(
@@ -151,7 +159,10 @@ def test_meeting_notes_and_attendees_are_kept_per_week(
 ) -> None:
     response = alice_client.post(
         f"/review/{week.label}/meeting/",
-        {"notes": "## Decisions\n\n- Size etcd disks\n<script>x</script>", "attendees": [alice.pk, bob.pk]},
+        {
+            "notes": "## Decisions\n\n- Size etcd disks\n<script>x</script>",
+            "attendees": [alice.pk, bob.pk],
+        },
         **HTMX,
     )
     assert response.status_code == 200
@@ -159,7 +170,10 @@ def test_meeting_notes_and_attendees_are_kept_per_week(
     assert "<h2>Decisions</h2>" in html and "<li>Size etcd disks</li>" in html
     assert "<script>x" not in html
     assert "Attended: alice, bob" in html
-    assert "Size etcd disks" not in alice_client.get(f"/review/{week.previous.label}/").content.decode()
+    assert (
+        "Size etcd disks"
+        not in alice_client.get(f"/review/{week.previous.label}/").content.decode()
+    )
     assert "Size etcd disks" in alice_client.get(f"/review/{week.label}/").content.decode()
 
 
