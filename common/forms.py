@@ -1,5 +1,7 @@
 """Form pieces shared by the apps."""
 
+from typing import Any
+
 from django import forms
 from django.forms.renderers import TemplatesSetting
 
@@ -30,6 +32,14 @@ class VersionField(forms.IntegerField):
 
     def __init__(self) -> None:
         super().__init__(min_value=1, required=False)
+
+
+def unix_newlines(value: Any) -> Any:
+    """Text as typed, with the browser's CRLF line ends (HTML forms send them) made LF again,
+    so that a save from a page gives back, byte for byte, the text the API or import stored."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 class OnceFormRenderer(TemplatesSetting):

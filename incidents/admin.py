@@ -44,7 +44,7 @@ class RulesOfTheValidator(forms.ModelForm):
 
 
 class IncidentAdminForm(RulesOfTheValidator):
-    version = VersionField()
+    base_version = VersionField()
 
     class Meta:
         model = Incident
@@ -53,7 +53,7 @@ class IncidentAdminForm(RulesOfTheValidator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
+            self.fields["base_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -132,7 +132,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         try:
             save_incident(
                 incident, record, by=request.user,
-                expected_version=form.cleaned_data.get("version") if change else None,
+                expected_version=form.cleaned_data.get("base_version") if change else None,
             )  # fmt: skip
         except StaleVersion:
             messages.error(

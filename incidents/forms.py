@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField
+from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from common.validation import Errors, render_path, sentence
 from incidents.actions import split_category_path
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
@@ -49,6 +49,10 @@ class ParseOnly(forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
                 field.validators = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        return {name: unix_newlines(value) for name, value in cleaned.items()}
 
 
 class IncidentForm(ParseOnly):
@@ -97,7 +101,7 @@ class CauseForm(ParseOnly):
 
 class TimelineEntryForm(ParseOnly):
     at = forms.DateTimeField(label="At (UTC)", required=False, widget=DateTimeLocalInput())
-    text = forms.CharField(required=False, strip=False, widget=forms.TextInput())
+    text = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 1}))
 
 
 class NewRemediationForm(ParseOnly):
