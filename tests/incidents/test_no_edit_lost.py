@@ -211,7 +211,9 @@ def test_the_admin_add_pages_load(staff_client: Client) -> None:
 def test_the_admin_refuses_what_the_api_refuses_for_categories_and_services(
     staff_client: Client,
 ) -> None:
-    staff_client.post("/api/categories/", {"name": "Control plane"}, content_type="application/json")
+    staff_client.post(
+        "/api/categories/", {"name": "Control plane"}, content_type="application/json"
+    )
     add = reverse("admin:incidents_failurecategory_add")
     for name, message in [("Control plane", "There is already a category"),
                           ("Adm\nNewline", "must be a single line")]:  # fmt: skip
