@@ -163,7 +163,9 @@ class IncidentEditor:
     def context(self) -> dict[str, Any]:
         return {
             "form": self.form, "causes": self.causes, "timeline": self.timeline,
-            "remediations": self.remediations,
+            "remediations": self.remediations, "cause_kinds": CauseKind.choices,
+            # Once for every cause row (templates/incidents/_rows_causes.html).
+            "category_choices": list(FailureCategory.objects.values_list("pk", "path")),
         }  # fmt: skip
 
     @staticmethod
@@ -296,7 +298,7 @@ def _initial(
         "services_text": ", ".join(s.name for s in incident.services.all()),
     }  # fmt: skip
     causes = [
-        {"kind": c.kind, "description": c.description, "category": c.category}
+        {"kind": c.kind, "description": c.description, "category": c.category_id}
         for c in incident.causes.select_related("category")
     ]
     timeline = [{"at": t.at, "text": t.text} for t in incident.timeline.all()]
