@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from incidents.demo import demo_records
 from incidents.models import FailureCategory, Incident
 from remediations.models import Remediation
+from reports.demo import demo_records
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -138,7 +138,7 @@ def test_a_bulk_import_keeps_every_row_and_its_history(tmp_path: Path) -> None:
 def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from django.db import IntegrityError
 
-    from incidents.importer import BatchImporter
+    from reports.importer import BatchImporter
 
     def refuse(self, batch):  # type: ignore[no-untyped-def]
         get_or_create_category = self.resolver.category
