@@ -1,10 +1,24 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from reviews.models import ReviewMeeting
 
 
 @admin.register(ReviewMeeting)
 class ReviewMeetingAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "week_start"]
+    """Shown here, written on the review page (reviews.actions.save_meeting: one version)."""
+
+    list_display = ["__str__", "week_start", "version"]
     filter_horizontal = ["attendees"]
     raw_id_fields = ["reviewed_incidents"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

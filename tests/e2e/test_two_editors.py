@@ -57,3 +57,28 @@ def test_a_cause_and_a_title_edited_at_once_both_survive(
         "A node pool was replaced without its DNS cache"
     ]
     bob.context.close()
+
+
+def test_an_incident_with_the_most_timeline_entries_saves_from_the_browser(page: Any) -> None:
+    from incidents.records import MAX_CAUSES, MAX_TIMELINE
+
+    UserFactory(username="alice")
+    incident = Incident()
+    record = {
+        "title": "A long night", "started_at": "2026-11-20T00:00:00Z",
+        "causes": [{"description": f"cause {n}"} for n in range(MAX_CAUSES)],
+        "timeline": [
+            {"at": f"2026-11-20T{n // 60 % 24:02d}:{n % 60:02d}:00Z", "text": f"step {n}"}
+            for n in range(MAX_TIMELINE)
+        ],
+    }  # fmt: skip
+    save_report(incident, clean_report(record), by=None, expected_version=None)
+
+    log_in(page, "alice", "password")
+    page.goto(f"/incidents/{incident.pk}/edit/")
+    page.fill("#id_title", "A long night, reviewed")
+    page.click("button.primary")
+    page.wait_for_url(f"**/incidents/{incident.pk}/")
+    incident.refresh_from_db()
+    assert incident.title == "A long night, reviewed" and incident.version == 2
+    assert incident.timeline.count() == MAX_TIMELINE and incident.causes.count() == MAX_CAUSES

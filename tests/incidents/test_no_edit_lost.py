@@ -225,3 +225,13 @@ def test_the_admin_refuses_what_the_api_refuses_for_categories_and_services(
                           ("Svc\nNewline", "must be a single line")]:  # fmt: skip
         response = staff_client.post(add, {"name": name, "description": ""})
         assert response.status_code == 200 and message in response.content.decode(), name
+
+
+def test_the_admin_only_shows_what_it_cannot_route_through_an_action(staff_client: Client) -> None:
+    for name in (
+        "remediations_recurrenceflag",
+        "remediations_recurrencelink",
+        "reviews_reviewmeeting",
+    ):
+        assert staff_client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
+        assert staff_client.get(reverse(f"admin:{name}_add")).status_code == 403, name
