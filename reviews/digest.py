@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from typing import TYPE_CHECKING, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +23,9 @@ from common.notifications import Message, one_line, record
 from remediations.models import Remediation
 from reviews import agenda
 from reviews.weeks import Week
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 LISTED = 10  # items per section in the digest; the page has the rest
@@ -138,7 +142,7 @@ def remind_overdue(week: Week) -> int:
     )
     by_owner: dict[int, list[Remediation]] = defaultdict(list)
     for remediation in overdue.order_by("due_date", "pk").iterator():
-        by_owner[remediation.owner_id].append(remediation)
+        by_owner[cast(int, remediation.owner_id)].append(remediation)  # owner__isnull=False
     base = settings.ONCE_BASE_URL.rstrip("/")
     reminded = 0
     for owner_id, remediations in by_owner.items():
@@ -163,7 +167,7 @@ def remind_overdue(week: Week) -> int:
             key = f"overdue:{week.label}:{owner_id}:{min(r.pk for r in new)}"
             payload = {"remediations": sorted(r.pk for r in new)}
             message = Message(
-                Notification.Channel.EMAIL, new[0].owner.email, subject, body, payload
+                Notification.Channel.EMAIL, cast("User", new[0].owner).email, subject, body, payload
             )
             if record(key, [message]):
                 reminded += len(new)
