@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,7 +44,7 @@ def digest_text(built: agenda.Agenda) -> str:
         "",
     ]
 
-    def section(title: str, part: agenda.Section, describe) -> None:  # type: ignore[no-untyped-def]
+    def section(title: str, part: agenda.Section, describe: Callable[[Any], str]) -> None:
         lines.append(f"{title}: {part.total}")
         lines.extend(f"  - {describe(row)}" for row in part.rows[:LISTED])
         if part.total > LISTED:
