@@ -89,7 +89,7 @@ def create_with_history(
         bulk_create_with_history(objs, model, default_user=user)
         return
     insert(model, objs)
-    history = model.history.model  # type: ignore[attr-defined]
+    history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it to the class
     now = timezone.now()
     specials = {
         "history_date": now,

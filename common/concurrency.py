@@ -59,5 +59,5 @@ def save_versioned(
             # No version given counts as stale: an update must say what it was based on.
             claim_version(instance, expected_version if expected_version is not None else -1)
         if user is not None:
-            instance._history_user = user  # type: ignore[attr-defined]
+            instance._history_user = user  # type: ignore[attr-defined]  # read by simple-history
         instance.save()

@@ -27,7 +27,7 @@ def describe_conflict(
     current: VersionedModel, base_version: int | None, field_names: list[str]
 ) -> Conflict:
     """Compare the current row with its history record at `base_version`."""
-    history = current.history  # type: ignore[attr-defined]
+    history = current.history  # type: ignore[attr-defined]  # simple-history adds it to the class
     latest = history.order_by("-history_date", "-history_id").first()
     base = (
         history.filter(version=base_version).order_by("-history_date").first()

@@ -75,7 +75,7 @@ def versions(
 
     `related` names the foreign keys among `names`, loaded with the versions in one query.
     """
-    history = instance.history  # type: ignore[attr-defined]
+    history = instance.history  # type: ignore[attr-defined]  # simple-history adds it to the class
     records = list(
         history.select_related("history_user", *related).order_by("history_date", "history_id")
     )
