@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
@@ -53,7 +54,7 @@ class CategoryFactory(ModelFactory[FailureCategory]):
 
     @classmethod
     def _create(
-        cls, model_class: type[FailureCategory], *args: Any, **kwargs: Any
+        cls, model_class: Callable[..., FailureCategory], *args: Any, **kwargs: Any
     ) -> FailureCategory:
         return save_category(model_class(*args, **kwargs))
 
