@@ -90,7 +90,7 @@ def require_version(data: dict[str, Any]) -> int:
         raise ValidationError(
             {"version": ["Send the version you read: updates are refused without it."]}
         )
-    if isinstance(version, str) and version.strip().isdigit():
+    if isinstance(version, str) and version.strip().isascii() and version.strip().isdigit():
         version = int(version)
     if isinstance(version, bool) or not isinstance(version, int) or not 0 < version < 2**31:
         raise ValidationError({"version": ["A version is a whole number, as you read it."]})

@@ -34,6 +34,14 @@ class VersionField(forms.IntegerField):
         super().__init__(min_value=1, required=False)
 
 
+def unix_newlines(value: Any) -> Any:
+    """Text as typed, with the browser's CRLF line ends (HTML forms send them) made LF again,
+    so that a save from a page gives back, byte for byte, the text the API or import stored."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 class OnceFormRenderer(TemplatesSetting):
     """Django's form templates, with each field group wrapped (templates/forms/field.html)."""
 

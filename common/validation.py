@@ -157,7 +157,7 @@ def clean_text(
 def clean_moment(
     value: Any, path: Path, errors: Errors, *, required: bool = False
 ) -> datetime.datetime | None:
-    """A time between 1970 and 2100, as an aware UTC datetime.
+    """A time between 1970 and 2100, as an aware UTC datetime to the second.
 
     Takes an ISO 8601 date-time (with or without an offset; without one it is UTC), a date
     (midnight UTC), or a datetime a form already parsed.
@@ -184,7 +184,9 @@ def clean_moment(
     try:
         if not EARLIEST <= moment <= LATEST:
             raise OverflowError
-        return moment.astimezone(datetime.UTC)
+        # Kept to the second: what every form, export and page shows, so that a save from
+        # any of them gives back the time it was given.
+        return moment.astimezone(datetime.UTC).replace(microsecond=0)
     except OverflowError:
         errors.add(path, f"must be {RANGE_WORDS}.")
         return None

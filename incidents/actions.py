@@ -172,6 +172,11 @@ def parts_of(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """True when two records hold the same fields and parts (in `parts_of`'s order)."""
+    return all(a[name] == b[name] for name in INCIDENT_FIELDS) and parts_of(a) == parts_of(b)
+
+
 def record_of(incident: Incident) -> dict[str, Any]:
     """The stored incident as a cleaned record (the input of `save_incident`).
 
@@ -212,6 +217,8 @@ def save_incident(
     Raises StaleVersion, writing nothing, when someone saved a newer version meanwhile.
     """
     cache = cache or CategoryCache()
+    if incident.pk and same_record(record_of(incident), record):
+        return incident  # nothing changed: no new version, no history entry, no conflict
     with transaction.atomic():
         for name in INCIDENT_FIELDS:
             setattr(incident, name, record[name])

@@ -16,10 +16,11 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from common.concurrency import StaleVersion
 from common.forms import VersionField
-from common.validation import Errors, sentence
+from common.validation import Errors, clean_text, sentence
 from incidents.actions import record_of, save_category, save_incident, save_service
+from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident, Service, TimelineEntry
-from incidents.records import clean_incident
+from incidents.records import clean_incident, clean_name
 
 RECORD_FIELDS = [
     "title", "summary", "body", "severity", "status", "started_at", "detected_at",
@@ -44,7 +45,7 @@ class RulesOfTheValidator(forms.ModelForm):
 
 
 class IncidentAdminForm(RulesOfTheValidator):
-    version = VersionField()
+    base_version = VersionField()
 
     class Meta:
         model = Incident
@@ -53,7 +54,7 @@ class IncidentAdminForm(RulesOfTheValidator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["version"].initial = self.instance.version
+            self.fields["base_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -72,8 +73,36 @@ class IncidentAdminForm(RulesOfTheValidator):
         return cleaned
 
 
+class CategoryAdminForm(CategoryForm):
+    """The category page's form (the shared name rules, no duplicate paths, no cycles)."""
+
+    version = None  # type: ignore[assignment]  # the admin saves the category as it stands
+
+
+class ServiceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "description"]
+
+    def _post_clean(self) -> None:
+        errors = Errors()
+        name = clean_name(self.cleaned_data.get("name"), ("name",), errors)
+        clean_text(
+            self.cleaned_data.get("description"), ("description",), errors, max_length=10_000
+        )
+        clash = Service.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if name and clash.exists():
+            errors.add(("name",), f"There is already a service “{name}”.")
+        for path, message in errors.items:
+            self.add_error(str(path[0]), sentence(message))
+        if not errors:
+            self.cleaned_data["name"] = name
+            super()._post_clean()  # type: ignore[misc]  # private to Django, not in its stubs
+
+
 @admin.register(FailureCategory)
 class FailureCategoryAdmin(admin.ModelAdmin):
+    form = CategoryAdminForm
     list_display = ["path", "slug"]
     search_fields = ["path", "description"]
     readonly_fields = ["path", "slug"]
@@ -86,6 +115,7 @@ class FailureCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
+    form = ServiceAdminForm
     list_display = ["name"]
     search_fields = ["name"]
 
@@ -138,7 +168,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         try:
             save_incident(
                 incident, record, by=request.user,
-                expected_version=form.cleaned_data.get("version") if change else None,
+                expected_version=form.cleaned_data.get("base_version") if change else None,
             )  # fmt: skip
         except StaleVersion:
             messages.error(
@@ -149,4 +179,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
     def save_related(
         self, request: HttpRequest, form: IncidentAdminForm, formsets: Any, change: bool
     ) -> None:
-        pass  # save_model wrote the categories and services with the incident, in one version
+        # save_model wrote the categories and services with the incident, in one version;
+        # the inlines are read-only, so they saved nothing (the change message reads these).
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

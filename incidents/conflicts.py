@@ -11,6 +11,7 @@ from that page loses nobody's work (issue 10, item 3).
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +108,8 @@ def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Me
             continue  # unknown base: keep what this editor has
         if ours[key] == base[key]:
             merged[key] = theirs_record[key]
+        elif key in PART_FIELDS and theirs[key] != base[key]:
+            merged[key] = _from_parts(key, merge_items(base[key], ours[key], theirs[key]))
         if theirs[key] != base[key]:
             changes.append(change(key, base[key], theirs[key], yours_kept=ours[key] != base[key]))
     if base is None:
@@ -118,6 +121,42 @@ def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Me
         changes=changes,
     )
     return Merge(record=merged, conflict=conflict)
+
+
+def merge_items(base: list[Any], mine: list[Any], theirs: list[Any]) -> list[Any]:
+    """A three-way merge of two edits of one list, item by item.
+
+    Items this editor kept are dropped where the other person removed or changed them; the
+    other person's new or changed items are added. So two people changing different causes
+    or timeline entries both keep their change, and when both changed the same item, both
+    versions stay for a person to choose.
+    """
+    removed_by_them = list(base)
+    for item in theirs:
+        if item in removed_by_them:
+            removed_by_them.remove(item)
+    added_by_them = list(theirs)
+    for item in base:
+        if item in added_by_them:
+            added_by_them.remove(item)
+    result = []
+    for item in mine:
+        if item in removed_by_them and item in base:
+            removed_by_them.remove(item)
+            continue
+        result.append(item)
+    return result + [item for item in added_by_them if item not in result]
+
+
+def _from_parts(key: str, items: list[Any]) -> list[Any]:
+    """Items in parts_of's shape back in a record's (timeline times as datetimes)."""
+    if key != "timeline":
+        return items
+    entries = [
+        {"at": datetime.datetime.fromisoformat(t["at"].replace("Z", "+00:00")), "text": t["text"]}
+        for t in items
+    ]
+    return sorted(entries, key=lambda t: t["at"])
 
 
 def incident_versions(incident: Incident) -> list[Version]:

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField
+from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from common.validation import Errors, render_path, sentence
 from incidents.actions import split_category_path
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
@@ -49,6 +49,10 @@ class ParseOnly(forms.Form):
         for field in self.fields.values():
             if isinstance(field, forms.CharField):
                 field.validators = []
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        return {name: unix_newlines(value) for name, value in cleaned.items()}
 
 
 class IncidentForm(ParseOnly):
@@ -97,7 +101,7 @@ class CauseForm(ParseOnly):
 
 class TimelineEntryForm(ParseOnly):
     at = forms.DateTimeField(label="At (UTC)", required=False, widget=DateTimeLocalInput())
-    text = forms.CharField(required=False, strip=False, widget=forms.TextInput())
+    text = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 1}))
 
 
 class NewRemediationForm(ParseOnly):
@@ -159,7 +163,9 @@ class IncidentEditor:
     def context(self) -> dict[str, Any]:
         return {
             "form": self.form, "causes": self.causes, "timeline": self.timeline,
-            "remediations": self.remediations,
+            "remediations": self.remediations, "cause_kinds": CauseKind.choices,
+            # Once for every cause row (templates/incidents/_rows_causes.html).
+            "category_choices": list(FailureCategory.objects.values_list("pk", "path")),
         }  # fmt: skip
 
     @staticmethod
@@ -292,7 +298,7 @@ def _initial(
         "services_text": ", ".join(s.name for s in incident.services.all()),
     }  # fmt: skip
     causes = [
-        {"kind": c.kind, "description": c.description, "category": c.category}
+        {"kind": c.kind, "description": c.description, "category": c.category_id}
         for c in incident.causes.select_related("category")
     ]
     timeline = [{"at": t.at, "text": t.text} for t in incident.timeline.all()]

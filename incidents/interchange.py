@@ -58,6 +58,8 @@ def decode_line(raw: bytes | str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidRecord(f"not JSON ({error.msg} at column {error.colno})") from None
+    except ValueError as error:  # a number of more than 4,300 digits, and the like
+        raise InvalidRecord(f"not JSON Once can read ({error})") from None
     except RecursionError:  # _depth is a bound on brackets outside strings: belt and braces
         raise InvalidRecord(f"nested deeper than {MAX_DEPTH} levels") from None
 
@@ -123,7 +125,7 @@ def apply_record(
     created = incident is None
     incident = incident or Incident()
     warnings = save_report(
-        incident, parsed, by=by, cache=resolver,
+        incident, parsed, by=by, cache=resolver, match_by_title=True,
         expected_version=None if created else incident.version,
     )  # fmt: skip
     return ApplyResult(incident=incident, created=created, warnings=warnings)

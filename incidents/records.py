@@ -81,8 +81,13 @@ def clean_category_path(value: Any, path: Path, errors: Errors) -> str | None:
 
 
 def clean_name(value: Any, path: Path, errors: Errors) -> str:
-    """A service name: one line, at most 100 characters, surrounding spaces dropped."""
-    return clean_text(value, path, errors, max_length=MAX_NAME, single_line=True, strip=True)
+    """A service name: one line, at most 100 characters, no comma (pages list services
+    separated by commas), surrounding spaces dropped."""
+    name = clean_text(value, path, errors, max_length=MAX_NAME, single_line=True, strip=True)
+    if "," in name:
+        errors.add(path, "must not contain a comma: commas separate service names.")
+        return ""
+    return name
 
 
 def clean_incident(raw: Mapping[str, Any], errors: Errors) -> dict[str, Any]:

@@ -180,7 +180,11 @@ class IncidentSerializer(serializers.ModelSerializer):
         writable = set(IncidentRecordFields)
         given = {key: value for key, value in data.items() if key in writable}
         if self.instance is not None:
-            given.pop("remediations", None)
+            if "remediations" in given:
+                raise serializers.ValidationError(
+                    {"remediations": ["An incident's remediations are changed one by one at "
+                                      "/api/remediations/; leave them out of an update."]}
+                )  # fmt: skip
             raw: dict[str, Any] = {**actions.record_of(self.instance), "remediations": []}
             raw.update(given)
         else:

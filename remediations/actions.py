@@ -90,19 +90,21 @@ def save_report(
     by: User | None,
     expected_version: int | None,
     cache: CategoryCache | None = None,
+    match_by_title: bool = False,
 ) -> list[str]:
     """Save an incident with its parts and its remediations (a record from `clean_report`).
 
-    The incident is saved whole by `incidents.actions.save_incident`; its remediations are
-    matched to the incident's existing ones by title and updated, or created, and none is
-    deleted (PRODUCT.md, "Interchange format"). One transaction; returns the warnings.
+    The incident is saved whole by `incidents.actions.save_incident`. Its remediations are
+    new ones (the page's and the API's "new remediations"), or — for an import, with
+    `match_by_title` — matched to the incident's existing ones by title and updated, and none
+    is deleted (PRODUCT.md, "Interchange format"). One transaction; returns the warnings.
     Raises StaleVersion, writing nothing, when the incident changed meanwhile.
     """
     cache = cache or CategoryCache()
     warnings: list[str] = []
     with transaction.atomic():
         save_incident(incident, report, by=by, expected_version=expected_version, cache=cache)
-        existing = {r.title: r for r in incident.remediations.all()}
+        existing = {r.title: r for r in incident.remediations.all()} if match_by_title else {}
         for item in report["remediations"]:
             remediation = existing.get(item["title"]) or Remediation(incident=incident)
             warnings += save_remediation(

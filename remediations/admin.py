@@ -19,7 +19,7 @@ from remediations.records import clean_remediation
 
 
 class RemediationAdminForm(RemediationFields):
-    version = VersionField()
+    base_version = VersionField()
 
     class Meta:
         model = Remediation
@@ -28,9 +28,14 @@ class RemediationAdminForm(RemediationFields):
             "done_at", "category", "tracker_url", "incident",
         ]  # fmt: skip
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["base_version"].initial = self.instance.version
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        raw = {k: v for k, v in self.record().items() if k != "incident"}
+        raw = {k: v for k, v in self.record().items() if k not in ("incident", "base_version")}
         base = remediation_record_of(self.instance) if self.instance.pk else {}
         errors = Errors()
         self.cleaned_record = clean_remediation({**base, **raw}, errors)
@@ -55,7 +60,7 @@ class RemediationAdmin(SimpleHistoryAdmin):
         try:
             save_remediation(
                 remediation, form.cleaned_record, by=request.user,
-                expected_version=form.cleaned_data.get("version") if change else None,
+                expected_version=form.cleaned_data.get("base_version") if change else None,
             )  # fmt: skip
         except StaleVersion:
             messages.error(

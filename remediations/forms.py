@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField
+from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from common.validation import Errors, sentence
 from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory
@@ -38,7 +38,7 @@ class RemediationFields(forms.ModelForm):
                 value = value.get_username() if value else None
             elif name == "category":
                 value = value.path if value else None
-            raw[name] = value
+            raw[name] = unix_newlines(value)
         if "status" in raw and "done_at" not in self.fields:
             # Marked done here: done now; left done: keep when it was done.
             raw["done_at"] = (

@@ -90,6 +90,7 @@ def clean_remediation(
             record["done_at"] = done = max(now, opened) if opened else now
     elif done is not None:
         errors.add((*path, "done_at"), "Only a remediation marked done has a done date.")
+        done = None
     if opened and done and done < opened:
         errors.add((*path, "done_at"), "A remediation can't be done before it was opened.")
     return record
@@ -124,5 +125,15 @@ def clean_report(raw: Any, *, now: datetime.datetime | None = None) -> dict[str,
         )
         for n, item in enumerate(items)
     ]
+    seen: dict[str, int] = {}
+    for n, item in enumerate(record["remediations"]):
+        # An import matches an incident's remediations by title: two alike can't be told apart.
+        if item["title"] and item["title"] in seen:
+            errors.add(
+                ("remediations", n, "title"),
+                f"is also the title of remediations[{seen[item['title']] + 1}]; "
+                "the remediations of one incident need different titles.",
+            )
+        seen.setdefault(item["title"], n)
     errors.raise_if_any()
     return record

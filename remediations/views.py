@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
-from common.conflicts import describe_conflict, rebase
+from common.conflicts import describe_conflict
 from common.history import versions
 from common.validation import Errors
 from incidents.models import Incident
@@ -19,6 +19,7 @@ from remediations.actions import (
     resolve_flag,
     save_remediation,
 )
+from remediations.conflicts import form_data, merge_remediation_edit
 from remediations.filters import RemediationFilterSet
 from remediations.forms import FlagDecisionForm, RemediationForm
 from remediations.models import FlagState, RecurrenceFlag, Remediation
@@ -150,9 +151,10 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                     expected_version=form.cleaned_data.get("version"),
                 )  # fmt: skip
             except StaleVersion as stale:
-                current = stale.instance
+                current = Remediation.objects.for_list().get(pk=stale.instance.pk)
                 conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
-                form = RemediationForm(rebase(data, current.version), instance=current)
+                merged = merge_remediation_edit(current, stale.submitted_version, record)
+                form = RemediationForm(form_data(merged, version=current.version), instance=current)
                 context.update(conflict=conflict, remediation=current)
             else:
                 messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")

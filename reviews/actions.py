@@ -35,6 +35,10 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
     saved for the first time by two people at once: the second is an update of the first).
     """
     meeting: ReviewMeeting = form.instance
+    if expected_version is None and meeting.pk is not None and _blank(meeting):
+        # The page was opened before the week had a meeting; marking an incident reviewed
+        # made one since, with no notes nor attendees: nothing of anybody's to lose.
+        expected_version = meeting.version
     if meeting.pk is None:
         existing = ReviewMeeting.objects.filter(week_start=meeting.week_start).first()
         if existing is not None:
@@ -42,3 +46,8 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
     else:
         claim_version(meeting, expected_version if expected_version is not None else -1)
     return form.save()
+
+
+def _blank(meeting: ReviewMeeting) -> bool:
+    stored = ReviewMeeting.objects.get(pk=meeting.pk)
+    return not stored.notes and not stored.attendees.exists()

@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common.validation import sentence
+from incidents.actions import get_or_create_category
 from incidents.interchange import InvalidRecord, apply_record, decode_line, parse_record
-from incidents.models import FailureCategory, Incident
+from incidents.models import Incident
 
 pytestmark = pytest.mark.django_db
 
@@ -113,11 +114,7 @@ def form_post(record: dict[str, Any]) -> dict[str, Any] | None:
     categories = record.get("categories", [])
     if any(len(p) > 100 or ">" in p and " > " not in p for p in categories):
         return None
-    data["categories"] = [
-        str(FailureCategory.objects.get_or_create(name=p, parent=None, path=p, slug=f"c{n}-{abs(hash(p))}")[0].pk)
-        for n, p in enumerate(categories)
-        if " > " not in p
-    ]  # fmt: skip
+    data["categories"] = [str(get_or_create_category(p).pk) for p in categories]
     if len(data["categories"]) != len(categories):
         return None
     data["services_text"] = ", ".join(record.get("services", []))
