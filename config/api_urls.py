@@ -6,8 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from common.api import NoSuchEndpoint
-from incidents.api import CategoryViewSet, IncidentViewSet, ServiceViewSet
+from incidents.api import ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
+from reports.api import CategoryViewSet, IncidentViewSet
 from reviews.api import ReviewAgendaView
 from search.api import SearchViewSet
 

@@ -4,8 +4,8 @@ from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
 from common import views as common_views
-from incidents import views as incident_views
 from remediations import views as remediation_views
+from reports import views as incident_views
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
 from search import views as search_views

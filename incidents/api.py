@@ -1,43 +1,12 @@
-"""API viewsets for incidents, failure categories and services."""
+"""API viewset for services; incidents and categories are in reports/api.py (they show
+remediations and flags, which incidents doesn't import)."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch
 from rest_framework import mixins, viewsets
 
-from common.api import VersionedUpdates
-from incidents.filters import IncidentFilterSet
-from incidents.models import Cause, FailureCategory, Incident, Service
-from incidents.serializers import CategorySerializer, IncidentSerializer, ServiceSerializer
-from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
-
-
-class IncidentViewSet(
-    VersionedUpdates,
-    mixins.CreateModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.ListModelMixin,
-    viewsets.GenericViewSet,
-):
-    queryset = Incident.objects.select_related("author").prefetch_related(
-        "categories",
-        "services",
-        "timeline",
-        Prefetch("causes", queryset=Cause.objects.select_related("category")),
-        Prefetch("remediations", queryset=Remediation.objects.select_related("owner", "category")),
-        Prefetch("recurrence_links", queryset=RecurrenceLink.objects.select_related("remediation")),
-        "flags",
-    )
-    serializer_class = IncidentSerializer
-    filterset_class = IncidentFilterSet
-
-
-class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
-    queryset = FailureCategory.objects.annotate(
-        flagged=Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
-    )
-    serializer_class = CategorySerializer
+from incidents.models import Service
+from incidents.serializers import ServiceSerializer
 
 
 class ServiceViewSet(

@@ -5,36 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api import VersionField, require_version
-from common.validation import Errors, RecordInvalid, clean_text
+from common.api import VersionField
+from common.validation import Errors, clean_text
 from incidents import actions
 from incidents.models import (
     PATH_SEPARATOR,
-    Cause,
-    CauseKind,
     FailureCategory,
-    Incident,
-    IncidentStatus,
     Service,
-    Severity,
-    TimelineEntry,
 )
 from incidents.records import (
-    INCIDENT_FIELDS,
-    MAX_CATEGORIES,
-    MAX_CAUSES,
-    MAX_SERVICES,
-    MAX_TIMELINE,
-    PART_FIELDS,
     clean_category,
     clean_name,
 )
-from remediations.actions import save_report
-from remediations.models import OPEN_STATUSES, FlagState
-from remediations.records import clean_report
 
 
 class CategoryPathField(serializers.CharField):
@@ -75,153 +59,6 @@ class ServiceNameListField(serializers.ListField):
 
     def to_representation(self, data: Any) -> list[str]:
         return sorted((service.name for service in data.all()), key=str.lower)
-
-
-class CauseSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=CauseKind.choices, default=CauseKind.ROOT_CAUSE)
-    description = serializers.CharField(max_length=10_000)
-    category = CategoryPathField(required=False, allow_null=True, allow_blank=True)
-
-    class Meta:
-        model = Cause
-        fields = ["kind", "description", "category"]
-
-
-class TimelineEntrySerializer(serializers.ModelSerializer):
-    text = serializers.CharField(max_length=10_000, allow_blank=True)
-
-    class Meta:
-        model = TimelineEntry
-        fields = ["at", "text"]
-
-
-class IncidentRemediationSerializer(serializers.Serializer):
-    """The remediations that came from an incident, as the interchange format lists them."""
-
-    id = serializers.IntegerField()
-    title = serializers.CharField()
-    kind = serializers.CharField()
-    status = serializers.CharField()
-    owner = serializers.CharField(source="owner.username", allow_null=True, default=None)
-    due_date = serializers.DateField(allow_null=True)
-    opened_at = serializers.DateTimeField()
-    done_at = serializers.DateTimeField(allow_null=True)
-    category = CategoryPathField(allow_null=True)
-    tracker_url = serializers.CharField()
-
-
-class IncidentSerializer(serializers.ModelSerializer):
-    reference = serializers.CharField(read_only=True)
-    url = serializers.CharField(source="get_absolute_url", read_only=True)
-    version = VersionField()
-    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV3)
-    status = serializers.ChoiceField(
-        choices=IncidentStatus.choices, default=IncidentStatus.RESOLVED
-    )
-    body = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
-    categories = CategoryPathListField(
-        max_length=MAX_CATEGORIES, required=False,
-        help_text='Failure categories as paths, e.g. "Control plane > etcd"; created when missing.',
-    )  # fmt: skip
-    services = ServiceNameListField(
-        max_length=MAX_SERVICES, required=False,
-        help_text="Service names; created when missing.",
-    )  # fmt: skip
-    # many=True hands max_length to the ListSerializer; the DRF stubs only know the child's.
-    causes = CauseSerializer(many=True, required=False, max_length=MAX_CAUSES)  # type: ignore[call-arg]
-    timeline = TimelineEntrySerializer(many=True, required=False, max_length=MAX_TIMELINE)  # type: ignore[call-arg]
-    remediations = IncidentRemediationSerializer(many=True, read_only=True)
-    author = serializers.CharField(
-        source="author.username", read_only=True, default=None, allow_null=True
-    )
-    linked_remediations = serializers.SerializerMethodField()
-    open_flags = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Incident
-        fields = [
-            "id", "reference", "url", "version", "external_id", "title", "summary", "body",
-            "severity", "status", "started_at", "detected_at", "resolved_at", "categories",
-            "services", "causes", "timeline", "remediations", "source_url", "author",
-            "created_at", "updated_at", "linked_remediations", "open_flags",
-        ]  # fmt: skip
-        read_only_fields = ["created_at", "updated_at"]
-        extra_kwargs = {
-            "summary": {"max_length": 5000, "required": False},
-            "external_id": {"required": False, "allow_null": True, "allow_blank": True},
-        }
-
-    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_linked_remediations(self, incident: Incident) -> list[int]:
-        return sorted(
-            link.remediation_id
-            for link in incident.recurrence_links.all()
-            if link.remediation.status in OPEN_STATUSES
-        )
-
-    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_open_flags(self, incident: Incident) -> list[int]:
-        return sorted(flag.pk for flag in incident.flags.all() if flag.state == FlagState.OPEN)
-
-    def get_validators(self) -> list[Any]:
-        return []  # every rule is in the one validator (to_internal_value)
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        """The request body checked by the one validator of an incident record.
-
-        An update starts from the stored record, so fields left out keep their values (PUT
-        and PATCH alike); a new incident may bring new remediations, an update may not (they
-        are edited on their own: /api/remediations/). Rules and messages: incidents.records.
-        """
-        if not isinstance(data, Mapping):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Send a JSON object with the incident's fields."]}
-            )
-        writable = set(IncidentRecordFields)
-        given = {key: value for key, value in data.items() if key in writable}
-        if self.instance is not None:
-            if "remediations" in given:
-                raise serializers.ValidationError(
-                    {"remediations": ["An incident's remediations are changed one by one at "
-                                      "/api/remediations/; leave them out of an update."]}
-                )  # fmt: skip
-            raw: dict[str, Any] = {**actions.record_of(self.instance), "remediations": []}
-            raw.update(given)
-        else:
-            raw = given
-        try:
-            report = clean_report(raw)
-        except RecordInvalid as invalid:
-            raise serializers.ValidationError(invalid.errors.as_nested()) from None
-        external_id = report["external_id"]
-        if external_id:
-            clash = Incident.objects.filter(external_id=external_id)
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError(
-                    {"external_id": ["Another incident already has this external_id."]}
-                )
-        return report
-
-    def create(self, validated_data: dict[str, Any]) -> Incident:
-        incident = Incident()
-        warnings = save_report(
-            incident, validated_data, by=self.context["request"].user, expected_version=None
-        )
-        incident._warnings = warnings  # type: ignore[attr-defined]  # for this response only
-        return incident
-
-    def update(self, instance: Incident, validated_data: dict[str, Any]) -> Incident:
-        actions.save_incident(
-            instance, validated_data, by=self.context["request"].user,
-            expected_version=require_version(self.initial_data),
-        )  # fmt: skip
-        return instance
-
-
-# The fields of an incident record a client writes (PRODUCT.md, "Interchange format").
-IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
 
 
 class CategorySerializer(serializers.ModelSerializer):

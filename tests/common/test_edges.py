@@ -216,7 +216,7 @@ def test_an_anonymous_api_call_is_a_json_401(client: Client) -> None:
 def test_an_unexpected_error_under_the_api_is_json(
     api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from incidents.api import IncidentViewSet
+    from reports.api import IncidentViewSet
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom: a bug, not bad input")
@@ -266,7 +266,7 @@ def test_a_value_the_database_refuses_is_a_400_not_a_500(
 ) -> None:
     from django.db import DataError
 
-    from incidents.api import IncidentViewSet
+    from reports.api import IncidentViewSet
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise DataError("bigint out of range")

@@ -11,9 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from incidents.demo import demo_records
 from incidents.models import FailureCategory, Incident
 from remediations.models import Remediation
+from reports.demo import demo_records
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,7 +141,7 @@ def test_a_batch_the_database_refuses_is_retried_line_by_line(
 ) -> None:
     from django.db import IntegrityError
 
-    from incidents.importer import BatchImporter
+    from reports.importer import BatchImporter
 
     def refuse(self: BatchImporter, batch: Any) -> None:
         get_or_create_category = self.resolver.category

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from common.validation import sentence
 from incidents.actions import get_or_create_category
-from incidents.interchange import InvalidRecord, apply_record, decode_line, parse_record
 from incidents.models import Incident
+from reports.interchange import InvalidRecord, apply_record, decode_line, parse_record
 
 pytestmark = pytest.mark.django_db
 

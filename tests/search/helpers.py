@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from incidents.interchange import apply_record, parse_record
 from incidents.models import Incident
+from reports.interchange import apply_record, parse_record
 
 _counter = iter(range(1, 10**6))
 

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from incidents.demo import load_demo
+from reports.demo import load_demo
 
 DEMO_LOGIN = ("demo", "demo")
 

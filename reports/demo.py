@@ -188,8 +188,8 @@ def _create_category(path: str, description: str) -> None:
 def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     """Create the incidents through the import path (validated, versioned, in history, indexed,
     re-evaluated for recurrence); returns the reasons of any record it refused."""
-    from incidents.importer import BatchImporter
-    from incidents.interchange import parse_record
+    from reports.importer import BatchImporter
+    from reports.interchange import parse_record
 
     importer = BatchImporter()
     outcomes = [

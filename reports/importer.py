@@ -19,7 +19,10 @@ from django.db import DatabaseError, transaction
 from common import changes
 from common.bulk import create_with_history, insert_rows, relax_commit_durability
 from incidents.actions import parts_of
-from incidents.interchange import (
+from incidents.models import Cause, Incident, TimelineEntry
+from incidents.records import INCIDENT_FIELDS
+from remediations.models import Remediation
+from reports.interchange import (
     InvalidRecord,
     Resolver,
     apply_record,
@@ -27,9 +30,6 @@ from incidents.interchange import (
     export_record,
     for_export,
 )
-from incidents.models import Cause, Incident, TimelineEntry
-from incidents.records import INCIDENT_FIELDS
-from remediations.models import Remediation
 
 
 @dataclass

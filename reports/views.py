@@ -14,11 +14,12 @@ from common.validation import RecordInvalid
 from incidents import actions
 from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
-from incidents.forms import CategoryForm, IncidentEditor
+from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident
 from remediations.actions import save_report
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
+from reports.forms import IncidentEditor
 
 PAGE_SIZE = 25
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents.importer import BatchImporter, Outcome
-from incidents.interchange import InvalidRecord, decode_line, parse_record
+from reports.importer import BatchImporter, Outcome
+from reports.interchange import InvalidRecord, decode_line, parse_record
 
 
 class Command(BaseCommand):

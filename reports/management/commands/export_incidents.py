@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from incidents.interchange import encode_line, export_record, for_export
 from incidents.models import Incident
+from reports.interchange import encode_line, export_record, for_export
 
 
 class Command(BaseCommand):
