@@ -153,6 +153,7 @@ class _BoundedInlineProcessor(InlineProcessor):
         patternIndex: int,
         startIndex: int = 0,  # noqa: N803
     ) -> tuple[str, bool, int]:
+        # Python-Markdown's name-mangled private method, which types-Markdown leaves out.
         apply = InlineProcessor._InlineProcessor__applyPattern  # type: ignore[attr-defined]
         new_data, matched, new_start = apply(self, pattern, data, patternIndex, startIndex)
         if matched:
@@ -244,6 +245,7 @@ def _bound_link_parsing(
         href, title, end, handled = get_link(window, 0)
         return href, title, index + end, handled
 
+    # Patched on this instance only; mypy refuses any assignment to a method.
     processor.getText = get_text  # type: ignore[method-assign]
     processor.getLink = bounded_get_link  # type: ignore[method-assign]
 
