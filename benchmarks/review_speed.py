@@ -22,6 +22,7 @@ import random
 import statistics
 import sys
 import time
+from typing import Any
 
 from _database import fresh_database
 
@@ -51,7 +52,7 @@ def fill(incidents: int, remediations: int) -> None:
         return now - datetime.timedelta(weeks=weeks_ago)
 
     started = time.perf_counter()
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for n in range(incidents):
         ago = rng.random() * weeks
         status = (
@@ -116,11 +117,13 @@ def fill(incidents: int, remediations: int) -> None:
     insert_rows(Remediation, ["version", "title", "description", "kind", "status", "owner_id",
                               "due_date", "opened_at", "done_at", "tracker_url", "category_id",
                               "incident_id", "created_by_id", "created_at", "updated_at"], rows)  # fmt: skip
-    done = list(Remediation.objects.filter(status="done").values_list("pk", "category_id")[:2000])
+    done_ones = list(
+        Remediation.objects.filter(status="done").values_list("pk", "category_id")[:2000]
+    )
     recent = [pk for pk, start in ids if start > moment(8)]
     insert_rows(RecurrenceFlag, ["incident_id", "remediation_id", "category_id", "state", "raised_at",
                                  "note", "reason"], [
-        (rng.choice(recent), r, c, "open", now, "", "") for r, c in done])  # fmt: skip
+        (rng.choice(recent), r, c, "open", now, "", "") for r, c in done_ones])  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(f"  filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)

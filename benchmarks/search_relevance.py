@@ -23,7 +23,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from corpus import CORPUS, corpus_records, interchange_lines
 
@@ -138,7 +138,8 @@ def run_backend(backend: str, corpus: Path, queries: list[str]) -> dict[str, lis
             file.write("\n".join(interchange_lines(corpus)))
         call_command("import_incidents", file.name, stdout=io.StringIO())
         os.unlink(file.name)
-        external = dict(Incident.objects.values_list("pk", "external_id"))
+        # Every corpus record is imported with an external_id.
+        external = cast(dict[int, str], dict(Incident.objects.values_list("pk", "external_id")))
         return {q: [external[r.incident.pk] for r in search(q, limit=K).results] for q in queries}
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -28,7 +30,7 @@ class NotificationAdmin(admin.ModelAdmin):
         "key", "channel", "recipient", "subject", "body", "payload", "state", "attempts",
         "last_error", "next_attempt_at", "created_at", "sent_at",
     ]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = cast(list[str], fields)  # field names only (no fieldset groups)
 
     @admin.display(description="last error")
     def error(self, notification: Notification) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -17,6 +18,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from common.concurrency import StaleVersion
+
+if TYPE_CHECKING:
+    from rest_framework.generics import GenericAPIView
+    from rest_framework.mixins import UpdateModelMixin
+
+    # What VersionedUpdates is mixed into: an updating view (at run time it stands alone).
+    class _UpdatingView(UpdateModelMixin, GenericAPIView[Any]): ...
+else:
+    _UpdatingView = object
 
 # The largest OFFSET the databases take (a signed 64-bit integer): past it PostgreSQL answers
 # "bigint out of range" and SQLite overflows, so a larger one is refused before any query.
@@ -88,7 +98,7 @@ def require_version(data: dict[str, Any]) -> int:
 
 
 def conflict_response(
-    error: StaleVersion, serializer_class: type, context: dict[str, Any]
+    error: StaleVersion, serializer_class: type, context: Mapping[str, Any]
 ) -> Response:
     """409 with the current representation, so the client can merge and retry."""
     current = serializer_class(error.instance, context=context).data
@@ -147,16 +157,16 @@ class NoSuchEndpoint(APIView):
     post = put = patch = delete = get
 
 
-class VersionedUpdates:
+class VersionedUpdates(_UpdatingView):
     """Updates that answer 409 with the current representation when the version is stale."""
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
-            return super().update(request, *args, **kwargs)  # type: ignore[misc]
+            return super().update(request, *args, **kwargs)
         except StaleVersion as stale:
-            fresh = self.get_queryset().get(pk=stale.instance.pk)  # type: ignore[attr-defined]
+            fresh = self.get_queryset().get(pk=stale.instance.pk)
             return conflict_response(
                 StaleVersion(fresh, stale.submitted_version),
-                self.get_serializer_class(),  # type: ignore[attr-defined]
-                self.get_serializer_context(),  # type: ignore[attr-defined]
+                self.get_serializer_class(),
+                self.get_serializer_context(),
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
@@ -41,7 +41,9 @@ def insert_rows(
             model(**dict(zip(fields, row, strict=True))) for row in rows
         )
         return
-    columns = [model._meta.get_field(name).column for name in fields]
+    # Names of concrete fields, which have a column: get_field's type also admits reverse
+    # relations, and Field.column admits None (before the field joins a model).
+    columns = [cast(str, cast(models.Field, model._meta.get_field(name)).column) for name in fields]
     with connection.cursor() as cursor:
         _copy(cursor, model._meta.db_table, columns, rows)
 
@@ -70,7 +72,7 @@ def insert(model: type[models.Model], objs: Sequence[models.Model]) -> None:
             [field.get_db_prep_save(field.pre_save(obj, add=True), connection) for field in fields]
             for obj in objs
         )
-        _copy(cursor, model._meta.db_table, [f.column for f in fields], rows)
+        _copy(cursor, model._meta.db_table, [cast(str, f.column) for f in fields], rows)
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -87,7 +89,7 @@ def create_with_history(
         bulk_create_with_history(objs, model, default_user=user)
         return
     insert(model, objs)
-    history = model.history.model  # type: ignore[attr-defined]
+    history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it to the class
     now = timezone.now()
     specials = {
         "history_date": now,

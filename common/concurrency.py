@@ -12,7 +12,7 @@ from django.db import models, transaction
 class StaleVersion(Exception):
     """Raised when a write was based on a version that is no longer the current one."""
 
-    def __init__(self, instance: models.Model, submitted_version: int) -> None:
+    def __init__(self, instance: "VersionedModel", submitted_version: int) -> None:
         super().__init__(f"{instance} changed since version {submitted_version}.")
         self.instance = instance
         self.submitted_version = submitted_version
@@ -59,5 +59,5 @@ def save_versioned(
             # No version given counts as stale: an update must say what it was based on.
             claim_version(instance, expected_version if expected_version is not None else -1)
         if user is not None:
-            instance._history_user = user  # type: ignore[attr-defined]
+            instance._history_user = user  # type: ignore[attr-defined]  # read by simple-history
         instance.save()

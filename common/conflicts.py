@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
 from django.http import QueryDict
 
+from common.concurrency import VersionedModel
 from common.history import FieldChange, field_changes
 
 
@@ -24,10 +24,10 @@ class Conflict:
 
 
 def describe_conflict(
-    current: models.Model, base_version: int | None, field_names: list[str]
+    current: VersionedModel, base_version: int | None, field_names: list[str]
 ) -> Conflict:
     """Compare the current row with its history record at `base_version`."""
-    history = current.history  # type: ignore[attr-defined]
+    history = current.history  # type: ignore[attr-defined]  # simple-history adds it to the class
     latest = history.order_by("-history_date", "-history_id").first()
     base = (
         history.filter(version=base_version).order_by("-history_date").first()
@@ -41,7 +41,7 @@ def describe_conflict(
     return Conflict(
         changed_by=getattr(latest, "history_user", None),
         changed_at=getattr(latest, "history_date", None),
-        current_version=current.version,  # type: ignore[attr-defined]
+        current_version=current.version,
         changes=changes,
     )
 

@@ -64,7 +64,8 @@ class BooleanFilter(django_filters.BooleanFilter):
     on the API side: a filter that silently does nothing answers the wrong question.
     """
 
-    field_class = YesNoField
+    # types-django-filter narrows this to NullBooleanField; django-filter takes any form field.
+    field_class = YesNoField  # type: ignore[assignment]
 
 
 class FilterSet(django_filters.FilterSet):

@@ -14,14 +14,14 @@ class DateTimeLocalInput(forms.DateTimeInput):
 
     input_type = "datetime-local"
 
-    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs={"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, attrs: dict[str, str] | None = None) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 
@@ -55,7 +55,8 @@ def field_changes(
         old, new = display(before, name), display(after, name)
         if old == new:
             continue
-        label = str(model._meta.get_field(name).verbose_name)
+        # `names` are the model's own fields (a reverse relation has no verbose_name).
+        label = str(cast(models.Field, model._meta.get_field(name)).verbose_name)
         change = FieldChange(label=label[:1].upper() + label[1:], before=old, after=new)
         if "\n" in old or "\n" in new:
             change.diff = [
@@ -74,7 +75,7 @@ def versions(
 
     `related` names the foreign keys among `names`, loaded with the versions in one query.
     """
-    history = instance.history  # type: ignore[attr-defined]
+    history = instance.history  # type: ignore[attr-defined]  # simple-history adds it to the class
     records = list(
         history.select_related("history_user", *related).order_by("history_date", "history_id")
     )

@@ -37,7 +37,7 @@ import bisect
 import html
 import re
 import xml.etree.ElementTree as etree
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import markdown
@@ -153,6 +153,7 @@ class _BoundedInlineProcessor(InlineProcessor):
         patternIndex: int,
         startIndex: int = 0,  # noqa: N803
     ) -> tuple[str, bool, int]:
+        # Python-Markdown's name-mangled private method, which types-Markdown leaves out.
         apply = InlineProcessor._InlineProcessor__applyPattern  # type: ignore[attr-defined]
         new_data, matched, new_start = apply(self, pattern, data, patternIndex, startIndex)
         if matched:
@@ -244,6 +245,7 @@ def _bound_link_parsing(
         href, title, end, handled = get_link(window, 0)
         return href, title, index + end, handled
 
+    # Patched on this instance only; mypy refuses any assignment to a method.
     processor.getText = get_text  # type: ignore[method-assign]
     processor.getLink = bounded_get_link  # type: ignore[method-assign]
 
@@ -407,22 +409,26 @@ class _OnceMarkdown(markdown.Markdown):
         self.inlinePatterns.deregister("html")
         for pattern in self.inlinePatterns:
             _charge_each_match(pattern, work)
-        self.inlinePatterns["backtick"].find_code_spans = _BacktickRuns(work).find
+        # Instance patches of Python-Markdown internals below: its registries type their items
+        # as the base classes, and types-Markdown leaves out private names, hence the ignores.
+        self.inlinePatterns["backtick"].find_code_spans = _BacktickRuns(work).find  # type: ignore[attr-defined]
         brackets = _BracketTable(work)
         for name in ("link", "image_link", "reference", "image_reference", "short_reference",
                      "short_image_ref"):  # fmt: skip
-            _bound_link_parsing(self.inlinePatterns[name], brackets, work)
+            _bound_link_parsing(
+                cast(LinkInlineProcessor, self.inlinePatterns[name]), brackets, work
+            )
         # Python-Markdown's footnote and abbreviation patterns let `[^...]` run across `[`
         # and line ends, so every unclosed `[^` scanned the rest of the text (quadratic).
         # A footnote or abbreviation name holds neither.
         self.inlinePatterns["footnote"].compiled_re = re.compile(r"\[\^([^\]\[\n]*)\]", re.DOTALL)
-        self.parser.blockprocessors["footnote"].RE = re.compile(
+        self.parser.blockprocessors["footnote"].RE = re.compile(  # type: ignore[attr-defined]
             r"^[ ]{0,3}\[\^([^\]\[\n]*)\]:[ ]*(.*)$", re.MULTILINE
         )
-        self.parser.blockprocessors["abbr"].RE = re.compile(
+        self.parser.blockprocessors["abbr"].RE = re.compile(  # type: ignore[attr-defined]
             r"^[*]\[(?P<abbr>[^\\\[\]\n]*)\][ ]?:[ ]*\n?[ ]*(?P<title>.*)$", re.MULTILINE
         )
-        abbr = self.treeprocessors["abbr"]
+        abbr = cast(AbbrTreeprocessor, self.treeprocessors["abbr"])
         self.treeprocessors.register(_BoundedAbbrTreeprocessor(self, abbr.abbrs, work), "abbr", 7)
         self.treeprocessors.register(_ForeignImagesAsLinks(self), "foreign_images", -10)
         tree_size = _TreeSize(self, work, output_limit)
@@ -431,14 +437,14 @@ class _OnceMarkdown(markdown.Markdown):
         self.treeprocessors.register(tree_size, "blocks_size", 30)
         self.treeprocessors.register(tree_size, "tree_size", 12)
         table = self.parser.blockprocessors["table"]
-        build_row = table._build_row
+        build_row = table._build_row  # type: ignore[attr-defined]
 
         def bounded_build_row(row: str, parent: etree.Element, align: list[str | None]) -> None:
             # Every row gets as many cells as the header has, however short the row is.
             work.charge(ELEMENT * (len(align) + 1))
             build_row(row, parent, align)
 
-        table._build_row = bounded_build_row
+        table._build_row = bounded_build_row  # type: ignore[attr-defined]
 
     def build_parser(self) -> _OnceMarkdown:
         super().build_parser()

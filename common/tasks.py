@@ -7,8 +7,9 @@ the row is due and this worker claims it, so a task delivered twice sends once.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import Retry
 from django.db import DatabaseError
 from django.utils import timezone
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=5)
-def deliver_notification(self, notification_id: int) -> str | None:  # type: ignore[no-untyped-def]
+def deliver_notification(self: Task[Any, Any], notification_id: int) -> str | None:
     """One attempt; after a failure that will be retried, this task comes back at the time
     the backoff says (the periodic sweep would get there too, should the broker lose it)."""
     outcome = notifications.deliver(notification_id)

@@ -166,8 +166,9 @@ def clean_moment(
         if required:
             errors.add(path, "is required.")
         return None
+    moment: datetime.datetime | None  # declared apart: mypy narrows on later assignments only
     if isinstance(value, datetime.datetime):
-        moment: datetime.datetime | None = value
+        moment = value
     elif isinstance(value, datetime.date):
         moment = datetime.datetime.combine(value, datetime.time.min)
     elif isinstance(value, str):
@@ -208,8 +209,9 @@ def clean_date(value: Any, path: Path, errors: Errors) -> datetime.date | None:
     """A calendar date (YYYY-MM-DD) between 1970-01-01 and 2100-01-01, or None."""
     if value is None or value == "":
         return None
+    day: datetime.date | None
     if isinstance(value, datetime.datetime):
-        day: datetime.date | None = value.date()
+        day = value.date()
     elif isinstance(value, datetime.date):
         day = value
     elif isinstance(value, str):

@@ -240,7 +240,7 @@ def save_incident(
             TimelineEntry(incident=incident, at=entry["at"], text=entry["text"])
             for entry in record["timeline"]
         )
-        latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]  # type: ignore[attr-defined]
-        incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))  # type: ignore[attr-defined]
+        latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]
+        incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))
         changes.incidents_changed([incident.pk])
     return incident

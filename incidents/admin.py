@@ -97,7 +97,7 @@ class ServiceAdminForm(forms.ModelForm):
             self.add_error(str(path[0]), sentence(message))
         if not errors:
             self.cleaned_data["name"] = name
-            super()._post_clean()
+            super()._post_clean()  # type: ignore[misc]  # private to Django, not in its stubs
 
 
 @admin.register(FailureCategory)
@@ -107,7 +107,9 @@ class FailureCategoryAdmin(admin.ModelAdmin):
     search_fields = ["path", "description"]
     readonly_fields = ["path", "slug"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: FailureCategory, form: forms.ModelForm, change: bool
+    ) -> None:
         save_category(obj)  # keeps the paths of sub-categories right
 
 
@@ -117,7 +119,9 @@ class ServiceAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: Service, form: forms.ModelForm, change: bool
+    ) -> None:
         name = obj.name
         if obj.pk:  # the form changed obj in place: rename from the stored row
             obj.name = Service.objects.values_list("name", flat=True).get(pk=obj.pk)
@@ -153,7 +157,9 @@ class IncidentAdmin(SimpleHistoryAdmin):
     readonly_fields = ["author", "created_at", "updated_at"]
     inlines = [CauseInline, TimelineInline]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: Incident, form: IncidentAdminForm, change: bool
+    ) -> None:
         incident = Incident.objects.get(pk=obj.pk) if change else Incident()
         record = {**form.record}
         if change:
@@ -170,7 +176,9 @@ class IncidentAdmin(SimpleHistoryAdmin):
             )
         obj.pk = incident.pk
 
-    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+    def save_related(
+        self, request: HttpRequest, form: IncidentAdminForm, formsets: Any, change: bool
+    ) -> None:
         # save_model wrote the categories and services with the incident, in one version;
         # the inlines are read-only, so they saved nothing (the change message reads these).
         for formset in formsets:

@@ -93,7 +93,7 @@ def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Me
     editor's value, marked when the other person changed it too. When the base version's parts
     are unknown (saved before parts were kept), this editor's parts are kept.
     """
-    history = current.history  # type: ignore[attr-defined]
+    history = current.history
     base_row = history.filter(version=base_version).order_by("-history_id").first()
     latest = history.order_by("-history_id").first()
     theirs_record = record_of(current)
@@ -162,7 +162,7 @@ def _from_parts(key: str, items: list[Any]) -> list[Any]:
 def incident_versions(incident: Incident) -> list[Version]:
     """Every version of the incident, newest first, with its field and part changes."""
     result = versions(incident, list(FIELDS))
-    history = incident.history  # type: ignore[attr-defined]
+    history = incident.history
     parts = dict(history.values_list("history_id", "parts"))
     ids = list(history.order_by("history_date", "history_id").values_list("history_id", flat=True))
     by_number = list(reversed(result))

@@ -6,10 +6,10 @@ from incidents.models import FailureCategory
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: FailureCategory) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: FailureCategory) -> str:
         return obj.path
 
 
 class CategoryMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj: FailureCategory) -> str:  # type: ignore[override]
+    def label_from_instance(self, obj: FailureCategory) -> str:
         return obj.path

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
 
 from common.filters import FilterSet
 from common.forms import DateInput
 from incidents.fields import CategoryChoiceField
-from incidents.models import FailureCategory, Incident, IncidentStatus, Service, Severity
+from incidents.models import (
+    FailureCategory,
+    Incident,
+    IncidentQuerySet,
+    IncidentStatus,
+    Service,
+    Severity,
+)
 
 
 class CategoryFilter(django_filters.ModelChoiceFilter):
-    field_class = CategoryChoiceField
+    # types-django-filter narrows this to django-filter's own ModelChoiceField subclass;
+    # django-filter takes any ModelChoiceField.
+    field_class = CategoryChoiceField  # type: ignore[assignment]
 
 
 class IncidentFilterSet(FilterSet):
@@ -46,6 +54,6 @@ class IncidentFilterSet(FilterSet):
         fields = ["category", "service", "severity", "status", "started_after", "started_before"]
 
     def filter_category(
-        self, queryset: QuerySet[Incident], name: str, value: FailureCategory | None
-    ) -> QuerySet[Incident]:
-        return queryset.in_category(value) if value else queryset  # type: ignore[attr-defined]
+        self, queryset: IncidentQuerySet, name: str, value: FailureCategory | None
+    ) -> IncidentQuerySet:
+        return queryset.in_category(value) if value else queryset

@@ -29,7 +29,7 @@ class CategoryForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("name", "description"):
             self.fields[name].validators = []
-            self.fields[name].max_length = None  # type: ignore[attr-defined]
+            self.fields[name].max_length = None  # type: ignore[attr-defined]  # a CharField
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
 
@@ -42,7 +42,7 @@ class CategoryForm(forms.ModelForm):
             self.add_error(str(path[0]), sentence(message))
         if not errors:
             self.cleaned_data.update(name=name, description=description)
-            super()._post_clean()
+            super()._post_clean()  # type: ignore[misc]  # private to Django, not in its stubs
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

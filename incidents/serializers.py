@@ -63,7 +63,8 @@ class ServiceNameListField(serializers.ListField):
 
 class CategorySerializer(serializers.ModelSerializer):
     version = VersionField()
-    parent = serializers.PrimaryKeyRelatedField(
+    # A declared field, not Field.parent: DRF's metaclass moves it out of the class attributes.
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
         queryset=FailureCategory.objects.all(), allow_null=True, required=False
     )
     flagged = serializers.BooleanField(read_only=True, default=False)

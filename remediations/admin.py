@@ -52,7 +52,9 @@ class RemediationAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["category", "incident", "owner"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(
+        self, request: HttpRequest, obj: Remediation, form: RemediationAdminForm, change: bool
+    ) -> None:
         remediation = Remediation.objects.get(pk=obj.pk) if change else Remediation()
         remediation.incident = form.cleaned_data.get("incident")
         try:

@@ -19,7 +19,7 @@ from remediations.records import REMEDIATION_FIELDS
 
 
 def _base_record(current: Remediation, version: int) -> dict[str, Any] | None:
-    row = current.history.filter(version=version).order_by("-history_id").first()  # type: ignore[attr-defined]
+    row = current.history.filter(version=version).order_by("-history_id").first()
     if row is None:
         return None
     owner = get_user_model().objects.filter(pk=row.owner_id).first() if row.owner_id else None

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from common.filters import BooleanFilter, FilterSet
 from incidents.filters import CategoryFilter
 from incidents.models import FailureCategory
-from remediations.models import Remediation, RemediationKind, RemediationStatus
+from remediations.models import Remediation, RemediationKind, RemediationQuerySet, RemediationStatus
 
 
 class RemediationFilterSet(FilterSet):
@@ -42,6 +42,6 @@ class RemediationFilterSet(FilterSet):
         return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
 
     def filter_category(
-        self, queryset: QuerySet[Remediation], name: str, value: FailureCategory | None
-    ) -> QuerySet[Remediation]:
-        return queryset.in_category(value) if value else queryset  # type: ignore[attr-defined]
+        self, queryset: RemediationQuerySet, name: str, value: FailureCategory | None
+    ) -> RemediationQuerySet:
+        return queryset.in_category(value) if value else queryset

@@ -18,6 +18,7 @@ whatever the history, and the periodic reconciliation is the same code over ever
 from __future__ import annotations
 
 import bisect
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,14 +79,14 @@ class _Remediations:
         for rows_ in (*self.open_by_path.values(), *self.done_by_path.values()):
             rows_.sort()
 
-    def linked(self, path: str, started_at) -> Iterable[int]:  # noqa: ANN001
+    def linked(self, path: str, started_at: datetime.datetime) -> Iterable[int]:
         """Remediations on `path` opened before `started_at` and still open at that moment."""
         rows = self.open_by_path.get(path, [])
         for _opened_at, pk, done_at in rows[: bisect.bisect_left(rows, (started_at,))]:
             if done_at is None or done_at >= started_at:
                 yield pk
 
-    def done_before(self, path: str, started_at) -> Iterable[int]:  # noqa: ANN001
+    def done_before(self, path: str, started_at: datetime.datetime) -> Iterable[int]:
         rows = self.done_by_path.get(path, [])
         return (pk for _, pk in rows[: bisect.bisect_left(rows, (started_at,))])
 
@@ -204,7 +205,7 @@ def _evaluate_chunk(ids: list[int], paths: dict[int, str]) -> Changes:
 
 def _why_cleared(
     key: tuple[int, int],
-    started: dict[int, object],
+    started: dict[int, datetime.datetime],
     categories: dict[int, set[int]],
     paths: dict[int, str],
 ) -> str:

@@ -113,10 +113,9 @@ class RemediationSerializer(serializers.ModelSerializer):
         warnings = save_remediation(
             remediation, record, by=self.context["request"].user, expected_version=expected_version
         )
-        remediation._warnings = (
-            [  # type: ignore[attr-defined]
-                f"No user is called {record['owner']!r}: the remediation is unassigned."
-            ]
+        # Read back by get_warnings: an attribute of this response only, not a model field.
+        remediation._warnings = (  # type: ignore[attr-defined]
+            [f"No user is called {record['owner']!r}: the remediation is unassigned."]
             if warnings
             else []
         )

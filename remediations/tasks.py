@@ -9,11 +9,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
+from common.types import RetryOptions
 from incidents.models import FailureCategory, Incident
 from remediations import notifications, recurrence
 from remediations.models import Remediation
 
-RETRY = {
+RETRY: RetryOptions = {
     "autoretry_for": (DatabaseError,),
     "retry_backoff": True,  # 1 s, 2 s, 4 s … with jitter
     "retry_backoff_max": 300,

@@ -76,8 +76,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         max_length=MAX_SERVICES, required=False,
         help_text="Service names; created when missing.",
     )  # fmt: skip
-    causes = CauseSerializer(many=True, required=False, max_length=MAX_CAUSES)
-    timeline = TimelineEntrySerializer(many=True, required=False, max_length=MAX_TIMELINE)
+    # many=True hands max_length to the ListSerializer; the DRF stubs only know the child's.
+    causes = CauseSerializer(many=True, required=False, max_length=MAX_CAUSES)  # type: ignore[call-arg]
+    timeline = TimelineEntrySerializer(many=True, required=False, max_length=MAX_TIMELINE)  # type: ignore[call-arg]
     remediations = IncidentRemediationSerializer(many=True, read_only=True)
     author = serializers.CharField(
         source="author.username", read_only=True, default=None, allow_null=True
@@ -157,7 +158,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         warnings = save_report(
             incident, validated_data, by=self.context["request"].user, expected_version=None
         )
-        incident._warnings = warnings  # type: ignore[attr-defined]
+        incident._warnings = warnings  # type: ignore[attr-defined]  # for this response only
         return incident
 
     def update(self, instance: Incident, validated_data: dict[str, Any]) -> Incident:

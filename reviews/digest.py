@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +24,9 @@ from common.notifications import Message, one_line, record
 from remediations.models import Remediation
 from reviews import agenda
 from reviews.weeks import Week
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 LISTED = 10  # items per section in the digest; the page has the rest
@@ -39,7 +44,7 @@ def digest_text(built: agenda.Agenda) -> str:
         "",
     ]
 
-    def section(title: str, part: agenda.Section, describe) -> None:  # type: ignore[no-untyped-def]
+    def section(title: str, part: agenda.Section, describe: Callable[[Any], str]) -> None:
         lines.append(f"{title}: {part.total}")
         lines.extend(f"  - {describe(row)}" for row in part.rows[:LISTED])
         if part.total > LISTED:
@@ -138,7 +143,7 @@ def remind_overdue(week: Week) -> int:
     )
     by_owner: dict[int, list[Remediation]] = defaultdict(list)
     for remediation in overdue.order_by("due_date", "pk").iterator():
-        by_owner[remediation.owner_id].append(remediation)
+        by_owner[cast(int, remediation.owner_id)].append(remediation)  # owner__isnull=False
     base = settings.ONCE_BASE_URL.rstrip("/")
     reminded = 0
     for owner_id, remediations in by_owner.items():
@@ -163,7 +168,7 @@ def remind_overdue(week: Week) -> int:
             key = f"overdue:{week.label}:{owner_id}:{min(r.pk for r in new)}"
             payload = {"remediations": sorted(r.pk for r in new)}
             message = Message(
-                Notification.Channel.EMAIL, new[0].owner.email, subject, body, payload
+                Notification.Channel.EMAIL, cast("User", new[0].owner).email, subject, body, payload
             )
             if record(key, [message]):
                 reminded += len(new)

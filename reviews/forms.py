@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -66,7 +66,7 @@ class MeetingForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["attendees"].queryset = (
+        cast(forms.ModelMultipleChoiceField, self.fields["attendees"]).queryset = (
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
         self.fields["attendees"].required = False

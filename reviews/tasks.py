@@ -8,11 +8,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import DatabaseError
 
+from common.types import RetryOptions
 from reviews import digest
 from reviews.weeks import Week
 
 # Only the recording can fail here; sending (and its retries) is the delivery log's work.
-RETRY = {
+RETRY: RetryOptions = {
     "autoretry_for": (DatabaseError,),
     "retry_backoff": True,
     "retry_backoff_max": 600,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -79,10 +79,11 @@ class SearchViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         form = SearchForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.errors)
+            # Each ErrorList is a list that reads as its messages, which is what DRF walks.
+            raise ValidationError(cast(dict[str, list[str]], form.errors))
         within = self.filter_queryset(self.get_queryset())
         filtered = bool(set(request.query_params) & set(IncidentFilterSet.base_filters))
-        paginator: SearchPagination = self.paginator  # type: ignore[assignment]
+        paginator = cast(SearchPagination, self.paginator)  # pagination_class above
         limit, offset = paginator.page(request, 0)
         try:
             found = search(

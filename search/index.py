@@ -44,8 +44,8 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
     through = Incident.categories.through.objects.filter(incident_id__in=incident_ids)
     for incident_id, path in through.values_list("incident_id", "failurecategory__path"):
         labels[incident_id].append(path)
-    through = Incident.services.through.objects.filter(incident_id__in=incident_ids)
-    for incident_id, name in through.values_list("incident_id", "service__name"):
+    services = Incident.services.through.objects.filter(incident_id__in=incident_ids)
+    for incident_id, name in services.values_list("incident_id", "service__name"):
         labels[incident_id].append(name)
     causes = Cause.objects.filter(incident_id__in=incident_ids).order_by("pk")
     for incident_id, description, path in causes.values_list(

@@ -15,8 +15,9 @@ def _drop_connections() -> None:
     # Forget every connection and producer pool (the app's and kombu's global ones): the next
     # publish opens new ones with the current settings.
     pools.reset()
-    app._pool = None
-    app.amqp._producer_pool = None
+    # Private attributes, absent from celery-types.
+    app._pool = None  # type: ignore[attr-defined]
+    app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from tests.factories import UserFactory
@@ -11,24 +12,24 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @pytest.fixture
-def alice(db):  # type: ignore[no-untyped-def]
+def alice(db: None) -> User:
     return UserFactory(username="alice")
 
 
 @pytest.fixture
-def bob(db):  # type: ignore[no-untyped-def]
+def bob(db: None) -> User:
     return UserFactory(username="bob")
 
 
 @pytest.fixture
-def alice_client(alice) -> Client:  # type: ignore[no-untyped-def]
+def alice_client(alice: User) -> Client:
     client = Client()
     client.force_login(alice, backend=MODEL_BACKEND)
     return client
 
 
 @pytest.fixture
-def bob_client(bob) -> Client:  # type: ignore[no-untyped-def]
+def bob_client(bob: User) -> Client:
     client = Client()
     client.force_login(bob, backend=MODEL_BACKEND)
     return client

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from incidents.actions import save_category
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, Service
 from remediations.models import Remediation
 
+M = TypeVar("M")
 
-class UserFactory(factory.django.DjangoModelFactory):
+if TYPE_CHECKING:
+
+    class ModelFactory(factory.django.DjangoModelFactory[M]):
+        # `SomeFactory(...)` runs the create strategy (factory_boy's metaclass) and returns a
+        # model instance; factory_boy's own types say it returns the factory. This says what
+        # happens, and mypy refuses a __new__ that returns another class (hence the ignore).
+        def __new__(cls, *args: Any, **kwargs: Any) -> M:  # type: ignore[misc]
+            raise NotImplementedError
+else:
+    ModelFactory = factory.django.DjangoModelFactory
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -24,12 +40,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "password")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+    def _save(obj: User, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
         if create:
             obj.save()
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(ModelFactory[FailureCategory]):
     class Meta:
         model = FailureCategory
 
@@ -37,11 +53,13 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     parent = None
 
     @classmethod
-    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _create(
+        cls, model_class: Callable[..., FailureCategory], *args: Any, **kwargs: Any
+    ) -> FailureCategory:
         return save_category(model_class(*args, **kwargs))
 
 
-class IncidentFactory(factory.django.DjangoModelFactory):
+class IncidentFactory(ModelFactory[Incident]):
     class Meta:
         model = Incident
         skip_postgeneration_save = True
@@ -52,17 +70,21 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=3))
 
     @factory.post_generation
-    def categories(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+    def categories(  # noqa: N805
+        obj: Incident, create: bool, extracted: list[FailureCategory] | None, **kwargs: Any
+    ) -> None:
         if create and extracted:
             obj.categories.set(extracted)
 
     @factory.post_generation
-    def services(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+    def services(  # noqa: N805
+        obj: Incident, create: bool, extracted: list[Service] | None, **kwargs: Any
+    ) -> None:
         if create and extracted:
             obj.services.set(extracted)
 
 
-class RemediationFactory(factory.django.DjangoModelFactory):
+class RemediationFactory(ModelFactory[Remediation]):
     class Meta:
         model = Remediation
 

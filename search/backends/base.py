@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -35,7 +36,7 @@ class Ranked:
     count_capped: bool  # there are more than `count`
 
 
-def within_sql(within: QuerySet[Incident] | None) -> tuple[str, list[object]]:
+def within_sql(within: QuerySet[Incident] | None) -> tuple[str, list[Any]]:
     """An `AND <id column> IN (…)` clause for the filtered incidents, with its parameters."""
     if within is None:
         return "", []

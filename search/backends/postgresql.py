@@ -19,6 +19,8 @@ A query of only very common words ranks the first CANDIDATES matches.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -38,6 +40,9 @@ from search.backends.base import (
     within_sql,
 )
 from search.query import Query, Term
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
 
 WEIGHTS = "{0.1, 0.25, 0.5, 1.0}"  # D (body), C (summary), B (categories, services), A (title)
 NORMALIZATION = 1  # ts_rank: divide by 1 + log(document length), so long reports don't win
@@ -102,7 +107,15 @@ class PostgreSQLBackend(SearchBackend):
                 raise SearchTimeout from error
             raise
 
-    def _rank(self, cursor, query, within, newest_first, limit, offset) -> Ranked:  # type: ignore[no-untyped-def]
+    def _rank(
+        self,
+        cursor: CursorWrapper,
+        query: Query,
+        within: QuerySet[Incident] | None,
+        newest_first: bool,
+        limit: int,
+        offset: int,
+    ) -> Ranked:
         # 1. Each concept (and the exclusions) as a tsquery, with its document frequency.
         # Frequencies are counted on the words without their order ("probe"): the GIN index
         # answers that exactly, while checking a phrase's word order reads every document.
@@ -203,11 +216,14 @@ class PostgreSQLBackend(SearchBackend):
         return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)
 
     @staticmethod
-    def _candidates(concepts: list[tuple[str, int]], any_of) -> str | None:  # type: ignore[no-untyped-def]
+    def _candidates(
+        concepts: list[tuple[str, int]], any_of: Callable[[list[str]], str]
+    ) -> str | None:
         """The rarer concepts, when all of them together would match too many documents."""
         if sum(f for _, f in concepts) <= CANDIDATES:
             return None
-        rare, total = [], 0
+        rare: list[str] = []
+        total = 0
         for text, frequency in sorted(concepts, key=lambda c: c[1]):
             if rare and total + frequency > CANDIDATES:
                 break

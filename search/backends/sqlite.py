@@ -89,7 +89,14 @@ class SQLiteBackend(SearchBackend):
         finally:
             raw.set_progress_handler(None, 0)
 
-    def _rank(self, query, within, newest_first, limit, offset) -> Ranked:  # type: ignore[no-untyped-def]
+    def _rank(
+        self,
+        query: Query,
+        within: QuerySet[Incident] | None,
+        newest_first: bool,
+        limit: int,
+        offset: int,
+    ) -> Ranked:
         expression = match_expression(query)
         in_filter, filter_params = within_sql(within)
         filter_clause = f"AND f.rowid {in_filter}" if in_filter else ""

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages an anonymous visitor may see. Anything else must send them to the login page.
@@ -14,7 +15,7 @@ PUBLIC = {"/accounts/login/", "/healthz"}
 # Django's admin answers with its own redirect to the login page; checked below like the rest.
 
 
-def _walk(patterns: list, prefix: str = "") -> Iterator[str]:  # type: ignore[type-arg]
+def _walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
@@ -59,7 +60,7 @@ def _is_api(path: str) -> bool:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", [p for p in ALL_PATHS if p not in PUBLIC and not _is_api(p)])
-def test_anonymous_visitors_are_sent_to_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_visitors_are_sent_to_login(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code in (301, 302), f"{path} answered {response.status_code}"
     # Admin pages send visitors to /admin/login/, which is itself walked here and redirects on.
@@ -68,7 +69,7 @@ def test_anonymous_visitors_are_sent_to_login(client, path: str) -> None:  # typ
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", [p for p in ALL_PATHS if _is_api(p)])
-def test_anonymous_api_calls_are_refused(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_anonymous_api_calls_are_refused(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 401, f"{path} answered {response.status_code}"
     assert response["WWW-Authenticate"] == "Token"
@@ -76,5 +77,5 @@ def test_anonymous_api_calls_are_refused(client, path: str) -> None:  # type: ig
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", sorted(PUBLIC))
-def test_public_pages_answer_without_login(client, path: str) -> None:  # type: ignore[no-untyped-def]
+def test_public_pages_answer_without_login(client: Client, path: str) -> None:
     assert client.get(path).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
@@ -27,7 +28,7 @@ def test_pages_include_no_inline_script(alice_client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_session_and_csrf_cookies_are_httponly_and_secure_outside_debug(alice) -> None:  # type: ignore[no-untyped-def]
+def test_session_and_csrf_cookies_are_httponly_and_secure_outside_debug(alice: User) -> None:
     client = Client()
     client.get(reverse("login"))
     response = client.post(reverse("login"), {"username": "alice", "password": "password"})
@@ -39,7 +40,7 @@ def test_session_and_csrf_cookies_are_httponly_and_secure_outside_debug(alice) -
 
 
 @pytest.mark.django_db
-def test_repeated_failed_logins_are_locked_out(alice) -> None:  # type: ignore[no-untyped-def]
+def test_repeated_failed_logins_are_locked_out(alice: User) -> None:
     client = Client()
     for _ in range(4):
         response = client.post(reverse("login"), {"username": "alice", "password": "wrong"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.management import call_command
 
@@ -11,10 +13,10 @@ from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_is_rich_and_loading_it_twice_changes_nothing(settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_is_rich_and_loading_it_twice_changes_nothing(settings: Any) -> None:
     settings.DEBUG = True
     call_command("load_demo", verbosity=0)
-    first = {
+    first: dict[str, Any] = {
         "incidents": Incident.objects.count(),
         "remediations": Remediation.objects.count(),
         "categories": FailureCategory.objects.count(),
@@ -40,7 +42,7 @@ def test_demo_is_rich_and_loading_it_twice_changes_nothing(settings) -> None:  #
     assert all(i.causes.exists() and i.timeline.exists() for i in Incident.objects.all())
 
 
-def test_the_demo_login_exists_only_in_debug(settings) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_login_exists_only_in_debug(settings: Any) -> None:
     from django.contrib.auth import get_user_model
 
     settings.DEBUG = False
@@ -51,7 +53,7 @@ def test_the_demo_login_exists_only_in_debug(settings) -> None:  # type: ignore[
     assert get_user_model().objects.get(username="demo").check_password("demo")
 
 
-def test_loading_again_keeps_what_a_person_changed_and_adds_what_is_missing(settings) -> None:  # type: ignore[no-untyped-def]
+def test_loading_again_keeps_what_a_person_changed_and_adds_what_is_missing(settings: Any) -> None:
     settings.DEBUG = True
     call_command("load_demo", verbosity=0)
     incident = Incident.objects.get(external_id="demo-etcd-ebs-1")
@@ -72,7 +74,7 @@ def test_loading_again_keeps_what_a_person_changed_and_adds_what_is_missing(sett
     assert Incident.objects.count() == count + 1
 
 
-def test_loading_again_logs_nobody_out(settings) -> None:  # type: ignore[no-untyped-def]
+def test_loading_again_logs_nobody_out(settings: Any) -> None:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -88,7 +90,9 @@ def test_loading_again_logs_nobody_out(settings) -> None:  # type: ignore[no-unt
     assert browser.get("/incidents/").status_code == 200  # not a redirect to the login page
 
 
-def test_the_demo_login_keeps_a_password_its_user_changed(settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_login_keeps_a_password_its_user_changed(
+    settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     from django.contrib.auth import get_user_model
 
     settings.DEBUG = True
@@ -102,7 +106,7 @@ def test_the_demo_login_keeps_a_password_its_user_changed(settings, capsys) -> N
 
 
 @pytest.mark.django_db(transaction=True)  # the recurrence rules run when the load commits
-def test_loading_the_demo_mails_nobody(settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_loading_the_demo_mails_nobody(settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
     settings.DEBUG = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     call_command("load_demo", verbosity=0)

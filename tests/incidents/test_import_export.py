@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -135,12 +136,14 @@ def test_a_bulk_import_keeps_every_row_and_its_history(tmp_path: Path) -> None:
     assert incident.timeline.count() == 1
 
 
-def test_a_batch_the_database_refuses_is_retried_line_by_line(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_batch_the_database_refuses_is_retried_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from django.db import IntegrityError
 
     from reports.importer import BatchImporter
 
-    def refuse(self, batch):  # type: ignore[no-untyped-def]
+    def refuse(self: BatchImporter, batch: Any) -> None:
         get_or_create_category = self.resolver.category
         get_or_create_category("Created then rolled back")
         raise IntegrityError("simulated")

@@ -14,7 +14,7 @@ from reviews.models import ReviewMeeting
 from reviews.weeks import Week
 
 pytestmark = pytest.mark.django_db
-HTMX = {"HTTP_HX_REQUEST": "true"}
+HTMX: dict[str, Any] = {"HTTP_HX_REQUEST": "true"}  # extra request headers for Client.post
 
 
 def test_marking_reviewed_records_it_in_the_weeks_meeting(

@@ -205,7 +205,7 @@ def test_newest_first_sorts_by_start(alice_client: Client, kb: Any) -> None:
 def test_pages_follow_each_other(alice_client: Client, kb: Any) -> None:
     for n in range(5):
         kb(f"Redis failover {n}")
-    first = alice_client.get("/api/search/", {"q": "redis", "limit": 2}).json()
+    first = alice_client.get("/api/search/", {"q": "redis", "limit": "2"}).json()
     second = alice_client.get(first["next"]).json()
     assert first["count"] == 5 and first["previous"] is None
     assert not {h["id"] for h in first["results"]} & {h["id"] for h in second["results"]}

@@ -15,7 +15,7 @@ from whitenoise.runserver_nostatic.management.commands.runserver import (
 )
 
 
-class Command(WhiteNoiseRunserver):  # type: ignore[misc, valid-type]
+class Command(WhiteNoiseRunserver):
     def on_bind(self, server_port: int) -> None:
         address = f"[{self.addr}]" if self._raw_ipv6 else self.addr
         if address == "0":
