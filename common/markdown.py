@@ -357,9 +357,10 @@ class _TreeSize(Treeprocessor):
 
 def _is_own_url(url: str) -> bool:
     """True when a browser would fetch `url` from Once itself: relative, or on ONCE_BASE_URL."""
-    # What a browser parses (WHATWG URL): surrounding C0 controls and spaces are stripped,
-    # tab and line breaks removed anywhere, and a backslash is a slash ("/\evil" is "//evil").
-    cleaned = url.strip("".join(map(chr, range(0x21))))
+    # What a browser parses: the attribute's character references decoded first ("&#x2F;"
+    # is "/"), then (WHATWG URL) surrounding C0 controls and spaces stripped, tab and line
+    # breaks removed anywhere, and a backslash taken as a slash ("/\evil" is "//evil").
+    cleaned = html.unescape(url).strip("".join(map(chr, range(0x21))))
     cleaned = re.sub(r"[\t\n\r]", "", cleaned).replace("\\", "/")
     if not cleaned:
         return False

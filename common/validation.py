@@ -31,6 +31,7 @@ RANGE_WORDS = "between 1970-01-01 and 2100-01-01"
 # a log line. U+2028, U+0085 and the like are text (the export escapes them: interchange.py).
 LINE_BREAKS = "\n\r"
 _LINE_BREAK = re.compile(f"[{re.escape(LINE_BREAKS)}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RecordInvalid(ValueError):
@@ -128,7 +129,9 @@ def clean_text(
     required: bool = False,
     strip: bool = False,
 ) -> str:
-    """A string: no NUL, at most `max_length` characters, no line break if `single_line`.
+    """A string: no NUL, no lone surrogate, at most `max_length` characters, no line break if
+    `single_line`. Multi-line text has its line ends made "\\n" (a browser sends "\\r\\n"), so
+    every way in stores the same text.
 
     None counts as "". Returns "" after recording a message.
     """
@@ -142,6 +145,12 @@ def clean_text(
     if "\x00" in value:
         errors.add(path, "must not contain the NUL character (\\u0000).")
         return ""
+    surrogate = _SURROGATE.search(value)
+    if surrogate:  # "\ud800" in JSON decodes to one; no database or encoder can store it
+        errors.add(path, f"must not contain a lone surrogate (U+{ord(surrogate.group()):04X}).")
+        return ""
+    if not single_line and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     if single_line and _LINE_BREAK.search(value):
         errors.add(path, "must be a single line: remove the line break.")
         return ""

@@ -45,7 +45,14 @@ def save_category(
     """
     old_path = None
     if category.pk:
-        current = FailureCategory.objects.values_list("version", flat=True).get(pk=category.pk)
+        stored = FailureCategory.objects.get(pk=category.pk)
+        if (stored.name, stored.parent_id, stored.description) == (
+            category.name,
+            category.parent_id,
+            category.description,
+        ):
+            return category  # nothing changed: no new version
+        current = stored.version
         claim_version(category, current if expected_version is None else expected_version)
         old_path = FailureCategory.objects.values_list("path", flat=True).get(pk=category.pk)
     parent_path = category.parent.path if category.parent else ""
@@ -78,7 +85,9 @@ def get_or_create_category(path: str) -> FailureCategory:
     parent: FailureCategory | None = None
     for depth in range(len(names)):
         full = PATH_SEPARATOR.join(names[: depth + 1])
-        existing = FailureCategory.objects.filter(path=full).first()
+        # Ignoring case: "networking > dns" is the failure mode "Networking > DNS", not a
+        # second tree beside it that recurrence would never connect.
+        existing = FailureCategory.objects.filter(path__iexact=full).first()
         if existing is None:
             existing = save_category(FailureCategory(name=names[depth], parent=parent))
         parent = existing

@@ -37,6 +37,7 @@ class RulesOfTheValidator(forms.ModelForm):
             if isinstance(field, forms.CharField):
                 field.max_length = None
                 field.validators = []
+                field.strip = False  # the validator decides what is trimmed, for every way in
             if not isinstance(field, forms.ModelMultipleChoiceField):
                 field.required = False
 

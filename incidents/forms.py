@@ -50,7 +50,7 @@ class CategoryForm(forms.ModelForm):
         if name:
             parts = (split_category_path(parent.path) if parent else []) + [name]
             path = " > ".join(parts)
-            clash = FailureCategory.objects.filter(path=path).exclude(pk=self.instance.pk)
+            clash = FailureCategory.objects.filter(path__iexact=path).exclude(pk=self.instance.pk)
             if clash.exists():
                 self.add_error("name", f"There is already a category “{path}”.")
         return cleaned

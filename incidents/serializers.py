@@ -73,7 +73,6 @@ class CategorySerializer(serializers.ModelSerializer):
         model = FailureCategory
         fields = ["id", "slug", "version", "name", "parent", "path", "description", "flagged"]
         read_only_fields = ["slug", "path"]
-        extra_kwargs = {"description": {"max_length": 20_000}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = self._shared_rules(attrs)
@@ -104,7 +103,7 @@ class CategorySerializer(serializers.ModelSerializer):
                 {"parent": ["A category can't be moved below itself or one of its sub-categories."]}
             )
         path = f"{parent.path}{PATH_SEPARATOR}{name}" if parent else name
-        if FailureCategory.objects.filter(path=path).exclude(pk=instance.pk).exists():
+        if FailureCategory.objects.filter(path__iexact=path).exclude(pk=instance.pk).exists():
             raise serializers.ValidationError({"name": [f"There is already a category “{path}”."]})
         return attrs
 

@@ -14,6 +14,7 @@ from common.concurrency import save_versioned
 from incidents.actions import CategoryCache, save_incident
 from incidents.models import Incident
 from remediations.models import FlagState, RecurrenceFlag, Remediation
+from remediations.records import REMEDIATION_FIELDS
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -61,6 +62,8 @@ def save_remediation(
     saved a newer version meanwhile.
     """
     cache = cache or CategoryCache()
+    if remediation.pk and _unchanged(remediation, record):
+        return []  # nothing changed: no new version, no history entry, no conflict
     warnings = []
     owner = None
     if record["owner"]:
@@ -81,6 +84,13 @@ def save_remediation(
         )
         changes.remediation_changed(remediation.pk)
     return warnings
+
+
+def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
+    stored = Remediation.objects.select_related("owner", "category").get(pk=remediation.pk)
+    return stored.incident_id == remediation.incident_id and all(
+        remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS
+    )
 
 
 def save_report(

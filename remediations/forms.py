@@ -22,6 +22,7 @@ class RemediationFields(forms.ModelForm):
             if isinstance(field, forms.CharField):
                 field.max_length = None
                 field.validators = []
+                field.strip = False  # the validator decides what is trimmed, for every way in
         if self.instance.pk and "version" in self.fields:
             self.fields["version"].initial = self.instance.version
 

@@ -55,7 +55,7 @@ def clean_remediation(
     `now` (never before it was opened); a `done_at` on one that is not done is refused, as
     is one before `opened_at` (PRODUCT.md, "Domain").
     """
-    now = now or timezone.now()
+    now = (now or timezone.now()).replace(microsecond=0)  # times are kept to the second
     record: dict[str, Any] = {
         "title": clean_text(
             raw.get("title"), (*path, "title"), errors,

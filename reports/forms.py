@@ -48,6 +48,7 @@ class ParseOnly(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            field.required = False  # what is required is the validator's to say
             if isinstance(field, forms.CharField):
                 field.validators = []
 

@@ -84,6 +84,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         source="author.username", read_only=True, default=None, allow_null=True
     )
     linked_remediations = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField()
     open_flags = serializers.SerializerMethodField()
 
     class Meta:
@@ -92,7 +93,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "id", "reference", "url", "version", "external_id", "title", "summary", "body",
             "severity", "status", "started_at", "detected_at", "resolved_at", "categories",
             "services", "causes", "timeline", "remediations", "source_url", "author",
-            "created_at", "updated_at", "linked_remediations", "open_flags",
+            "created_at", "updated_at", "linked_remediations", "open_flags", "warnings",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
@@ -107,6 +108,11 @@ class IncidentSerializer(serializers.ModelSerializer):
             for link in incident.recurrence_links.all()
             if link.remediation.status in OPEN_STATUSES
         )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_warnings(self, incident: Incident) -> list[str]:
+        """What the write left undone, e.g. an owner that matches no user (PRODUCT.md)."""
+        return list(getattr(incident, "_warnings", []))
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_open_flags(self, incident: Incident) -> list[int]:

@@ -39,6 +39,8 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
         # The page was opened before the week had a meeting; marking an incident reviewed
         # made one since, with no notes nor attendees: nothing of anybody's to lose.
         expected_version = meeting.version
+    if meeting.pk is not None and _same(meeting, form.cleaned_data):
+        return meeting  # nothing changed: no new version
     if meeting.pk is None:
         existing = ReviewMeeting.objects.filter(week_start=meeting.week_start).first()
         if existing is not None:
@@ -46,6 +48,14 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
     else:
         claim_version(meeting, expected_version if expected_version is not None else -1)
     return form.save()
+
+
+def _same(meeting: ReviewMeeting, cleaned: dict[str, Any]) -> bool:
+    stored = ReviewMeeting.objects.get(pk=meeting.pk)
+    attendees = {user.pk for user in cleaned.get("attendees") or []}
+    return stored.notes == cleaned.get("notes", "") and attendees == set(
+        stored.attendees.values_list("pk", flat=True)
+    )
 
 
 def _blank(meeting: ReviewMeeting) -> bool:

@@ -40,11 +40,14 @@ def stem(word: str) -> str:
 
 _MARKDOWN_NOISE = [
     (re.compile(r"```[^\n]*"), " "),  # code fences (the code itself stays searchable)
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images → alt text
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links → their text
-    (re.compile(r"<[^>\n]{1,200}>"), " "),  # inline HTML tags
+    # Images → alt text, links → their text. The bracketed text may not hold another "[",
+    # nor the address a "(" or a line end: each try then stops at the next bracket, so a run
+    # of thousands of "[" costs linear time, not quadratic (issue 10: bounded work).
+    (re.compile(r"!\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
+    (re.compile(r"\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
+    (re.compile(r"<[^<>\n]{1,200}>"), " "),  # inline HTML tags (no "<" inside: linear)
     (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", re.MULTILINE), ""),  # block markers
-    (re.compile(r"^\s*\|?[\s:|-]+\|[\s:|-]*$", re.MULTILINE), " "),  # table rules
+    (re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$", re.MULTILINE), " "),  # table rules, one line
     (re.compile(r"[*_`~|]+"), " "),  # emphasis, code spans, table pipes
     (re.compile(r"[ \t]+"), " "),
 ]

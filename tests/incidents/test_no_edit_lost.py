@@ -235,3 +235,93 @@ def test_the_admin_only_shows_what_it_cannot_route_through_an_action(staff_clien
     ):
         assert staff_client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
         assert staff_client.get(reverse(f"admin:{name}_add")).status_code == 403, name
+
+
+def test_a_lone_surrogate_is_refused_by_the_api_and_reported_by_the_import(
+    alice_client: Client, tmp_path: Any
+) -> None:
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    body = '{"title": "x\\ud800y", "started_at": "2025-01-01"}'
+    response = alice_client.post("/api/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "lone surrogate (U+D800)" in response.json()["title"][0]
+    path = tmp_path / "in.jsonl"
+    path.write_text(body + '\n{"title": "fine", "started_at": "2025-01-01"}\n', encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_incidents", str(path), stdout=io.StringIO(), stderr=err)
+    assert "line 1: title must not contain a lone surrogate" in err.getvalue()
+    assert list(Incident.objects.values_list("title", flat=True)) == ["fine"]
+
+
+def test_text_from_any_way_in_is_stored_with_lf_line_ends(alice_client: Client) -> None:
+    created = create(alice_client, body="one\r\ntwo\rthree", causes=[{"description": "a\r\nb"}])
+    assert created["body"] == "one\ntwo\nthree" and created["causes"][0]["description"] == "a\nb"
+
+
+def test_saving_an_unchanged_remediation_category_or_meeting_makes_no_version(
+    alice_client: Client,
+) -> None:
+    remediation = alice_client.post(
+        "/api/remediations/",
+        {"title": "Cache DNS", "status": "done"},
+        content_type="application/json",
+    ).json()
+    assert "." not in remediation["done_at"] and "." not in remediation["opened_at"]  # seconds
+    same = alice_client.patch(
+        f"/api/remediations/{remediation['id']}/", {"version": 1}, content_type="application/json"
+    )
+    assert same.status_code == 200 and same.json()["version"] == 1
+    category = alice_client.post(
+        "/api/categories/", {"name": "Network"}, content_type="application/json"
+    ).json()
+    same = alice_client.patch(
+        f"/api/categories/{category['id']}/", {"version": 1, "name": "Network"},
+        content_type="application/json",
+    )  # fmt: skip
+    assert same.status_code == 200 and same.json()["version"] == 1
+    url = reverse("review_meeting", args=["2026-W10"])
+    alice_client.post(url, {"notes": "Notes"})
+    alice_client.post(url, {"notes": "Notes", "version": "1"})
+    from reviews.models import ReviewMeeting
+
+    assert ReviewMeeting.objects.get().version == 1
+
+
+def test_a_path_in_other_letter_case_is_the_same_failure_mode(alice_client: Client) -> None:
+    from incidents.models import FailureCategory
+
+    create(alice_client, categories=["Networking > DNS"])
+    create(alice_client, categories=["networking > dns"])
+    assert list(FailureCategory.objects.values_list("path", flat=True)) == [
+        "Networking", "Networking > DNS",
+    ]  # fmt: skip
+    response = alice_client.post(
+        "/api/categories/", {"name": "networking"}, content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+def test_a_cause_without_kind_is_a_root_cause_on_the_page_too(alice_client: Client) -> None:
+    created = create(alice_client)
+    url = reverse("incident_edit", args=[created["id"]])
+    data = edit_data(alice_client, url)
+    data.pop("causes-0-kind")
+    assert alice_client.post(url, data).status_code == 302
+    assert Incident.objects.get().causes.get().kind == "root_cause"
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    ["![e](&#x2F;&#x2F;evil.example/e.png)", "![g](h&#x0D;ttps://evil.example/g.png)",
+     "![c](/&#x09;/evil.example/c.png)"],
+)  # fmt: skip
+def test_an_image_from_elsewhere_written_with_entities_is_a_link(markdown: str) -> None:
+    from common.markdown import render_markdown
+
+    html = render_markdown(markdown)
+    assert "<img" not in html and "<a href=" in html

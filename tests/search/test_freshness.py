@@ -125,3 +125,11 @@ def test_renaming_a_service_through_the_api_reindexes_its_incidents(
         )
     assert response.status_code == 200, response.json()
     assert titles(alice_client, "valkey") == ["Sessions dropped"]
+
+
+def test_indexed_text_keeps_link_and_image_words_and_drops_their_addresses() -> None:
+    from search.text import plain_text
+
+    text = plain_text("See [the runbook](https://x/y) and ![a graph](/g.png) " + "[" * 5000)
+    assert text.startswith("See the runbook and a graph ")
+    assert "https" not in text and text.count("[") == 5000
