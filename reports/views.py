@@ -196,11 +196,18 @@ def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
             actions.save_category(
                 form.save(commit=False), expected_version=form.cleaned_data.get("version")
             )
-        except StaleVersion:
+        except StaleVersion as stale:
+            current = FailureCategory.objects.get(pk=stale.instance.pk)
+            theirs = current.description[:200] or "(no description)"
+            data = request.POST.copy()
+            data["version"] = str(current.version)  # a second save, after merging, goes through
+            form = CategoryForm(data, instance=current)
+            form.is_valid()
             form.add_error(
                 None,
-                "Someone saved this category while you were editing: nothing was changed. "
-                "Your text is kept below; reload the page to see theirs.",
+                "Someone saved this category while you were editing: nothing of yours was "
+                f"saved. It is now “{current.path}”: {theirs}. Your text is kept below: "
+                "merge and save again.",
             )
             status = 409
         else:

@@ -201,19 +201,29 @@ def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
     if saved:
         try:
             actions.save_meeting(form, expected_version=form.cleaned_data.get("version"))
-        except StaleVersion:
+        except StaleVersion as stale:
             saved = False
+            # Their notes are shown above the form (the stored meeting); this editor's stay in
+            # the form, now based on the current version, so merging and saving goes through.
+            current = ReviewMeeting.objects.get(pk=stale.instance.pk)
+            data = request.POST.copy()
+            data["version"] = str(current.version)
+            form = MeetingForm(data, instance=current)
+            form.is_valid()
             form.add_error(
                 None,
-                "Someone saved the notes while you were writing: nothing was changed. Your "
-                "notes are kept here; reload the agenda to see theirs, then merge and save.",
+                "Someone saved the notes while you were writing: nothing of yours was saved. "
+                "Their notes are shown above, yours are kept below: merge them and save again.",
             )
     if saved:
         form = MeetingForm(instance=form.instance)  # the next save starts from this version
+    shown = (
+        ReviewMeeting.objects.filter(pk=form.instance.pk).first() if form.instance.pk else None
+    )  # what is stored, never the refused text
     if _is_htmx(request):
         context = {
-            "meeting_form": form, "week": the_week, "saved": saved, "meeting": form.instance,
-            "team": _owners(),
+            "meeting_form": form, "week": the_week, "saved": saved,
+            "meeting": shown or form.instance, "team": _owners(),
         }  # fmt: skip
         return render(request, "reviews/_meeting.html", context)
     if not saved:

@@ -177,3 +177,17 @@ def test_the_tree_lists_each_category_under_its_parent(alice_client: Client) -> 
     assert [c.path for c in response.context["categories"]] == [
         "Certificates", "Control plane", "Control plane > etcd", "Storage", "Storage > EBS latency",
     ]  # fmt: skip
+
+
+def test_a_stale_category_edit_keeps_the_text_and_saves_after_merging(alice_client: Client) -> None:
+    category = CategoryFactory(name="Network")
+    url = reverse("category_edit", args=[category.slug])
+    stale = {"name": "Network", "parent": "", "description": "mine", "version": "1"}
+    assert alice_client.post(url, {**stale, "description": "theirs"}).status_code == 302
+    response = alice_client.post(url, stale)
+    html = response.content.decode()
+    assert response.status_code == 409 and "It is now “Network”: theirs." in html
+    assert "mine</textarea>" in html and 'name="version" value="2"' in html
+    assert alice_client.post(url, response.context["form"].data).status_code == 302
+    category.refresh_from_db()
+    assert category.description == "mine" and category.version == 3

@@ -205,3 +205,7 @@ def test_two_people_saving_meeting_notes_do_not_overwrite_each_other(
     assert "Someone saved the notes while you were writing" in response.content.decode()
     assert "Bob&#x27;s notes" in response.content.decode()  # what bob typed is kept
     assert ReviewMeeting.objects.get().notes == "Alice again"
+    merged = {"notes": "Alice again\n\nBob's notes", "version": "2"}  # the page now says 2
+    assert 'name="version" value="2"' in response.content.decode()
+    assert bob_client.post(url, merged).status_code == 302
+    assert ReviewMeeting.objects.get().notes.endswith("Bob's notes")
