@@ -106,12 +106,16 @@ def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Me
     for key in (*FIELDS, *PART_FIELDS):
         if base is None or key not in base:
             continue  # unknown base: keep what this editor has
+        clash = ours[key] != base[key]
         if ours[key] == base[key]:
             merged[key] = theirs_record[key]
         elif key in PART_FIELDS and theirs[key] != base[key]:
             merged[key] = _from_parts(key, merge_items(base[key], ours[key], theirs[key]))
+        elif key in TEXTS and theirs[key] != base[key]:
+            merged[key], clean = merge_text(base[key], ours[key], theirs[key])
+            clash = not clean
         if theirs[key] != base[key]:
-            changes.append(change(key, base[key], theirs[key], yours_kept=ours[key] != base[key]))
+            changes.append(change(key, base[key], theirs[key], yours_kept=clash))
     if base is None:
         changes.append(FieldChange(label="(earlier version not found)", before="", after=""))
     conflict = Conflict(
@@ -121,6 +125,50 @@ def merge_edit(current: Incident, base_version: int, mine: dict[str, Any]) -> Me
         changes=changes,
     )
     return Merge(record=merged, conflict=conflict)
+
+
+TEXTS = ("summary", "body")  # multi-line text, merged line by line
+
+
+def merge_text(base: str, mine: str, theirs: str) -> tuple[str, bool]:
+    """A three-way merge of two edits of one text, line by line: `(merged, clean)`.
+
+    When the two people changed different lines, both changes are applied (clean). When they
+    changed the same lines, this editor's text is kept whole and `clean` is False: the page
+    shows the other person's change beside it to merge by hand.
+    """
+    if mine == theirs or theirs == base:
+        return mine, True
+    if mine == base:
+        return theirs, True
+    lines = base.splitlines(keepends=True)
+    edits = []
+    for who, text in (("mine", mine), ("theirs", theirs)):
+        other = text.splitlines(keepends=True)
+        matcher = difflib.SequenceMatcher(None, lines, other, autojunk=False)
+        edits += [
+            (i1, i2, tuple(other[j1:j2]), who)
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+            if tag != "equal"
+        ]
+    edits = sorted(set(edits), key=lambda e: (e[0], e[1], e[3]))
+    for a, b in zip(edits, edits[1:], strict=False):
+        same_change = a[:3] == b[:3]
+        overlaps = b[0] < a[1] or (a[0] == b[0] and (a[0] == a[1] or b[0] == b[1]))
+        if a[3] != b[3] and overlaps and not same_change:
+            return mine, False
+    out: list[str] = []
+    position = 0
+    seen: set[tuple[int, int, tuple[str, ...]]] = set()
+    for i1, i2, replacement, _ in edits:
+        if (i1, i2, replacement) in seen:
+            continue  # both made the very same change
+        seen.add((i1, i2, replacement))
+        out += lines[position:i1]
+        out += replacement
+        position = i2
+    out += lines[position:]
+    return "".join(out), True
 
 
 def merge_items(base: list[Any], mine: list[Any], theirs: list[Any]) -> list[Any]:

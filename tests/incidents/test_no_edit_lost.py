@@ -325,3 +325,34 @@ def test_an_image_from_elsewhere_written_with_entities_is_a_link(markdown: str) 
 
     html = render_markdown(markdown)
     assert "<img" not in html and "<a href=" in html
+
+
+def test_two_people_editing_different_paragraphs_of_the_report_both_keep_them(
+    alice_client: Client, bob_client: Client
+) -> None:
+    created = create(alice_client, body="## Impact\n\nDNS failed.\n\n## Fix\n\nRestarted it.\n")
+    url = reverse("incident_edit", args=[created["id"]])
+    alice, bob = edit_data(alice_client, url), edit_data(bob_client, url)
+    alice["body"] = alice["body"].replace("DNS failed.", "DNS failed for 40 minutes.")
+    assert alice_client.post(url, alice).status_code == 302
+    bob["body"] = bob["body"].replace("Restarted it.", "Restarted CoreDNS with a bigger cache.")
+    conflict = bob_client.post(url, bob)
+    assert conflict.status_code == 409
+    assert bob_client.post(url, conflict.context["form"].data).status_code == 302
+    body = Incident.objects.get().body
+    assert "DNS failed for 40 minutes." in body and "a bigger cache" in body
+
+
+def test_the_same_paragraph_edited_by_both_keeps_the_later_text_and_says_so(
+    alice_client: Client, bob_client: Client
+) -> None:
+    created = create(alice_client, body="DNS failed.\n")
+    url = reverse("incident_edit", args=[created["id"]])
+    alice, bob = edit_data(alice_client, url), edit_data(bob_client, url)
+    alice["body"] = "DNS failed (alice).\n"
+    assert alice_client.post(url, alice).status_code == 302
+    bob["body"] = "DNS failed (bob).\n"
+    conflict = bob_client.post(url, bob)
+    html = conflict.content.decode()
+    assert "you changed it too: yours is kept below" in html and "DNS failed (alice)." in html
+    assert conflict.context["form"].data["body"] == "DNS failed (bob).\n"
