@@ -46,3 +46,16 @@ class OnceFormRenderer(TemplatesSetting):
     """Django's form templates, with each field group wrapped (templates/forms/field.html)."""
 
     field_template_name = "forms/field.html"
+
+
+class BaseVersionField(forms.Form):
+    """An admin form's hidden `base_version`: the version the page showed (the model's own
+    `version` can't be a ModelForm field, being non-editable)."""
+
+    base_version = VersionField()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = getattr(self, "instance", None)
+        if instance is not None and instance.pk:
+            self.fields["base_version"].initial = instance.version

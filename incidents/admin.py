@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.concurrency import StaleVersion
-from common.forms import VersionField
+from common.forms import BaseVersionField
 from common.validation import Errors, clean_text, sentence
 from incidents.actions import record_of, save_category, save_incident, save_service
 from incidents.forms import CategoryForm
@@ -45,17 +45,10 @@ class RulesOfTheValidator(forms.ModelForm):
         pass  # the model's checks are the validator's job (clean)
 
 
-class IncidentAdminForm(RulesOfTheValidator):
-    base_version = VersionField()
-
+class IncidentAdminForm(BaseVersionField, RulesOfTheValidator):
     class Meta:
         model = Incident
         fields = [*RECORD_FIELDS, "categories", "services"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["base_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.concurrency import StaleVersion
-from common.forms import VersionField
+from common.forms import BaseVersionField
 from common.validation import Errors
 from remediations.actions import remediation_record_of, save_remediation
 from remediations.forms import RemediationFields
@@ -18,20 +18,13 @@ from remediations.models import RecurrenceFlag, RecurrenceLink, Remediation
 from remediations.records import clean_remediation
 
 
-class RemediationAdminForm(RemediationFields):
-    base_version = VersionField()
-
+class RemediationAdminForm(BaseVersionField, RemediationFields):
     class Meta:
         model = Remediation
         fields = [
             "title", "description", "kind", "status", "owner", "due_date", "opened_at",
             "done_at", "category", "tracker_url", "incident",
         ]  # fmt: skip
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields["base_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -14,7 +14,6 @@ from typing import Any, cast
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -22,21 +21,11 @@ from hypothesis import strategies as st
 
 from incidents.models import Incident
 from remediations.tasks import reconcile_recurrences
+from tests.incidents.test_import_export import import_file as run_import
 
 pytestmark = pytest.mark.django_db
 
 CASE = Path(__file__).parent.parent / "cases" / "import-bad-lines.jsonl"
-
-
-def run_import(path: Path) -> tuple[str, str, int]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("import_incidents", str(path), stdout=out, stderr=err)
-        code = 0
-    except CommandError as error:
-        err.write(str(error))
-        code = 1
-    return out.getvalue(), err.getvalue(), code
 
 
 def export_lines() -> list[str]:

@@ -34,6 +34,11 @@ GOOD = {
 def run_import(tmp_path: Path, lines: list[str]) -> tuple[str, str, int]:
     path = tmp_path / "incidents.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return import_file(path)
+
+
+def import_file(path: Path) -> tuple[str, str, int]:
+    """`import_incidents PATH`: (standard output, standard error, exit code)."""
     out, err = io.StringIO(), io.StringIO()
     try:
         call_command("import_incidents", str(path), stdout=out, stderr=err)
