@@ -40,18 +40,39 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = (
+            f"from {minimum} to {maximum}" if minimum is not None and maximum is not None
+            else f"at least {minimum}" if minimum is not None else f"at most {maximum}"
+        )  # fmt: skip
+        raise ImproperlyConfigured(f"{name} must be a whole number {bounds}, not {raw!r}.")
+    return value
 
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_choices(name: str, default: str, choices: list[str]) -> list[str]:
+    """A comma-separated subset of `choices`, e.g. "prevent,mitigate"; empty means none."""
+    values = [item.lower() for item in env_list(name, default)]
+    unknown = [value for value in values if value not in choices]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name} must be a comma-separated list of {', '.join(choices)}, "
+            f"not {os.environ.get(name, default)!r}."
+        )
+    return sorted(set(values), key=choices.index)
 
 
 def env_str(name: str, default: str = "") -> str:

@@ -11,7 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str, env_weekly, runs_offline_command
+from config.env import env_bool, env_choices, env_int, env_list, env_str, env_weekly, runs_offline_command
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -244,10 +244,25 @@ ONCE_RECONCILE_SECONDS = env_int("ONCE_RECONCILE_SECONDS", 600)
 ONCE_DIGEST_DAY, ONCE_DIGEST_HOUR, ONCE_DIGEST_MINUTE = env_weekly("ONCE_DIGEST_AT", "mon 08:00")
 # Who gets the digest by email; empty: every active user with an email address.
 ONCE_DIGEST_RECIPIENTS = env_list("ONCE_DIGEST_RECIPIENTS", "")
+# Remediation kinds whose promise a recurrence breaks (PRODUCT.md, "Flag recurrence after a
+# fix"): a *detect* or *process* fix being done says nothing about whether the mode comes back.
+ONCE_RECURRENCE_KINDS = env_choices(
+    "ONCE_RECURRENCE_KINDS", "prevent,mitigate", ["prevent", "mitigate", "detect", "process"]
+)
+# Days without recurrence after which a done fix counts as *holding*.
+ONCE_HOLDING_DAYS = env_int("ONCE_HOLDING_DAYS", 90, minimum=1)
+# The periodic reconciliation looks at rows changed since its last run; once a day it looks at
+# everything (what an incremental pass cannot see: rows deleted by hand, clock skew).
+ONCE_FULL_RECONCILE_HOUR = env_int("ONCE_FULL_RECONCILE_HOUR", 3, minimum=0, maximum=23)
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "reconcile-recurrences": {
         "task": "remediations.tasks.reconcile_recurrences",
         "schedule": float(ONCE_RECONCILE_SECONDS),
+    },
+    "reconcile-recurrences-fully": {
+        "task": "remediations.tasks.reconcile_recurrences",
+        "schedule": crontab(hour=ONCE_FULL_RECONCILE_HOUR, minute=17),
+        "kwargs": {"full": True},
     },
     "weekly-review-digest": {
         "task": "reviews.tasks.send_weekly_digest",

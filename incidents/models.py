@@ -41,6 +41,8 @@ class FailureCategory(VersionedModel):
     # Stable after creation, so links to a category survive renames and moves.
     slug = models.SlugField(max_length=120, editable=False)
     description = models.TextField(blank=True, help_text="Markdown.")
+    # Tells the periodic reconciliation which categories moved since its last run.
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = FailureCategoryQuerySet.as_manager()
 

@@ -13,7 +13,14 @@ from common import changes
 from common.concurrency import save_versioned
 from incidents.actions import CategoryCache, save_incident
 from incidents.models import Incident
-from remediations.models import FlagState, RecurrenceFlag, Remediation
+from common.validation import Errors, clean_choice, clean_text, sentence
+from remediations.models import (
+    STATE_OF_OUTCOME,
+    FlagOutcome,
+    FlagState,
+    RecurrenceFlag,
+    Remediation,
+)
 from remediations.records import REMEDIATION_FIELDS
 
 User = AbstractBaseUser | AnonymousUser
@@ -88,7 +95,10 @@ def save_remediation(
 
 def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
     stored = Remediation.objects.select_related("owner", "category").get(pk=remediation.pk)
-    return stored.incident_id == remediation.incident_id and all(
+    return (
+        stored.incident_id == remediation.incident_id
+        and stored.follow_up_of_id == remediation.follow_up_of_id
+    ) and all(
         remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS
     )
 
@@ -125,21 +135,77 @@ def save_report(
 
 
 class FlagAlreadyResolved(Exception):
-    """A person tried to acknowledge or dismiss a flag that is no longer open."""
+    """A person tried to triage a flag that is no longer open (someone else just did)."""
 
 
-def resolve_flag(flag: RecurrenceFlag, *, state: str, by: User, note: str) -> RecurrenceFlag:
-    """Acknowledge or dismiss an open recurrence flag, keeping who, when and why."""
-    if state not in (FlagState.ACKNOWLEDGED, FlagState.DISMISSED):
-        raise ValueError(f"A person can acknowledge or dismiss a flag, not make it {state}.")
-    if not note.strip():
-        raise ValueError("Say why in a note.")
-    # Conditional update: of two people resolving the same flag at once, one wins.
-    updated = RecurrenceFlag.objects.filter(pk=flag.pk, state=FlagState.OPEN).update(
-        state=state, note=note.strip(), resolved_at=timezone.now(), resolved_by=by
+class TriageRefused(ValueError):
+    """A triage that the rules refuse: an unknown outcome, or a note that is required."""
+
+
+# PRODUCT.md, "Triage": partly expected and not a recurrence must say why.
+NOTE_REQUIRED = {
+    FlagOutcome.PARTIAL: "Say in a note what was expected of it.",
+    FlagOutcome.NOT_A_RECURRENCE: "Say in a note why this is not a recurrence.",
+}
+
+
+def clean_triage(outcome: Any, note: Any, errors: Errors) -> tuple[str, str]:
+    """The one validator of a triage: (outcome, note) for every way in."""
+    outcome = clean_choice(
+        outcome, ("outcome",), errors, allowed=FlagOutcome.values, default=""
     )
-    if not updated:
+    if not outcome and not errors:
+        errors.add(("outcome",), f"is required: one of {', '.join(FlagOutcome.values)}.")
+    note = clean_text(note, ("note",), errors, max_length=10_000, strip=True)
+    if outcome in NOTE_REQUIRED and not note:
+        errors.add(("note",), NOTE_REQUIRED[FlagOutcome(outcome)])
+    return outcome, note
+
+
+def triage_flag(flag: RecurrenceFlag, *, outcome: str, by: User | None, note: str = "") -> RecurrenceFlag:
+    """Close an open recurrence flag with a person's outcome (PRODUCT.md, "Triage").
+
+    *fix_did_not_hold* and *partial* acknowledge it, *not_a_recurrence* dismisses it; the
+    named fixes are re-assessed at once (a fix that did not hold is *regressed*). Raises
+    TriageRefused (with the sentence to show) for an outcome or note the rules refuse, and
+    FlagAlreadyResolved when the flag is no longer open: of two people triaging it at once,
+    the first wins and the second is told.
+    """
+    from remediations import effectiveness
+
+    errors = Errors()
+    outcome, note = clean_triage(outcome, note, errors)
+    if errors:
+        raise TriageRefused(" ".join(sentence(message) for _, message in errors.items))
+    with transaction.atomic():
+        updated = RecurrenceFlag.objects.filter(pk=flag.pk, state=FlagState.OPEN).update(
+            state=STATE_OF_OUTCOME[FlagOutcome(outcome)], outcome=outcome, note=note,
+            resolved_at=timezone.now(), resolved_by=by if getattr(by, "pk", None) else None,
+        )  # fmt: skip
         flag.refresh_from_db()
-        raise FlagAlreadyResolved(f"This flag is already {flag.get_state_display().lower()}.")
-    flag.refresh_from_db()
+        if not updated:
+            raise FlagAlreadyResolved(
+                f"This flag was already triaged: {flag.get_state_display().lower()}"
+                + (f" ({flag.get_outcome_display().lower()})" if flag.outcome else "")
+                + "."
+            )
+        effectiveness.assess(flag.fixes.values_list("remediation_id", flat=True))
     return flag
+
+
+def follow_up_of(fix: Remediation, flag: RecurrenceFlag | None = None) -> Remediation:
+    """A new remediation filled in from a fix that did not hold: same failure mode, kind and
+    owner, linked back to it (and to the incident it did not hold in). Not saved."""
+    where = f" in {flag.incident.reference}" if flag is not None else ""
+    description = (
+        f"Follow-up of [{fix.title}]({fix.get_absolute_url()}), which did not hold{where}."
+    )
+    return Remediation(
+        title=f"Follow-up: {fix.title}"[:200],
+        kind=fix.kind,
+        owner=fix.owner,
+        category=fix.category,
+        incident=flag.incident if flag is not None else fix.incident,
+        follow_up_of=fix,
+        description=description,
+    )

@@ -14,7 +14,7 @@ from common.forms import BaseVersionField
 from common.validation import Errors
 from remediations.actions import remediation_record_of, save_remediation
 from remediations.forms import RemediationFields
-from remediations.models import RecurrenceFlag, RecurrenceLink, Remediation
+from remediations.models import ReconciliationRun, RecurrenceFlag, RecurrenceLink, Remediation
 from remediations.records import clean_remediation
 
 
@@ -43,7 +43,7 @@ class RemediationAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["category", "incident", "owner"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at", "effectiveness", "effectiveness_evidence"]
 
     def save_model(
         self, request: HttpRequest, obj: Remediation, form: RemediationAdminForm, change: bool
@@ -82,5 +82,10 @@ class RecurrenceLinkAdmin(ReadOnlyAdmin):
 
 @admin.register(RecurrenceFlag)
 class RecurrenceFlagAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "remediation", "category", "state", "raised_at"]
-    list_filter = ["state"]
+    list_display = ["incident", "category", "state", "outcome", "raised_at"]
+    list_filter = ["state", "outcome"]
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "full", "incidents", "remediations"]

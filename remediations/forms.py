@@ -8,7 +8,7 @@ from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newli
 from common.validation import Errors, sentence
 from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory
-from remediations.models import Remediation, RemediationStatus
+from remediations.models import FlagOutcome, Remediation, RemediationStatus
 
 
 class RemediationFields(forms.ModelForm):
@@ -88,13 +88,17 @@ class RemediationForm(RemediationFields):
         return raw
 
 
-class FlagDecisionForm(forms.Form):
-    decision = forms.ChoiceField(
-        choices=[("acknowledged", "Acknowledge"), ("dismissed", "Dismiss")],
-        widget=forms.RadioSelect,
-    )
+class TriageForm(forms.Form):
+    """A flag's triage as the browser sends it: the outcome is the button pressed. The rules
+    (which outcome needs a note) are the action's, `remediations.actions.clean_triage`."""
+
+    outcome = forms.ChoiceField(choices=FlagOutcome.choices, widget=forms.RadioSelect)
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=10_000,
-        help_text="Required: what will be done, or why this is not a recurrence.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        strip=False,
+        help_text="Optional when the fix did not hold; say why for the other two.",
     )
+
+    def clean_note(self) -> str:
+        return unix_newlines(self.cleaned_data["note"])

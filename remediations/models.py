@@ -31,6 +31,15 @@ class RemediationStatus(models.TextChoices):
 OPEN_STATUSES = (RemediationStatus.OPEN, RemediationStatus.IN_PROGRESS)
 
 
+class Effectiveness(models.TextChoices):
+    """What the evidence says of a done fix (PRODUCT.md, "Effectiveness of a done fix")."""
+
+    UNVERIFIED = "unverified", "Unverified"
+    HOLDING = "holding", "Holding"
+    VERIFIED = "verified", "Verified"
+    REGRESSED = "regressed", "Regressed"
+
+
 def done_at_for(
     status: str, done_at: datetime.datetime | None, opened_at: datetime.datetime | None
 ) -> datetime.datetime | None:
@@ -41,6 +50,13 @@ def done_at_for(
         return done_at
     now = timezone.now()
     return max(now, opened_at) if opened_at else now
+
+
+# Fields the engine derives: kept out of versions and history (a recomputation is no edit).
+DERIVED_FIELDS = [
+    "effectiveness", "effectiveness_since", "effectiveness_evidence", "verified_at",
+    "regressed_at",
+]  # fmt: skip
 
 
 class RemediationQuerySet(models.QuerySet["Remediation"]):
@@ -90,6 +106,11 @@ class Remediation(VersionedModel):
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="remediations"
     )
+    # The fix this one follows up, when that one did not hold (a flag triaged "the fix did
+    # not hold" offers to open it).
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
@@ -97,7 +118,19 @@ class Remediation(VersionedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # Derived by remediations.effectiveness from the evidence, never typed, and not part of
+    # the versioned record: NULL while the remediation is not done.
+    effectiveness = models.CharField(
+        max_length=16, choices=Effectiveness.choices, null=True, blank=True, editable=False
+    )
+    # When the evidence behind `effectiveness` happened, and what it was, in a sentence.
+    effectiveness_since = models.DateTimeField(null=True, blank=True, editable=False)
+    effectiveness_evidence = models.CharField(max_length=300, blank=True, editable=False)
+    # The latest evidence of each kind, whichever won.
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    regressed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at", *DERIVED_FIELDS])
     objects = RemediationQuerySet.as_manager()
 
     class Meta:
@@ -110,6 +143,11 @@ class Remediation(VersionedModel):
                 name="remediation_open_due_idx",
             ),
             models.Index(fields=["done_at"], name="remediation_done_at_idx"),
+            models.Index(
+                fields=["effectiveness", "done_at"],
+                condition=Q(effectiveness__isnull=False),
+                name="remediation_effectiveness_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -127,6 +165,14 @@ class Remediation(VersionedModel):
             models.CheckConstraint(
                 condition=Q(done_at__isnull=True) | Q(done_at__gte=F("opened_at")),
                 name="remediation_done_not_before_opened",
+            ),
+            models.CheckConstraint(
+                condition=Q(effectiveness__isnull=True)
+                | Q(effectiveness__in=Effectiveness.values, status=RemediationStatus.DONE),
+                name="remediation_effectiveness_only_when_done",
+            ),
+            models.CheckConstraint(
+                condition=~Q(follow_up_of=F("id")), name="remediation_not_its_own_follow_up"
             ),
         ]
 
@@ -178,14 +224,43 @@ class FlagState(models.TextChoices):
     CLEARED = "cleared", "Cleared"
 
 
+class FlagOutcome(models.TextChoices):
+    """How a person triaged a flag (PRODUCT.md, "Triage")."""
+
+    FIX_DID_NOT_HOLD = "fix_did_not_hold", "The fix did not hold"
+    PARTIAL = "partial", "Partly expected"
+    NOT_A_RECURRENCE = "not_a_recurrence", "Not a recurrence"
+
+
+# The state a decision puts a flag in (and puts it back in when it holds again after clearing).
+STATE_OF_OUTCOME = {
+    FlagOutcome.FIX_DID_NOT_HOLD: FlagState.ACKNOWLEDGED,
+    FlagOutcome.PARTIAL: FlagState.ACKNOWLEDGED,
+    FlagOutcome.NOT_A_RECURRENCE: FlagState.DISMISSED,
+}
+
+
 class RecurrenceFlag(models.Model):
-    """A failure mode that came back: an incident that started after a covering fix was done."""
+    """A failure mode that came back: an incident of it started after fixes covering it that
+    promised to stop it (kinds in ONCE_RECURRENCE_KINDS) were done.
+
+    One per (incident, failure mode), naming every such fix (`remediations`). The state is
+    open until a person triages it with an outcome; the engine clears it, keeping any
+    decision, when its facts stop holding, and restores it when they hold again.
+    """
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="flags")
-    remediation = models.ForeignKey(Remediation, on_delete=models.CASCADE, related_name="flags")
-    # The incident's category that the remediation covers (the failure mode that recurred).
+    # The failure mode that recurred: the narrowest of the incident's categories on its branch.
     category = models.ForeignKey(FailureCategory, on_delete=models.PROTECT, related_name="flags")
+    # The done fixes that did not hold (kept in step by the engine).
+    remediations = models.ManyToManyField(
+        Remediation, through="FlagFix", related_name="flags", blank=True
+    )
     state = models.CharField(max_length=16, choices=FlagState.choices, default=FlagState.OPEN)
+    # The person's decision; kept when the engine clears the flag.
+    outcome = models.CharField(
+        max_length=20, choices=FlagOutcome.choices, null=True, blank=True
+    )
     raised_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
@@ -206,18 +281,70 @@ class RecurrenceFlag(models.Model):
                 condition=Q(state="open"),
                 name="flag_open_raised_idx",
             ),
+            models.Index(fields=["category", "state"], name="flag_category_state_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "remediation"], name="unique_flag_per_incident_remediation"
+                fields=["incident", "category"], name="unique_flag_per_incident_category"
             ),
             models.CheckConstraint(
                 condition=Q(state__in=FlagState.values), name="flag_state_valid"
             ),
+            # A decision and the state it puts the flag in go together; clearing keeps either.
+            models.CheckConstraint(
+                condition=Q(state=FlagState.OPEN, outcome__isnull=True)
+                | Q(
+                    state=FlagState.ACKNOWLEDGED,
+                    outcome__in=[FlagOutcome.FIX_DID_NOT_HOLD, FlagOutcome.PARTIAL],
+                )
+                | Q(state=FlagState.DISMISSED, outcome=FlagOutcome.NOT_A_RECURRENCE)
+                | Q(state=FlagState.CLEARED, outcome__isnull=True)
+                | Q(state=FlagState.CLEARED, outcome__in=FlagOutcome.values),
+                name="flag_outcome_matches_state",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.category} recurred in {self.incident.reference} after “{self.remediation}”"
+        return f"{self.category} recurred in {self.incident.reference}"
 
     def get_absolute_url(self) -> str:
         return reverse("flag_detail", args=[self.pk])
+
+
+class FlagFix(models.Model):
+    """A fix a flag names: done before the incident started, covering its failure mode."""
+
+    flag = models.ForeignKey(RecurrenceFlag, on_delete=models.CASCADE, related_name="fixes")
+    remediation = models.ForeignKey(Remediation, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["flag", "remediation"], name="unique_fix_per_flag"),
+        ]
+        indexes = [models.Index(fields=["remediation"], name="flagfix_remediation_idx")]
+
+    def __str__(self) -> str:
+        return f"flag {self.flag_id} names remediation {self.remediation_id}"
+
+
+class ReconciliationRun(models.Model):
+    """One run of the periodic reconciliation: how the next one knows what changed since.
+
+    An incremental run evaluates what was saved after the last finished run started (less a
+    margin for transactions that were open then); a full run evaluates everything.
+    """
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    full = models.BooleanField(default=False)
+    incidents = models.PositiveIntegerField(default=0)
+    remediations = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        kind = "full" if self.full else "incremental"
+        return f"{kind} reconciliation at {self.started_at:%Y-%m-%d %H:%M:%S}"

@@ -1,5 +1,5 @@
-"""Telling people a failure mode came back: the owners of the named fixes by email, and the
-webhook.
+"""Telling people a failure mode came back: the owners of the named fixes by email (one
+message each, however many of the flag's fixes they own), and the webhook.
 
 PRODUCT.md: "The owners of the named fixes and the configured channels are notified once per
 flag." Each raised flag records one message per owner (an email, key `flag:<id>`) and one for
@@ -14,12 +14,13 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
 from common.models import Notification
 from common.notifications import Message, record
-from remediations.models import RecurrenceFlag
+from remediations.models import RecurrenceFlag, Remediation
 
 logger = logging.getLogger(__name__)
 
@@ -32,28 +33,39 @@ def flag_url(flag: RecurrenceFlag) -> str:
     return settings.ONCE_BASE_URL.rstrip("/") + reverse("flag_detail", args=[flag.pk])
 
 
+def _fixes(flag: RecurrenceFlag) -> list[Remediation]:
+    return sorted(flag.remediations.all(), key=lambda fix: (fix.done_at or fix.opened_at, fix.pk))
+
+
+def _fix_titles(fixes: list[Remediation]) -> str:
+    titles = [f"“{fix.title}” (done {fix.done_at:%Y-%m-%d})" for fix in fixes if fix.done_at]
+    if len(titles) <= 1:
+        return "".join(titles) or "its fix"
+    return ", ".join(titles[:-1]) + " and " + titles[-1]
+
+
 def message(flag: RecurrenceFlag) -> str:
-    remediation = flag.remediation
-    done = f" was done on {remediation.done_at:%Y-%m-%d}" if remediation.done_at else " was done"
     return (
         f"Recurrence: {flag.category.path} came back in {flag.incident.reference} "
-        f"“{flag.incident.title}” after “{remediation.title}”{done}. {flag_url(flag)}"
+        f"“{flag.incident.title}” after {_fix_titles(_fixes(flag))}. "
+        f"Did the fix hold? Triage it: {flag_url(flag)}"
     )
 
 
 def owner_addresses(flag: RecurrenceFlag) -> list[str]:
-    """Where to email the owners of the fixes the flag names (today one; several later), each
-    address once."""
-    owners = [flag.remediation.owner]
+    """Where to email the owners of the fixes the flag names, each address once."""
+    owners = [fix.owner for fix in flag.remediations.all()]
     return sorted({owner.email for owner in owners if owner is not None and owner.email})
 
 
 def messages(flag: RecurrenceFlag) -> list[Message]:
     text = message(flag)
+    fixes = _fixes(flag)
+    after = f"after “{fixes[0].title}”" if len(fixes) == 1 else f"after {len(fixes)} fixes"
     # Titles may hold line breaks; record() makes the subject one bounded line.
     subject = (
         f"[Once] {flag.category.path} recurred in {flag.incident.reference} "
-        f"“{flag.incident.title}” after “{flag.remediation.title}”"
+        f"“{flag.incident.title}” {after}"
     )
     found = [
         Message(Notification.Channel.EMAIL, address, subject, text)
@@ -67,7 +79,7 @@ def messages(flag: RecurrenceFlag) -> list[Message]:
                 "id": flag.pk,
                 "url": flag_url(flag),
                 "incident": flag.incident_id,
-                "remediation": flag.remediation_id,
+                "remediations": [fix.pk for fix in fixes],
                 "category": flag.category.path,
             },
         }
@@ -107,9 +119,11 @@ def announce(flag_ids: list[int]) -> int:
         .distinct()
     )
     added = 0
-    flags = RecurrenceFlag.objects.select_related(
-        "incident", "remediation__owner", "category"
-    ).filter(pk__in=[pk for pk in wanted if flag_key(pk) not in already])
+    flags = (
+        RecurrenceFlag.objects.select_related("incident", "category")
+        .prefetch_related(Prefetch("remediations", Remediation.objects.select_related("owner")))
+        .filter(pk__in=[pk for pk in wanted if flag_key(pk) not in already])
+    )
     with transaction.atomic():
         for flag in flags.order_by("pk"):
             added += len(record(flag_key(flag.pk), messages(flag)))

@@ -13,7 +13,13 @@ from common.validation import Errors
 from incidents.models import Incident
 from incidents.serializers import CategoryPathField
 from remediations.actions import merged_changes, save_remediation
-from remediations.models import RecurrenceFlag, Remediation, RemediationKind, RemediationStatus
+from remediations.models import (
+    FlagOutcome,
+    RecurrenceFlag,
+    Remediation,
+    RemediationKind,
+    RemediationStatus,
+)
 from remediations.records import REMEDIATION_FIELDS, clean_remediation
 
 
@@ -123,6 +129,12 @@ class RemediationSerializer(serializers.ModelSerializer):
 
 
 class FlagSerializer(serializers.ModelSerializer):
+    """A recurrence flag (PRODUCT.md, "flag")."""
+
+    remediations = serializers.SerializerMethodField(
+        help_text="Ids of the done fixes that did not hold, oldest first."
+    )
+    category_path = serializers.CharField(source="category.path", read_only=True)
     resolved_by = serializers.CharField(
         source="resolved_by.username", read_only=True, default=None, allow_null=True
     )
@@ -130,11 +142,24 @@ class FlagSerializer(serializers.ModelSerializer):
     class Meta:
         model = RecurrenceFlag
         fields = [
-            "id", "incident", "remediation", "category", "state", "raised_at", "resolved_at",
-            "resolved_by", "note", "reason",
+            "id", "incident", "category", "category_path", "remediations", "state", "outcome",
+            "raised_at", "resolved_at", "resolved_by", "note", "reason",
         ]  # fmt: skip
         read_only_fields = fields
 
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_remediations(self, flag: RecurrenceFlag) -> list[int]:
+        return sorted(fix.remediation_id for fix in flag.fixes.all())
+
 
 class FlagNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=10_000, help_text="Why: required.")
+    note = serializers.CharField(max_length=10_000, help_text="Why it is not a recurrence: required.")
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[FlagOutcome.FIX_DID_NOT_HOLD, FlagOutcome.PARTIAL],
+        help_text="`fix_did_not_hold`: the named fixes become regressed. `partial`: partly "
+        "expected; they keep their effectiveness (a note is required).",
+    )
+    note = serializers.CharField(max_length=10_000, required=False, allow_blank=True)

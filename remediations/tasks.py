@@ -1,18 +1,23 @@
 """Celery tasks of the recurrence engine: thin, taking ids, idempotent, retried on failure.
 
 Late acknowledgement (settings) means a task whose worker dies is delivered again; running a
-task twice gives the same links and flags, backed by unique constraints.
+task twice gives the same links, flags and effectiveness, backed by unique constraints.
 """
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from celery import shared_task
 from django.db import DatabaseError
+from django.db.models import Q
+from django.utils import timezone
 
 from common.types import RetryOptions
 from incidents.models import FailureCategory, Incident
-from remediations import notifications, recurrence
-from remediations.models import Remediation
+from remediations import effectiveness, notifications, recurrence
+from remediations.models import ReconciliationRun, Remediation
 
 RETRY: RetryOptions = {
     "autoretry_for": (DatabaseError,),
@@ -21,9 +26,18 @@ RETRY: RetryOptions = {
     "max_retries": 8,
 }
 
+# An incremental run looks back this far before the last run started: a transaction open then
+# commits rows whose updated_at is earlier than its commit. Saves take milliseconds; imports
+# commit in chunks well within this.
+OVERLAP = datetime.timedelta(minutes=5)
 
-def _apply(incident_ids: list[int]) -> dict[str, int]:
-    changes = recurrence.evaluate(incident_ids)
+
+def _apply(
+    incident_ids: list[int], remediation_ids: list[int] = (), *, progress: bool = False
+) -> dict[str, int]:
+    changes = recurrence.evaluate(incident_ids, progress=progress)
+    if remediation_ids:
+        changes.fixes_assessed += effectiveness.assess(remediation_ids)
     # Recorded in the delivery log, which sends them (and retries) on its own tasks.
     notifications.announce(changes.flags_raised)
     return {
@@ -32,6 +46,7 @@ def _apply(incident_ids: list[int]) -> dict[str, int]:
         "links_removed": changes.links_removed,
         "flags_raised": len(changes.flags_raised),
         "flags_cleared": changes.flags_cleared,
+        "fixes_assessed": changes.fixes_assessed,
     }
 
 
@@ -45,7 +60,8 @@ def evaluate_remediation(remediation_id: int) -> dict[str, int]:
     remediation = Remediation.objects.select_related("category").filter(pk=remediation_id).first()
     if remediation is None:
         return {}
-    return _apply(recurrence.incidents_for_remediation(remediation))
+    # Its own effectiveness follows its status and dates even when no flag changes.
+    return _apply(recurrence.incidents_for_remediation(remediation), [remediation_id])
 
 
 @shared_task(**RETRY)
@@ -56,10 +72,57 @@ def evaluate_category(category_id: int) -> dict[str, int]:
     return _apply(list(Incident.objects.in_category(category).values_list("id", flat=True)))
 
 
+def changed_since(since: datetime.datetime) -> tuple[list[int], list[int]]:
+    """The incidents and remediations a change since `since` can affect.
+
+    Incidents saved since (their fields, categories, causes and timeline are saved with a new
+    version, which sets updated_at); incidents under a category moved since, or covered by a
+    remediation saved since, or linked or flagged with it before.
+    """
+    incidents = set(Incident.objects.filter(updated_at__gte=since).values_list("id", flat=True))
+    for category in FailureCategory.objects.filter(updated_at__gte=since):
+        incidents |= set(Incident.objects.in_category(category).values_list("id", flat=True))
+    remediations = list(
+        Remediation.objects.filter(updated_at__gte=since).select_related("category")
+    )
+    for remediation in remediations:
+        incidents |= set(recurrence.incidents_for_remediation(remediation))
+    return sorted(incidents), [r.pk for r in remediations]
+
+
 @shared_task(**RETRY)
-def reconcile_recurrences() -> dict[str, int]:
-    """Every incident, every rule: brings links and flags up to date whatever was missed."""
-    return _apply(list(Incident.objects.values_list("id", flat=True)))
+def reconcile_recurrences(full: bool = False, progress: bool = False) -> dict[str, Any]:
+    """Bring links, flags and effectiveness up to date whatever was missed.
+
+    Incremental by default: only what changed since the last finished run started (less
+    OVERLAP), plus the fixes whose holding time came. Full — the first run, once a day on the
+    beat schedule, and on demand — re-applies the rules to every incident and fix.
+    """
+    started = timezone.now()
+    last = (
+        ReconciliationRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
+    )
+    full = full or last is None
+    if full:
+        incident_ids = list(Incident.objects.values_list("id", flat=True))
+        remediation_ids = list(
+            Remediation.objects.filter(
+                Q(status="done") | Q(effectiveness__isnull=False)
+            ).values_list("id", flat=True)
+        )
+    else:
+        assert last is not None
+        incident_ids, remediation_ids = changed_since(last.started_at - OVERLAP)
+    remediation_ids = sorted(set(remediation_ids) | set(effectiveness.due_for_holding()))
+    result: dict[str, Any] = _apply(incident_ids, remediation_ids, progress=progress)
+    result.update(full=full, remediations=len(remediation_ids))
+    ReconciliationRun.objects.create(
+        started_at=started, finished_at=timezone.now(), full=full,
+        incidents=len(incident_ids), remediations=len(remediation_ids), summary=result,
+    )  # fmt: skip
+    # The log keeps a month of runs: enough to see how long they take, no more.
+    ReconciliationRun.objects.filter(started_at__lt=started - datetime.timedelta(days=30)).delete()
+    return result
 
 
 @shared_task(**RETRY)

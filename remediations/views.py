@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
@@ -15,13 +18,15 @@ from common.validation import Errors
 from incidents.models import Incident
 from remediations.actions import (
     FlagAlreadyResolved,
+    TriageRefused,
+    follow_up_of,
     remediation_record_of,
-    resolve_flag,
     save_remediation,
+    triage_flag,
 )
 from remediations.conflicts import form_data, merge_remediation_edit
 from remediations.filters import RemediationFilterSet
-from remediations.forms import FlagDecisionForm, RemediationForm
+from remediations.forms import RemediationForm, TriageForm
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_remediation
 
@@ -60,47 +65,60 @@ def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "remediations/remediation_detail.html", context)
 
 
+def flags_with_fixes() -> Any:
+    """Flags with their incident, failure mode and named fixes, in a fixed number of queries."""
+    return RecurrenceFlag.objects.select_related("incident", "category", "resolved_by").prefetch_related(
+        Prefetch("remediations", queryset=Remediation.objects.select_related("owner"))
+    )
+
+
 @require_GET
 def flag_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", FlagState.OPEN)
-    flags = RecurrenceFlag.objects.select_related(
-        "incident", "remediation", "category", "resolved_by"
-    )
+    flags = flags_with_fixes()
     if state in FlagState.values:
         flags = flags.filter(state=state)
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "state": state, "states": FlagState.choices}
+    context = {
+        "page": page, "state": state, "states": FlagState.choices,
+        "recurrence_kinds": settings.ONCE_RECURRENCE_KINDS,
+    }  # fmt: skip
     return render(request, "remediations/flag_list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    flag = get_object_or_404(
-        RecurrenceFlag.objects.select_related(
-            "incident", "remediation__owner", "category", "resolved_by"
-        ),
-        pk=pk,
-    )
-    form = FlagDecisionForm(request.POST or None)
-    status = 200
+    """A recurrence, and its triage (PRODUCT.md, "Triage"). After "the fix did not hold" the
+    page offers a follow-up for each named fix; after "not a recurrence", to reclassify."""
+    flag = get_object_or_404(flags_with_fixes(), pk=pk)
+    form = TriageForm(request.POST or None)
+    status, error = 200, ""
     if request.method == "POST":
         if form.is_valid():
             try:
-                resolve_flag(
-                    flag, state=form.cleaned_data["decision"], by=request.user,
+                triage_flag(
+                    flag, outcome=form.cleaned_data["outcome"], by=request.user,
                     note=form.cleaned_data["note"],
                 )  # fmt: skip
-            except FlagAlreadyResolved as error:
-                form.add_error(None, str(error))
-                status = 409
+            except TriageRefused as refused:
+                error, status = str(refused), 400
+            except FlagAlreadyResolved as already:
+                error, status = str(already), 409
             else:
-                messages.success(request, f"Flag {flag.get_state_display().lower()}.")
+                messages.success(
+                    request, f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
+                )
+                back = request.POST.get("next", "")
+                if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+                    return redirect(back)
                 return redirect("flag_detail", pk=flag.pk)
         else:
-            status = 400
-    return render(
-        request, "remediations/flag_detail.html", {"flag": flag, "form": form}, status=status
-    )
+            error, status = "Choose an outcome: press one of the three buttons.", 400
+    context = {
+        "flag": flag, "error": error,
+        "note": request.POST.get("note", "") if request.method == "POST" else "",
+    }  # fmt: skip
+    return render(request, "remediations/flag_detail.html", context, status=status)
 
 
 @require_GET
@@ -118,7 +136,18 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
 def remediation_create(request: HttpRequest) -> HttpResponse:
     remediation = Remediation()
     incident_id = request.GET.get("incident", "")
-    if incident_id.isdigit():
+    follows = request.GET.get("follow_up", "")
+    if follows.isdigit():
+        # "Open a follow-up" after a flag was triaged "the fix did not hold".
+        fix = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=follows)
+        flag_id = request.GET.get("flag", "")
+        flag = (
+            RecurrenceFlag.objects.select_related("incident").filter(pk=flag_id).first()
+            if flag_id.isdigit()
+            else None
+        )
+        remediation = follow_up_of(fix, flag)
+    elif incident_id.isdigit():
         # "Add a remediation" from an incident page: it comes from that incident.
         incident = get_object_or_404(
             Incident.objects.prefetch_related("categories"), pk=incident_id

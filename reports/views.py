@@ -57,7 +57,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # "This recurred after … was done on …"
         "recurrences": RecurrenceFlag.objects.filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
-        .select_related("remediation", "category"),
+        .select_related("category", "incident")
+        .prefetch_related("remediations"),
     }
     return render(request, "incidents/incident_detail.html", context)
 
@@ -177,7 +178,9 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "category": category,
         "open_flags": RecurrenceFlag.objects.filter(
             category__in=subtree, state=FlagState.OPEN
-        ).select_related("incident", "remediation"),
+        )
+        .select_related("incident", "category")
+        .prefetch_related("remediations"),
         "children": category.children.all(),
         "incidents": Incident.objects.in_category(category).for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import TruncWeek
 
 from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, IncidentStatus, Severity
@@ -143,19 +143,13 @@ def build(week: Week) -> Agenda:
         ),
         open_flags=_section(
             RecurrenceFlag.objects.filter(state=FlagState.OPEN)
-            .select_related("incident", "remediation", "category")
+            .select_related("incident", "category")
+            .prefetch_related(
+                Prefetch("remediations", Remediation.objects.only("pk", "title", "done_at"))
+            )
             .only(
-                "pk",
-                "state",
-                "note",
-                "raised_at",
-                "reason",
-                "incident__title",
-                "incident__started_at",
-                "remediation__title",
-                "remediation__done_at",
-                "category__path",
-                "category__slug",
+                "pk", "state", "note", "raised_at", "reason", "incident__title",
+                "incident__started_at", "category__path", "category__slug",
             )  # fmt: skip
             .order_by("-raised_at", "-pk")
         ),

@@ -21,16 +21,17 @@ class AgendaFlagSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
     title = serializers.SerializerMethodField()
     incident = serializers.IntegerField(source="incident_id")
-    remediation = serializers.IntegerField(source="remediation_id")
-    remediation_title = serializers.CharField(source="remediation.title")
+    remediations = serializers.SerializerMethodField()
     category = serializers.CharField(source="category.path")
     raised_at = serializers.DateTimeField()
 
     def get_title(self, flag: Any) -> str:
-        return (
-            f"{flag.category.path} came back in {flag.incident.reference} "
-            f"after “{flag.remediation.title}”"
-        )
+        titles = " and ".join(f"“{fix.title}”" for fix in flag.remediations.all())
+        return f"{flag.category.path} came back in {flag.incident.reference} after {titles}"
+
+    def get_remediations(self, flag: Any) -> list[dict[str, Any]]:
+        """The fixes that did not hold: ids with titles."""
+        return [{"id": fix.pk, "title": fix.title} for fix in flag.remediations.all()]
 
 
 class AgendaRemediationSerializer(serializers.Serializer):

@@ -21,11 +21,12 @@ from common.validation import Errors
 from incidents.models import Incident
 from remediations.actions import (
     FlagAlreadyResolved,
+    TriageRefused,
     merged_changes,
-    resolve_flag,
     save_remediation,
+    triage_flag,
 )
-from remediations.forms import FlagDecisionForm
+from remediations.forms import TriageForm
 from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 from remediations.records import clean_remediation
 from reviews import actions, agenda
@@ -120,16 +121,18 @@ def incident_reviewed(request: HttpRequest, week: str, pk: int) -> HttpResponse:
 def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
     flag = get_object_or_404(
-        RecurrenceFlag.objects.select_related("incident", "remediation", "category"), pk=pk
+        RecurrenceFlag.objects.select_related("incident", "category"), pk=pk
     )
-    form = FlagDecisionForm(request.POST, prefix=f"flag-{flag.pk}")
+    form = TriageForm(request.POST, prefix=f"flag-{flag.pk}")
     error = ""
     if form.is_valid():
         try:
-            resolve_flag(
-                flag, state=form.cleaned_data["decision"], by=request.user,
+            triage_flag(
+                flag, outcome=form.cleaned_data["outcome"], by=request.user,
                 note=form.cleaned_data["note"],
             )  # fmt: skip
+        except TriageRefused as refused:
+            form.add_error("note", str(refused))
         except FlagAlreadyResolved as already:
             error = str(already)
     if _is_htmx(request):
@@ -143,7 +146,7 @@ def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
         messages.error(request, error)
     else:
         messages.success(
-            request, f"Flag on {flag.incident.reference} {flag.get_state_display().lower()}."
+            request, f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
         )
     return _back(the_week, f"flag-{flag.pk}")
 

@@ -25,26 +25,32 @@ def days(n: int) -> datetime.datetime:
     return NOW + datetime.timedelta(days=n)
 
 
-# remediation on, status, opened (days), done (days) | incident in, via, started (days) | link, flag
+# remediation on, kind, status, opened (days), done (days) | incident in, via, started (days)
+# | link, flag
 MATRIX = [
-    ("open, opened before the incident: linked", "A", "open", -10, None, "A", "category", -5, True, False),
-    ("in progress, opened before: linked", "A", "in_progress", -10, None, "A", "category", -5, True, False),
-    ("open but opened after the incident started: nothing", "A", "open", -1, None, "A", "category", -5, False, False),
-    ("done before the incident started: flag", "A", "done", -30, -10, "A", "category", -5, False, True),
-    ("done after the incident started: it was open then, linked", "A", "done", -30, -1, "A", "category", -5, True, False),
-    ("done on a parent category: covers the sub-category, flag", "A", "done", -30, -10, "A > B", "category", -5, False, True),
-    ("open on a parent category: linked", "A", "open", -30, None, "A > B", "category", -5, True, False),
-    ("done on a sub-category: does not cover the parent", "A > B", "done", -30, -10, "A", "category", -5, False, False),
-    ("classified only through a cause: flag", "A", "done", -30, -10, "A", "cause", -5, False, True),
-    ("won't do: neither", "A", "wont_do", -30, None, "A", "category", -5, False, False),
-    ("another failure mode: neither", "C", "done", -30, -10, "A", "category", -5, False, False),
-    ("done exactly when the incident started: not before, no flag", "A", "done", -30, -5, "A", "category", -5, True, False),
+    ("open, opened before the incident: linked", "A", "prevent", "open", -10, None, "A", "category", -5, True, False),
+    ("in progress, opened before: linked", "A", "prevent", "in_progress", -10, None, "A", "category", -5, True, False),
+    ("open but opened after the incident started: nothing", "A", "prevent", "open", -1, None, "A", "category", -5, False, False),
+    ("prevent done before the incident started: flag", "A", "prevent", "done", -30, -10, "A", "category", -5, False, True),
+    ("mitigate done before the incident started: flag", "A", "mitigate", "done", -30, -10, "A", "category", -5, False, True),
+    ("detect done before: no promise broken, nothing", "A", "detect", "done", -30, -10, "A", "category", -5, False, False),
+    ("process done before: no promise broken, nothing", "A", "process", "done", -30, -10, "A", "category", -5, False, False),
+    ("detect still open: linked all the same", "A", "detect", "open", -10, None, "A", "category", -5, True, False),
+    ("done after the incident started: it was open then, linked", "A", "prevent", "done", -30, -1, "A", "category", -5, True, False),
+    ("done on a parent category: covers the sub-category, flag", "A", "prevent", "done", -30, -10, "A > B", "category", -5, False, True),
+    ("open on a parent category: linked", "A", "prevent", "open", -30, None, "A > B", "category", -5, True, False),
+    ("done on a sub-category: does not cover the parent", "A > B", "prevent", "done", -30, -10, "A", "category", -5, False, False),
+    ("classified only through a cause: flag", "A", "prevent", "done", -30, -10, "A", "cause", -5, False, True),
+    ("won't do: neither", "A", "prevent", "wont_do", -30, None, "A", "category", -5, False, False),
+    ("another failure mode: neither", "C", "prevent", "done", -30, -10, "A", "category", -5, False, False),
+    ("done exactly when the incident started: not before, no flag", "A", "prevent", "done", -30, -5, "A", "category", -5, True, False),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
     (
         "remediation_on",
+        "kind",
         "status",
         "opened",
         "done",
@@ -58,11 +64,11 @@ MATRIX = [
     ids=[case[0] for case in MATRIX],
 )
 def test_the_rules(
-    remediation_on: str, status: str, opened: int, done: int | None, incident_in: str,
-    via: str, started: int, linked: bool, flagged: bool,
+    remediation_on: str, kind: str, status: str, opened: int, done: int | None,
+    incident_in: str, via: str, started: int, linked: bool, flagged: bool,
 ) -> None:  # fmt: skip
     remediation = RemediationFactory(
-        category=get_or_create_category(remediation_on), status=status,
+        category=get_or_create_category(remediation_on), kind=kind, status=status,
         opened_at=days(opened), done_at=days(done) if done is not None else None,
     )  # fmt: skip
     category = get_or_create_category(incident_in)
@@ -77,17 +83,109 @@ def test_the_rules(
     assert (
         RecurrenceLink.objects.filter(incident=incident, remediation=remediation).exists() == linked
     )
-    flags = RecurrenceFlag.objects.filter(incident=incident, remediation=remediation)
+    flags = RecurrenceFlag.objects.filter(incident=incident)
     assert flags.exists() == flagged
     if flagged:
-        assert flags.get().state == FlagState.OPEN
-        assert flags.get().category == category
+        flag = flags.get()
+        assert flag.state == FlagState.OPEN and flag.outcome is None
+        assert flag.category == category
+        assert list(flag.remediations.all()) == [remediation]
+
+
+def _fix(path: str, *, done: int = -10, kind: str = "prevent", title: str = "") -> Any:
+    return RemediationFactory(
+        category=get_or_create_category(path), kind=kind, status="done",
+        opened_at=days(done - 20), done_at=days(done), **({"title": title} if title else {}),
+    )  # fmt: skip
+
+
+def _incident(*paths: str, started: int = -5, causes: tuple[str, ...] = ()) -> Any:
+    incident = IncidentFactory(
+        started_at=days(started), categories=[get_or_create_category(p) for p in paths]
+    )
+    for path in causes:
+        Cause.objects.create(
+            incident=incident, description="why", category=get_or_create_category(path)
+        )
+    evaluate([incident.pk])
+    return incident
+
+
+def _flags(incident: Any) -> dict[str, list[str]]:
+    """Flags of an incident as {category path: [titles of the named fixes]}."""
+    return {
+        flag.category.path: sorted(fix.title for fix in flag.remediations.all())
+        for flag in RecurrenceFlag.objects.filter(incident=incident).exclude(state="cleared")
+    }
+
+
+def test_one_flag_names_every_done_fix_covering_the_mode() -> None:
+    _fix("Control plane", title="Alert on quorum loss", kind="detect")
+    _fix("Control plane", title="Run etcd on five members")
+    _fix("Control plane > etcd", title="Move etcd to local NVMe", kind="mitigate")
+    _fix("Control plane > etcd", title="Defragment nightly", done=-1)  # after the incident
+    incident = _incident("Control plane > etcd")
+    assert _flags(incident) == {
+        "Control plane > etcd": ["Move etcd to local NVMe", "Run etcd on five members"]
+    }
+
+
+def test_on_one_branch_only_the_narrowest_mode_is_flagged() -> None:
+    _fix("Control plane", title="Run etcd on five members")
+    _fix("Control plane > etcd", title="Move etcd to local NVMe")
+    incident = _incident("Control plane", "Control plane > etcd", causes=("Control plane",))
+    assert _flags(incident) == {
+        "Control plane > etcd": ["Move etcd to local NVMe", "Run etcd on five members"]
+    }
+
+
+def test_two_branches_get_a_flag_each() -> None:
+    _fix("Control plane > etcd", title="Move etcd to local NVMe")
+    _fix("Storage > EBS latency", title="Provisioned IOPS for etcd volumes")
+    incident = _incident("Control plane > etcd", causes=("Storage > EBS latency",))
+    assert _flags(incident) == {
+        "Control plane > etcd": ["Move etcd to local NVMe"],
+        "Storage > EBS latency": ["Provisioned IOPS for etcd volumes"],
+    }
+
+
+def test_the_kinds_that_raise_flags_are_configurable(settings: Any) -> None:
+    settings.ONCE_RECURRENCE_KINDS = ["prevent"]
+    _fix("Networking > DNS", title="Cache DNS on nodes", kind="mitigate")
+    assert _flags(_incident("Networking > DNS")) == {}
+    settings.ONCE_RECURRENCE_KINDS = ["prevent", "mitigate", "detect"]
+    _fix("Networking > DNS", title="Alert on SERVFAIL", kind="detect")
+    assert _flags(_incident("Networking > DNS")) == {
+        "Networking > DNS": ["Alert on SERVFAIL", "Cache DNS on nodes"]
+    }
+
+
+def test_a_fix_that_turns_detect_clears_the_flag_with_the_reason() -> None:
+    fix = _fix("Networking > DNS", title="Cache DNS on nodes")
+    incident = _incident("Networking > DNS")
+    fix.kind = "detect"
+    fix.save()
+    evaluate([incident.pk])
+    flag = RecurrenceFlag.objects.get()
+    assert flag.state == FlagState.CLEARED
+    assert "“Cache DNS on nodes” is a detect fix" in flag.reason
+
+
+def test_a_narrower_classification_moves_the_flag_down() -> None:
+    _fix("Control plane", title="Run etcd on five members")
+    incident = _incident("Control plane")
+    assert _flags(incident) == {"Control plane": ["Run etcd on five members"]}
+    incident.categories.add(get_or_create_category("Control plane > etcd"))
+    evaluate([incident.pk])
+    assert _flags(incident) == {"Control plane > etcd": ["Run etcd on five members"]}
+    old = RecurrenceFlag.objects.get(category__path="Control plane")
+    assert old.state == FlagState.CLEARED and "narrower Control plane > etcd" in old.reason
 
 
 def _recurrence() -> tuple[Any, Any, Any]:
     envoy = get_or_create_category("Networking > Envoy")
     remediation = RemediationFactory(
-        category=envoy, status="done", opened_at=days(-60), done_at=days(-30)
+        category=envoy, kind="prevent", status="done", opened_at=days(-60), done_at=days(-30)
     )
     incident = IncidentFactory(started_at=days(-2), categories=[envoy])
     evaluate([incident.pk])
@@ -128,21 +226,35 @@ def test_moving_the_start_before_the_fix_clears_the_flag() -> None:
     incident.save()
     evaluate([incident.pk])
     flag = RecurrenceFlag.objects.get()
-    assert (
-        flag.state == FlagState.CLEARED and "started before the remediation was done" in flag.reason
+    assert flag.state == FlagState.CLEARED and "now started before “" in flag.reason
+
+
+def test_a_decision_stands_while_the_recurrence_holds_and_comes_back_with_it() -> None:
+    envoy, _, incident = _recurrence()
+    RecurrenceFlag.objects.update(
+        state=FlagState.ACKNOWLEDGED, outcome="partial", note="billing missed"
     )
-
-
-def test_a_decision_stands_while_the_recurrence_holds() -> None:
-    _, _, incident = _recurrence()
-    RecurrenceFlag.objects.update(state=FlagState.ACKNOWLEDGED, note="billing missed")
     evaluate([incident.pk])
     assert RecurrenceFlag.objects.get().state == FlagState.ACKNOWLEDGED
+
+    incident.categories.set([get_or_create_category("Networking > DNS")])
+    evaluate([incident.pk])
+    flag = RecurrenceFlag.objects.get()
+    assert (flag.state, flag.outcome, flag.note) == (FlagState.CLEARED, "partial", "billing missed")
+
+    incident.categories.set([envoy])
+    changes = evaluate([incident.pk])
+    flag.refresh_from_db()
+    assert (flag.state, flag.outcome) == (FlagState.ACKNOWLEDGED, "partial")
+    assert "decision made on it stands" in flag.reason
+    assert changes.flags_raised == []  # nobody is told again about a decided recurrence
 
 
 def test_moving_a_category_under_a_fixed_parent_raises_flags() -> None:
     networking = get_or_create_category("Networking")
-    RemediationFactory(category=networking, status="done", opened_at=days(-60), done_at=days(-30))
+    RemediationFactory(
+        category=networking, kind="prevent", status="done", opened_at=days(-60), done_at=days(-30)
+    )
     orphan = get_or_create_category("Proxies")
     incident = IncidentFactory(started_at=days(-2), categories=[orphan])
     evaluate([incident.pk])
@@ -170,13 +282,16 @@ def test_one_evaluation_costs_the_same_queries_whatever_the_history() -> None:
             evaluate([incident.pk])
         return len(captured)
 
-    RemediationFactory(category=envoy, status="done", opened_at=days(-60), done_at=days(-30))
+    RemediationFactory(
+        category=envoy, kind="prevent", status="done", opened_at=days(-60), done_at=days(-30)
+    )
     RemediationFactory(category=envoy, status="open", opened_at=days(-60))
     few = queries_for_new_incident()
     for n in range(30):
         IncidentFactory(started_at=days(-3 - n), categories=[envoy])
         RemediationFactory(
-            category=envoy, status="done", opened_at=days(-90), done_at=days(-50 - n)
-        )
+            category=envoy, kind="prevent", status="done", opened_at=days(-90),
+            done_at=days(-50 - n),
+        )  # fmt: skip
         RemediationFactory(category=envoy, status="open", opened_at=days(-90))
     assert queries_for_new_incident() == few
