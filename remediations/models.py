@@ -120,7 +120,8 @@ class Remediation(VersionedModel):
 
     # Derived by remediations.effectiveness from the evidence, never typed, and not part of
     # the versioned record: NULL while the remediation is not done.
-    effectiveness = models.CharField(
+    # NULL, not "", for "no effectiveness": the check constraints say so in SQL.
+    effectiveness = models.CharField(  # noqa: DJ001
         max_length=16, choices=Effectiveness.choices, null=True, blank=True, editable=False
     )
     # When the evidence behind `effectiveness` happened, and what it was, in a sentence.
@@ -198,8 +199,10 @@ class Remediation(VersionedModel):
 class RecurrenceLink(models.Model):
     """An incident that happened while a remediation covering its failure mode was still open."""
 
+    # No index of its own: unique_link_per_incident_remediation starts with it. Every index
+    # costs on each of the hundreds of thousands of rows a full reconciliation writes.
     incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="recurrence_links"
+        Incident, on_delete=models.CASCADE, related_name="recurrence_links", db_index=False
     )
     remediation = models.ForeignKey(
         Remediation, on_delete=models.CASCADE, related_name="recurrence_links"
@@ -249,16 +252,23 @@ class RecurrenceFlag(models.Model):
     decision, when its facts stop holding, and restores it when they hold again.
     """
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="flags")
+    # Neither has an index of its own: unique_flag_per_incident_category and
+    # flag_category_state_idx start with them.
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="flags", db_index=False
+    )
     # The failure mode that recurred: the narrowest of the incident's categories on its branch.
-    category = models.ForeignKey(FailureCategory, on_delete=models.PROTECT, related_name="flags")
+    category = models.ForeignKey(
+        FailureCategory, on_delete=models.PROTECT, related_name="flags", db_index=False
+    )
     # The done fixes that did not hold (kept in step by the engine).
     remediations = models.ManyToManyField(
         Remediation, through="FlagFix", related_name="flags", blank=True
     )
     state = models.CharField(max_length=16, choices=FlagState.choices, default=FlagState.OPEN)
     # The person's decision; kept when the engine clears the flag.
-    outcome = models.CharField(
+    # NULL while undecided, as flag_outcome_matches_state spells it.
+    outcome = models.CharField(  # noqa: DJ001
         max_length=20, choices=FlagOutcome.choices, null=True, blank=True
     )
     raised_at = models.DateTimeField(default=timezone.now)
@@ -314,14 +324,16 @@ class RecurrenceFlag(models.Model):
 class FlagFix(models.Model):
     """A fix a flag names: done before the incident started, covering its failure mode."""
 
-    flag = models.ForeignKey(RecurrenceFlag, on_delete=models.CASCADE, related_name="fixes")
+    # Indexed by unique_fix_per_flag, which starts with it.
+    flag = models.ForeignKey(
+        RecurrenceFlag, on_delete=models.CASCADE, related_name="fixes", db_index=False
+    )
     remediation = models.ForeignKey(Remediation, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["flag", "remediation"], name="unique_fix_per_flag"),
         ]
-        indexes = [models.Index(fields=["remediation"], name="flagfix_remediation_idx")]
 
     def __str__(self) -> str:
         return f"flag {self.flag_id} names remediation {self.remediation_id}"
