@@ -13,8 +13,8 @@ done fix"). Never typed; kept on the remediation so lists can filter and sort by
 
 `assess(ids)` recomputes the given remediations in a fixed number of queries per 2,000 and
 writes only those whose result changed (no version, no history: derived, not edited).
-`due_for_holding()` finds the done fixes whose holding time has come since they were last
-assessed, so the periodic reconciliation turns them *holding* without anyone saving anything.
+`due_for_holding(since)` finds the done fixes whose holding time came since the last
+reconciliation, so the next one turns them *holding* without anyone saving anything.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from remediations.models import (
+    DERIVED_FIELDS,
     Effectiveness,
     FlagFix,
     FlagOutcome,
@@ -36,6 +38,7 @@ from remediations.models import (
     Remediation,
     RemediationStatus,
 )
+from remediations.rows import update_effectiveness
 
 CHUNK = 2000
 
@@ -87,9 +90,13 @@ register_source(_recurrences)
 
 
 def _awaiting_triage(ids: list[int]) -> dict[int, int]:
-    """Fix id → an open flag's incident naming it: a recurrence nobody has judged yet."""
-    rows = FlagFix.objects.filter(remediation_id__in=ids, flag__state=FlagState.OPEN).values_list(
-        "remediation_id", "flag__incident_id"
+    """Fix id → the first incident of an open flag naming it: a recurrence nobody has judged
+    yet. One row per fix, whatever the number of flags (a full reconciliation has many)."""
+    rows = (
+        FlagFix.objects.filter(remediation_id__in=ids, flag__state=FlagState.OPEN)
+        .values("remediation_id")
+        .annotate(incident_id=Min("flag__incident_id"))
+        .values_list("remediation_id", "incident_id")
     )
     return dict(rows)
 
@@ -124,8 +131,7 @@ def judge(
     return Effectiveness.UNVERIFIED, done_at, "Done; no evidence yet.", None, None
 
 
-FIELDS = ["effectiveness", "effectiveness_since", "effectiveness_evidence", "verified_at",
-          "regressed_at"]  # fmt: skip
+FIELDS = DERIVED_FIELDS
 
 
 def assess(remediation_ids: Iterable[int]) -> int:
@@ -139,17 +145,16 @@ def assess(remediation_ids: Iterable[int]) -> int:
 
 def _assess_chunk(ids: list[int]) -> int:
     now = timezone.now()
-    rows = list(
-        Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS)
-    )
+    rows = list(Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS))
     done = [r.pk for r in rows if r.status == RemediationStatus.DONE]
     evidence: dict[int, list[Evidence]] = defaultdict(list)
     for source in _sources:
         for pk, found in source(done).items():
             evidence[pk] += found
     awaiting = _awaiting_triage(done) if done else {}
-    to_update = []
+    changed: list[tuple[Any, ...]] = []
     for remediation in rows:
+        values: tuple[Any, ...]
         if remediation.status == RemediationStatus.DONE and remediation.done_at is not None:
             values = judge(
                 remediation.done_at, evidence.get(remediation.pk, ()),
@@ -157,25 +162,31 @@ def _assess_chunk(ids: list[int]) -> int:
             )  # fmt: skip
         else:
             values = (None, None, "", None, None)
-        current = tuple(getattr(remediation, name) for name in FIELDS)
-        if current != values:
-            for name, value in zip(FIELDS, values, strict=True):
-                setattr(remediation, name, value)
-            to_update.append(remediation)
-    Remediation.objects.bulk_update(to_update, FIELDS, batch_size=500)
-    return len(to_update)
+        if tuple(getattr(remediation, name) for name in FIELDS) != values:
+            changed.append((remediation.pk, *values))
+    update_effectiveness(changed)
+    return len(changed)
 
 
-def due_for_holding() -> list[int]:
-    """Done fixes whose stored effectiveness is out of date by the clock or the status alone:
-    unverified ones past their holding time, done ones never assessed, and assessed ones no
-    longer done. Index-bound (remediation_effectiveness_idx)."""
-    cutoff = timezone.now() - datetime.timedelta(days=holding_days())
+def due_for_holding(since: datetime.datetime | None = None) -> list[int]:
+    """Done fixes whose stored effectiveness the clock alone, or a write that was lost, left out
+    of date: unverified ones whose holding time came after `since` (the last reconciliation;
+    all of them when None), done ones never assessed, assessed ones no longer done, and holding
+    ones not past their time (ONCE_HOLDING_DAYS raised). Index-bound
+    (remediation_effectiveness_idx), and few: not the fixes whose time came long ago and
+    that stay unverified because a recurrence awaits triage. Those change with their flags,
+    and whatever changes a flag re-assesses its fixes.
+    """
+    holding = datetime.timedelta(days=holding_days())
+    cutoff = timezone.now() - holding
+    came = Q(effectiveness=Effectiveness.UNVERIFIED, done_at__lte=cutoff)
+    if since is not None:
+        came &= Q(done_at__gt=since - holding)
     stale = Remediation.objects.filter(
-        Q(effectiveness=Effectiveness.UNVERIFIED, done_at__lte=cutoff)
+        came
         | Q(status=RemediationStatus.DONE, effectiveness__isnull=True)
         | (Q(effectiveness__isnull=False) & ~Q(status=RemediationStatus.DONE))
         # ONCE_HOLDING_DAYS raised since: a holding fix may not be holding yet.
         | Q(effectiveness=Effectiveness.HOLDING, done_at__gt=cutoff)
     )
-    return list(stale.values_list("pk", flat=True))
+    return list(stale.order_by().values_list("pk", flat=True))

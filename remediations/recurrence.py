@@ -25,28 +25,31 @@ from __future__ import annotations
 
 import bisect
 import datetime
-from collections import defaultdict
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from common.bulk import relax_commit_durability
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident
-from remediations import effectiveness
+from remediations import effectiveness, rows
 from remediations.models import (
     OPEN_STATUSES,
     STATE_OF_OUTCOME,
     FlagFix,
+    FlagOutcome,
     FlagState,
-    RecurrenceFlag,
     RecurrenceLink,
     Remediation,
     RemediationStatus,
 )
 
-CHUNK = 2000
+CHUNK = 10_000
 
 
 @dataclass
@@ -93,48 +96,140 @@ def recurrence_kinds() -> list[str]:
     return list(settings.ONCE_RECURRENCE_KINDS)
 
 
-class _Remediations:
-    """Covering remediations by category path, sorted by date for quick "before I started"."""
+class _Tree:
+    """The failure categories: each one's path, and the categories whose remediations cover it."""
 
-    def __init__(self, paths: set[str], kinds: list[str]) -> None:
-        self.open_by_path: dict[str, list[tuple]] = defaultdict(list)  # (opened_at, id, done_at)
-        self.done_by_path: dict[str, list[tuple]] = defaultdict(list)  # (done_at, id)
+    def __init__(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        self.paths: dict[int, str] = dict(FailureCategory.objects.values_list("id", "path"))
+        by_path = {path: pk for pk, path in self.paths.items()}
+        # Itself and every category above it, as ids: the rules compare ids, not strings.
+        self.covering: dict[int, list[int]] = {
+            pk: [by_path[above] for above in ancestor_paths(path) if above in by_path]
+            for pk, path in self.paths.items()
+        }
+
+    def knows(self, category_ids: Iterable[int]) -> bool:
+        return self.paths.keys() >= set(category_ids)
+
+    def narrowest(self, category_ids: set[int]) -> list[int]:
+        if len(category_ids) == 1:
+            return list(category_ids)
+        by_path = {self.paths[pk]: pk for pk in category_ids}
+        return [by_path[path] for path in narrowest(by_path)]
+
+
+# (opened_at, id, done_at) of a remediation that can link, (done_at, id) of one that can flag.
+_Open = tuple[datetime.datetime, int, datetime.datetime | None]
+_Done = tuple[datetime.datetime, int]
+
+
+class _Fixes:
+    """The remediations that can link or flag, read once per evaluation as its chunks need them
+    (a full reconciliation reads each once, not once per chunk), and for each category the
+    ones covering it sorted by date, for a quick "before the incident started"."""
+
+    def __init__(self, kinds: list[str]) -> None:
+        self.kinds = kinds
+        self.tree = _Tree()
+        self._on: dict[int, list[tuple[int, str, str, datetime.datetime, datetime.datetime | None]]]
+        self._on = {}  # category id → (id, status, kind, opened_at, done_at) of those on it
+        self._open: dict[int, list[_Open]] = {}  # covered category id → sorted
+        self._done: dict[int, list[_Done]] = {}
+
+    def read(self, category_ids: set[int]) -> None:
+        """Make sure the remediations covering these categories are read: one query at most."""
+        if not self.tree.knows(category_ids):
+            # A category created since the evaluation began (a full run outlasts many saves).
+            self.tree.load()
+            self._open, self._done = {}, {}
+        missing = {above for pk in category_ids for above in self.tree.covering[pk]}
+        missing -= self._on.keys()
+        if not missing:
+            return
+        for pk in missing:
+            self._on[pk] = []
         rows = Remediation.objects.filter(
-            category__path__in=paths,
-            status__in=[*OPEN_STATUSES, RemediationStatus.DONE],
-        ).values_list("id", "status", "kind", "opened_at", "done_at", "category__path")
-        for pk, status, kind, opened_at, done_at, path in rows:
-            self.open_by_path[path].append((opened_at, pk, done_at))
-            if status == RemediationStatus.DONE and kind in kinds:
-                self.done_by_path[path].append((done_at, pk))
-        for rows_ in (*self.open_by_path.values(), *self.done_by_path.values()):
-            rows_.sort()
+            category_id__in=missing, status__in=[*OPEN_STATUSES, RemediationStatus.DONE]
+        ).values_list("category_id", "id", "status", "kind", "opened_at", "done_at")
+        for category_id, *row in rows:
+            self._on[category_id].append(tuple(row))  # type: ignore[arg-type]
 
-    def linked(self, path: str, started_at: datetime.datetime) -> Iterable[int]:
-        """Remediations on `path` opened before `started_at` and still open at that moment."""
-        rows = self.open_by_path.get(path, [])
-        for _opened_at, pk, done_at in rows[: bisect.bisect_left(rows, (started_at,))]:
-            if done_at is None or done_at >= started_at:
-                yield pk
+    def _sorted(self, category_id: int) -> tuple[list[_Open], list[_Done]]:
+        if category_id not in self._open:
+            on = [row for above in self.tree.covering[category_id] for row in self._on[above]]
+            self._open[category_id] = sorted((opened, pk, done) for pk, _, _, opened, done in on)
+            self._done[category_id] = sorted(
+                (done, pk)
+                for pk, status, kind, _, done in on
+                if status == RemediationStatus.DONE and kind in self.kinds and done is not None
+            )
+        return self._open[category_id], self._done[category_id]
 
-    def done_before(self, path: str, started_at: datetime.datetime) -> Iterable[int]:
-        """Fixes of the promising kinds on `path` done strictly before `started_at`."""
-        rows = self.done_by_path.get(path, [])
-        return (pk for _, pk in rows[: bisect.bisect_left(rows, (started_at,))])
+    def linked(self, category_id: int, started_at: datetime.datetime) -> list[int]:
+        """Remediations covering the category, opened before `started_at` and still open then."""
+        rows = self._sorted(category_id)[0]
+        return [
+            pk
+            for _, pk, done_at in rows[: bisect.bisect_left(rows, (started_at,))]
+            if done_at is None or done_at >= started_at
+        ]
+
+    def done_before(self, category_id: int, started_at: datetime.datetime) -> list[int]:
+        """Fixes of the promising kinds covering the category, done strictly before."""
+        rows = self._sorted(category_id)[1]
+        return [pk for _, pk in rows[: bisect.bisect_left(rows, (started_at,))]]
 
 
 def incidents_for_remediation(remediation: Remediation) -> list[int]:
     """Incidents a change to this remediation can affect: those it covers now, and those it
     was linked to or flagged for before (their links and flags may have to go)."""
-    ids = set(
-        RecurrenceLink.objects.filter(remediation=remediation).values_list("incident_id", flat=True)
+    return incidents_for_remediations([remediation])
+
+
+def incidents_for_remediations(remediations: Iterable[Remediation]) -> list[int]:
+    """The same for several remediations, in three queries whatever their number."""
+    remediations = list(remediations)
+    if not remediations:
+        return []
+    ids = [r.pk for r in remediations]
+    found = set(
+        RecurrenceLink.objects.filter(remediation_id__in=ids).values_list("incident_id", flat=True)
     )
-    ids |= set(
-        FlagFix.objects.filter(remediation=remediation).values_list("flag__incident_id", flat=True)
+    found |= set(
+        FlagFix.objects.filter(remediation_id__in=ids).values_list("flag__incident_id", flat=True)
     )
-    if remediation.category is not None:
-        ids |= set(Incident.objects.in_category(remediation.category).values_list("id", flat=True))
-    return sorted(ids)
+    found |= set(incidents_under([r.category for r in remediations if r.category is not None]))
+    return sorted(found)
+
+
+def incidents_under(categories: Iterable[FailureCategory]) -> list[int]:
+    """Incidents classified in any of these categories or below, directly or by a cause."""
+    subtree = Q()
+    for path in _tops({c.path for c in categories}):
+        subtree |= Q(path=path) | Q(path__startswith=path + PATH_SEPARATOR)
+    if not subtree:
+        return []
+    below = FailureCategory.objects.filter(subtree).values("id")
+    direct = Incident.categories.through.objects.filter(failurecategory_id__in=below)
+    causes = Cause.objects.filter(category_id__in=below)
+    return sorted(
+        Incident.objects.filter(
+            Q(id__in=direct.values("incident_id")) | Q(id__in=causes.values("incident_id"))
+        ).values_list("id", flat=True)
+    )
+
+
+def _tops(paths: set[str]) -> list[str]:
+    """The paths with no other path of the set above them: {'A', 'A > B', 'C'} → ['A', 'C']."""
+    unique = sorted(paths)
+    return [
+        path
+        for i, path in enumerate(unique)
+        if not any(path.startswith(other + PATH_SEPARATOR) for other in unique[:i])
+    ]
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -142,22 +237,47 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + CHUNK]
 
 
-def evaluate(incident_ids: Iterable[int], *, progress: bool = False) -> Changes:
+# Chunks written at once, each by its own connection, in a large evaluation: most of its time
+# is PostgreSQL inserting rows and checking their foreign keys at commit, one core per
+# connection. Chunks hold disjoint incidents, so their rows never meet.
+WRITERS = 2
+
+
+def evaluate(
+    incident_ids: Iterable[int], *, assess: Iterable[int] = (), progress: bool = False
+) -> Changes:
     """Bring the links and flags of these incidents in line with the rules. Idempotent.
 
-    Then re-assesses the effectiveness of every fix whose flags changed.
+    Then re-assesses the effectiveness of every fix whose flags changed, and of `assess`.
     """
     changes = Changes()
     ids = sorted(set(incident_ids))
-    if not ids:
-        return changes
-    paths = dict(FailureCategory.objects.values_list("id", "path"))
-    kinds = recurrence_kinds()
-    touched: set[int] = set()
-    for done, chunk in enumerate(_chunks(ids), start=1):
-        changes += _evaluate_chunk(chunk, paths, kinds, touched)
+    touched: set[int] = set(assess)
+    chunks = list(_chunks(ids))
+    fixes = _Fixes(recurrence_kinds())
+
+    def done(chunk_changes: Changes, chunk_touched: set[int], count: int) -> None:
+        nonlocal changes
+        changes += chunk_changes
+        touched.update(chunk_touched)
         if progress:
-            print(f"  {min(done * CHUNK, len(ids)):,} of {len(ids):,} incidents", flush=True)
+            print(f"  {min(count * CHUNK, len(ids)):,} of {len(ids):,} incidents", flush=True)
+
+    # Inside a transaction (a caller's, or a test's) other connections would not see its rows;
+    # SQLite writes one transaction at a time.
+    if len(chunks) < 2 or connection.in_atomic_block or not rows.set_based():
+        for count, chunk in enumerate(chunks, start=1):
+            done(*_write(_apply_rules(chunk, fixes)), count)
+    else:
+        with ThreadPoolExecutor(WRITERS) as writers:
+            pending: deque[Future[tuple[Changes, set[int]]]] = deque()
+            for count, chunk in enumerate(chunks, start=1):
+                # The rules run here while the writers write the chunks before.
+                pending.append(writers.submit(_write_apart, _apply_rules(chunk, fixes)))
+                if len(pending) >= WRITERS:
+                    done(*pending.popleft().result(), count - len(pending))
+            while pending:
+                done(*pending.popleft().result(), len(chunks) - len(pending))
     changes.fixes_assessed = effectiveness.assess(sorted(touched))
     return changes
 
@@ -171,153 +291,111 @@ class _Facts:
 
     @classmethod
     def load(cls, ids: list[int]) -> _Facts:
-        started = dict(Incident.objects.filter(id__in=ids).values_list("id", "started_at"))
-        categories: dict[int, set[int]] = defaultdict(set)
-        direct = Incident.categories.through.objects.filter(incident_id__in=ids)
-        for incident_id, category_id in direct.values_list("incident_id", "failurecategory_id"):
-            categories[incident_id].add(category_id)
-        via_causes = Cause.objects.filter(incident_id__in=ids, category__isnull=False)
-        for incident_id, category_id in via_causes.values_list("incident_id", "category_id"):
-            categories[incident_id].add(category_id)
-        return cls(started, categories)
+        return cls(*rows.read_facts(ids))
 
 
-@transaction.atomic
-def _evaluate_chunk(
-    ids: list[int], paths: dict[int, str], kinds: list[str], touched: set[int]
-) -> Changes:
+@dataclass
+class _Wanted:
+    """What the rules say a chunk of incidents should have."""
+
+    ids: list[int]
+    facts: _Facts
+    fixes: _Fixes
+    links: list[tuple[int, int]]  # (incident, remediation)
+    flags: dict[tuple[int, int], list[int]]  # (incident, category) → the fixes it names
+
+
+def _apply_rules(ids: list[int], fixes: _Fixes) -> _Wanted:
     facts = _Facts.load(ids)
-    by_path = {path: pk for pk, path in paths.items()}
-    covering = {
-        a for cats in facts.categories.values() for c in cats for a in ancestor_paths(paths[c])
-    }
-    remediations = _Remediations(covering, kinds)
-
-    wanted_links: set[tuple[int, int]] = set()
-    wanted_flags: dict[tuple[int, int], set[int]] = {}  # (incident, category) → fixes
-    for incident_id, started_at in facts.started.items():
-        own = {paths[c] for c in facts.categories[incident_id]}
-        for path in own:
-            for above in ancestor_paths(path):
-                wanted_links.update((incident_id, pk) for pk in remediations.linked(above, started_at))
-        for path in narrowest(own):
-            fixes = {
-                pk for above in ancestor_paths(path) for pk in remediations.done_before(above, started_at)
-            }
-            if fixes:
-                wanted_flags[(incident_id, by_path[path])] = fixes
-
-    changes = Changes()
-    _apply_links(ids, wanted_links, changes)
-    _apply_flags(ids, wanted_flags, facts, paths, kinds, changes, touched)
-    return changes
+    fixes.read({pk for own in facts.categories.values() for pk in own})
+    wanted = _Wanted(ids, facts, fixes, [], {})
+    # In id order, so that evaluations running at once write rows in the same order and wait
+    # for each other rather than deadlock.
+    for incident_id in ids:
+        own = facts.categories.get(incident_id)
+        if not own or incident_id not in facts.started:
+            continue
+        started_at = facts.started[incident_id]
+        linked = {pk for category_id in own for pk in fixes.linked(category_id, started_at)}
+        wanted.links += [(incident_id, pk) for pk in sorted(linked)]
+        for category_id in sorted(fixes.tree.narrowest(own)):
+            found = fixes.done_before(category_id, started_at)
+            if found:
+                wanted.flags[(incident_id, category_id)] = found
+    return wanted
 
 
-def _apply_links(ids: list[int], wanted: set[tuple[int, int]], changes: Changes) -> None:
-    existing = {
-        (incident_id, remediation_id): pk
-        for pk, incident_id, remediation_id in RecurrenceLink.objects.filter(
-            incident_id__in=ids
-        ).values_list("id", "incident_id", "remediation_id")
-    }
-    stale = [pk for key, pk in existing.items() if key not in wanted]
-    if stale:
-        RecurrenceLink.objects.filter(id__in=stale).delete()
-        changes.links_removed = len(stale)
-    new = wanted - existing.keys()
-    RecurrenceLink.objects.bulk_create(
-        [RecurrenceLink(incident_id=i, remediation_id=r) for i, r in new],
-        batch_size=5000,
-        ignore_conflicts=True,  # a concurrent evaluation may have added it: same result
-    )
-    changes.links_added = len(new)
+def _write(wanted: _Wanted) -> tuple[Changes, set[int]]:
+    """Make the chunk's rows what the rules want, in one transaction; what changed, and the
+    fixes whose flags changed."""
+    changes, touched = Changes(), set[int]()
+    with transaction.atomic():
+        # Derived rows, rebuilt by the next run if a crash loses the last moment of them:
+        # skip waiting for the disk on each chunk's commit.
+        relax_commit_durability()
+        _apply_links(wanted, changes)
+        _apply_flags(wanted, changes, touched)
+    return changes, touched
 
 
-def _apply_flags(
-    ids: list[int],
-    wanted: dict[tuple[int, int], set[int]],
-    facts: _Facts,
-    paths: dict[int, str],
-    kinds: list[str],
-    changes: Changes,
-    touched: set[int],
-) -> None:
+def _write_apart(wanted: _Wanted) -> tuple[Changes, set[int]]:
+    """_write on a writer thread, with its own connection, closed after."""
+    try:
+        return _write(wanted)
+    finally:
+        connection.close()
+
+
+def _apply_links(chunk: _Wanted, changes: Changes) -> None:
+    removed, added = rows.sync_links(chunk.ids, chunk.links, timezone.now())
+    changes.links_removed, changes.links_added = removed, added
+
+
+def _apply_flags(chunk: _Wanted, changes: Changes, touched: set[int]) -> None:
+    wanted = chunk.flags
     now = timezone.now()
-    existing = {
-        (flag.incident_id, flag.category_id): flag
-        for flag in RecurrenceFlag.objects.filter(incident_id__in=ids).only(
-            "id", "incident_id", "category_id", "state", "outcome", "resolved_at", "reason"
-        )
-    }
-    named: dict[int, set[int]] = defaultdict(set)  # flag id → the fixes it names now
-    for flag_id, remediation_id in FlagFix.objects.filter(
-        flag__incident_id__in=ids
-    ).values_list("flag_id", "remediation_id"):
-        named[flag_id].add(remediation_id)
+    existing = rows.read_flags(chunk.ids)
 
-    to_update = []
-    cleared: list[tuple[RecurrenceFlag, tuple[int, int]]] = []
-    for key, flag in existing.items():
+    updates: list[rows.FlagUpdate] = []
+    cleared: list[tuple[int, tuple[int, int]]] = []  # (place in updates, key)
+    for key, (pk, state, outcome, resolved_at) in existing.items():
         holds = key in wanted
-        if holds and flag.state == FlagState.CLEARED:
-            if flag.outcome:
+        if holds and state == FlagState.CLEARED:
+            if outcome:
                 # The person's decision stands again: it was about this same recurrence.
-                flag.state = STATE_OF_OUTCOME[flag.outcome]
-                flag.reason = (
+                reason = (
                     f"Holds again since {now:%Y-%m-%d %H:%M} UTC; the decision made on it stands."
                 )
+                updates.append(
+                    (pk, state, STATE_OF_OUTCOME[FlagOutcome(outcome)], resolved_at, reason)
+                )
             else:
-                flag.state, flag.resolved_at = FlagState.OPEN, None
-                flag.reason = f"Re-opened on {now:%Y-%m-%d %H:%M} UTC: the recurrence holds again."
-                changes.flags_raised.append(flag.pk)
-            to_update.append(flag)
+                reason = f"Re-opened on {now:%Y-%m-%d %H:%M} UTC: the recurrence holds again."
+                updates.append((pk, state, FlagState.OPEN, None, reason))
             touched.update(wanted[key])
-        elif not holds and flag.state != FlagState.CLEARED:
-            cleared.append((flag, key))
-    if cleared:
-        reasons = _Reasons(facts, paths, kinds, {pk for f, _ in cleared for pk in named[f.pk]})
-        for flag, key in cleared:
+        elif not holds and state != FlagState.CLEARED:
             # A decided flag keeps its resolved_at (when the person decided); an open one is
             # resolved now, by the engine.
-            flag.resolved_at = flag.resolved_at or now
-            flag.state = FlagState.CLEARED
-            flag.reason = f"Cleared on {now:%Y-%m-%d %H:%M} UTC: " + reasons.why(key, named[flag.pk])
-            to_update.append(flag)
-            touched.update(named[flag.pk])
+            updates.append((pk, state, FlagState.CLEARED, resolved_at or now, ""))
+            cleared.append((len(updates) - 1, key))
+    if cleared:
+        named = rows.read_named([updates[n][0] for n, _ in cleared])
+        fix_ids = set().union(*named.values())
+        reasons = _Reasons(chunk.facts, chunk.fixes.tree.paths, chunk.fixes.kinds, fix_ids)
+        for n, key in cleared:
+            pk, was, state, resolved_at, _ = updates[n]
+            reason = f"Cleared on {now:%Y-%m-%d %H:%M} UTC: {reasons.why(key, named[pk])}"
+            updates[n] = (pk, was, state, resolved_at, reason)
+            touched.update(named[pk])
+
+    for pk, state in rows.update_flags(updates):
+        if state == FlagState.OPEN:
+            changes.flags_raised.append(pk)
+        elif state == FlagState.CLEARED:
             changes.flags_cleared += 1
-    RecurrenceFlag.objects.bulk_update(to_update, ["state", "resolved_at", "reason"], batch_size=500)
-
-    new_flags = [
-        RecurrenceFlag(incident_id=i, category_id=c, raised_at=now)
-        for (i, c) in wanted
-        if (i, c) not in existing
-    ]
-    if new_flags:
-        RecurrenceFlag.objects.bulk_create(new_flags, batch_size=5000, ignore_conflicts=True)
-        # ignore_conflicts leaves ids unset: read back the ones that are now there.
-        for pk, incident_id, category_id, raised_at in RecurrenceFlag.objects.filter(
-            incident_id__in={i for i, _ in wanted}
-        ).values_list("id", "incident_id", "category_id", "raised_at"):
-            key = (incident_id, category_id)
-            if key in wanted and key not in existing:
-                existing[key] = RecurrenceFlag(pk=pk, incident_id=incident_id, category_id=category_id)
-                if raised_at == now:  # raised by this evaluation, not a concurrent one
-                    changes.flags_raised.append(pk)
-
-    # The fixes each flag names follow the facts, whatever its state.
-    add, remove = [], []
-    for key, fixes in wanted.items():
-        flag_id = existing[key].pk
-        have = named.get(flag_id, set())
-        add += [FlagFix(flag_id=flag_id, remediation_id=r) for r in fixes - have]
-        remove += [(flag_id, r) for r in have - fixes]
-        if fixes != have:
-            touched.update(fixes | have)
-    if remove:
-        for flag_id in {f for f, _ in remove}:
-            gone = [r for f, r in remove if f == flag_id]
-            FlagFix.objects.filter(flag_id=flag_id, remediation_id__in=gone).delete()
-    FlagFix.objects.bulk_create(add, batch_size=5000, ignore_conflicts=True)
+    # Only the flags this evaluation raised: a concurrent one announces its own.
+    changes.flags_raised += rows.insert_flags([k for k in wanted if k not in existing], now)
+    touched.update(rows.sync_named(wanted))
 
 
 class _Reasons:
@@ -329,9 +407,9 @@ class _Reasons:
         self.facts, self.paths, self.kinds = facts, paths, kinds
         self.fixes = {
             r.pk: r
-            for r in Remediation.objects.filter(pk__in=fix_ids).select_related("category").only(
-                "pk", "title", "kind", "status", "done_at", "category__path"
-            )
+            for r in Remediation.objects.filter(pk__in=fix_ids)
+            .select_related("category")
+            .only("pk", "title", "kind", "status", "done_at", "category__path")
         }
 
     def why(self, key: tuple[int, int], named: set[int]) -> str:

@@ -7,6 +7,7 @@ task twice gives the same links, flags and effectiveness, backed by unique const
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
@@ -33,11 +34,10 @@ OVERLAP = datetime.timedelta(minutes=5)
 
 
 def _apply(
-    incident_ids: list[int], remediation_ids: list[int] = (), *, progress: bool = False
+    incident_ids: list[int], remediation_ids: Sequence[int] = (), *, progress: bool = False
 ) -> dict[str, int]:
-    changes = recurrence.evaluate(incident_ids, progress=progress)
-    if remediation_ids:
-        changes.fixes_assessed += effectiveness.assess(remediation_ids)
+    # The fixes given are assessed with those whose flags changed, each once.
+    changes = recurrence.evaluate(incident_ids, assess=remediation_ids, progress=progress)
     # Recorded in the delivery log, which sends them (and retries) on its own tasks.
     notifications.announce(changes.flags_raised)
     return {
@@ -73,20 +73,24 @@ def evaluate_category(category_id: int) -> dict[str, int]:
 
 
 def changed_since(since: datetime.datetime) -> tuple[list[int], list[int]]:
-    """The incidents and remediations a change since `since` can affect.
+    """The incidents and remediations a change since `since` can affect, in a few queries.
 
-    Incidents saved since (their fields, categories, causes and timeline are saved with a new
-    version, which sets updated_at); incidents under a category moved since, or covered by a
-    remediation saved since, or linked or flagged with it before.
+    Every write path stamps `updated_at`: an incident saved (its fields, categories, causes and
+    timeline are saved together, as one version, by incidents.actions.save_incident or an
+    import), a category renamed or moved (incidents.actions.save_category; the categories below
+    it are found by path), a remediation saved (remediations.actions). Affected are the
+    incidents saved, those under a category moved, and those a remediation saved covers now or
+    was linked to or flagged for before. Derived writes (links, flags, effectiveness) stamp
+    nothing, so a run does not feed the next.
     """
     incidents = set(Incident.objects.filter(updated_at__gte=since).values_list("id", flat=True))
-    for category in FailureCategory.objects.filter(updated_at__gte=since):
-        incidents |= set(Incident.objects.in_category(category).values_list("id", flat=True))
+    incidents |= set(
+        recurrence.incidents_under(FailureCategory.objects.filter(updated_at__gte=since))
+    )
     remediations = list(
         Remediation.objects.filter(updated_at__gte=since).select_related("category")
     )
-    for remediation in remediations:
-        incidents |= set(recurrence.incidents_for_remediation(remediation))
+    incidents |= set(recurrence.incidents_for_remediations(remediations))
     return sorted(incidents), [r.pk for r in remediations]
 
 
@@ -112,8 +116,10 @@ def reconcile_recurrences(full: bool = False, progress: bool = False) -> dict[st
         )
     else:
         assert last is not None
-        incident_ids, remediation_ids = changed_since(last.started_at - OVERLAP)
-    remediation_ids = sorted(set(remediation_ids) | set(effectiveness.due_for_holding()))
+        since = last.started_at - OVERLAP
+        incident_ids, remediation_ids = changed_since(since)
+        remediation_ids += effectiveness.due_for_holding(since)
+    remediation_ids = sorted(set(remediation_ids))
     result: dict[str, Any] = _apply(incident_ids, remediation_ids, progress=progress)
     result.update(full=full, remediations=len(remediation_ids))
     ReconciliationRun.objects.create(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import threading
 import time
-from collections.abc import Iterator
 from http.server import HTTPServer
 from typing import Any
 
@@ -23,7 +22,6 @@ from remediations import notifications
 from remediations.models import RecurrenceFlag
 from remediations.tasks import evaluate_incidents, notify_flag
 from tests.api_helpers import api_client_for
-from tests.celery_helpers import celery_broker
 from tests.factories import IncidentFactory, RemediationFactory, UserFactory
 from tests.webhook import Receiver
 
@@ -213,14 +211,6 @@ def test_recurrences_of_old_incidents_are_not_announced(settings: Any) -> None:
         category=recent.category,
     )  # fmt: skip
     assert notifications.worth_announcing([recent.pk, old.pk]) == [recent.pk]
-
-
-@pytest.fixture
-def broker_down() -> Iterator[None]:
-    """Celery pointed at a port where nothing listens, as when Redis is stopped."""
-    transport = {"socket_connect_timeout": 1, "socket_timeout": 2}
-    with celery_broker("redis://127.0.0.1:1/0", broker_transport_options=transport):
-        yield
 
 
 def test_with_the_broker_down_a_save_succeeds_fast_and_reconciliation_catches_up(

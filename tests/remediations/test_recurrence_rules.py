@@ -16,7 +16,7 @@ from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink
 from remediations.recurrence import evaluate
 from tests.factories import IncidentFactory, RemediationFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("writes")]
 
 NOW = timezone.now().replace(microsecond=0)
 
