@@ -6,7 +6,8 @@ Fills a fresh PostgreSQL database (on the server of DATABASE_URL) with five year
 team's knowledge base, written straight with COPY (this measures the page, not the import):
 incidents spread over 260 weeks (most reviewed, some resolved and waiting, a few still
 investigating), 1–2 of 200 failure categories each, remediations in every status with
-owners and due dates, and open recurrence flags. Then renders /review/<week>/ through
+owners and due dates, and open recurrence flags (one per incident and failure mode, naming
+their fixes). Then renders /review/<week>/ through
 Django's whole stack, for this week and for random earlier weeks, and reports p50/p95 and
 the number of SQL queries per page.
 """
@@ -22,6 +23,7 @@ import random
 import statistics
 import sys
 import time
+from collections import defaultdict
 from typing import Any
 
 from _database import fresh_database
@@ -32,10 +34,10 @@ def fill(incidents: int, remediations: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from common.bulk import insert_rows
+    from common.bulk import insert, insert_rows
     from incidents.actions import get_or_create_category
     from incidents.models import Incident
-    from remediations.models import RecurrenceFlag, Remediation
+    from remediations.models import FlagFix, RecurrenceFlag, Remediation
 
     rng = random.Random(5)
     users = [
@@ -112,18 +114,30 @@ def fill(incidents: int, remediations: int) -> None:
                 None,
                 now,
                 now,
+                "",  # no effectiveness yet: the reconciliation derives it
             )
         )
     insert_rows(Remediation, ["version", "title", "description", "kind", "status", "owner_id",
                               "due_date", "opened_at", "done_at", "tracker_url", "category_id",
-                              "incident_id", "created_by_id", "created_at", "updated_at"], rows)  # fmt: skip
+                              "incident_id", "created_by_id", "created_at", "updated_at",
+                              "effectiveness_evidence"], rows)  # fmt: skip
+    # Recurrences of recent incidents after 2,000 done fixes of the kinds that promise: one
+    # open flag per (incident, failure mode), naming its fixes.
     done_ones = list(
-        Remediation.objects.filter(status="done").values_list("pk", "category_id")[:2000]
+        Remediation.objects.filter(status="done", kind__in=["prevent", "mitigate"]).values_list(
+            "pk", "category_id"
+        )[:2000]
     )
     recent = [pk for pk, start in ids if start > moment(8)]
-    insert_rows(RecurrenceFlag, ["incident_id", "remediation_id", "category_id", "state", "raised_at",
-                                 "note", "reason"], [
-        (rng.choice(recent), r, c, "open", now, "", "") for r, c in done_ones])  # fmt: skip
+    named: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for r, c in done_ones:
+        named[(rng.choice(recent), c)].append(r)
+    flags = [
+        RecurrenceFlag(incident_id=i, category_id=c, state="open", raised_at=now) for i, c in named
+    ]
+    insert(RecurrenceFlag, flags)
+    insert_rows(FlagFix, ["flag_id", "remediation_id"], [
+        (flag.pk, r) for flag in flags for r in named[(flag.incident_id, flag.category_id)]])  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     print(f"  filled in {time.perf_counter() - started:.0f} s", file=sys.stderr)
@@ -179,7 +193,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
     )
     print(
-        f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, 2,000 open recurrence flags\n"
+        f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, open recurrence "
+        "flags naming 2,000 done fixes\n"
     )
     with fresh_database("once_bench_review"):
         fill(args.incidents, args.remediations)
