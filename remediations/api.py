@@ -42,9 +42,10 @@ class RemediationViewSet(
 class FlagFilterSet(FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FlagState.choices)
     outcome = django_filters.MultipleChoiceFilter(choices=FlagOutcome.choices)
-    remediation = django_filters.NumberFilter(
-        field_name="fixes__remediation", label="Flags naming this remediation (id)."
-    )
+    remediation = django_filters.ModelChoiceFilter(
+        field_name="fixes__remediation", queryset=Remediation.objects.all(),
+        label="Flags naming this remediation (id).",
+    )  # fmt: skip
 
     class Meta:
         model = RecurrenceFlag

@@ -119,7 +119,7 @@ def judge(
     if now >= holds_from:
         return (
             Effectiveness.HOLDING, holds_from,
-            f"No recurrence in the {holding_days()} days after it was done.", None, None,
+            f"Done {done_at:%Y-%m-%d}; no recurrence held against it since.", None, None,
         )  # fmt: skip
     return Effectiveness.UNVERIFIED, done_at, "Done; no evidence yet.", None, None
 
@@ -139,9 +139,7 @@ def assess(remediation_ids: Iterable[int]) -> int:
 
 def _assess_chunk(ids: list[int]) -> int:
     now = timezone.now()
-    rows = list(
-        Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS)
-    )
+    rows = list(Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS))
     done = [r.pk for r in rows if r.status == RemediationStatus.DONE]
     evidence: dict[int, list[Evidence]] = defaultdict(list)
     for source in _sources:

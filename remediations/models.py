@@ -120,7 +120,8 @@ class Remediation(VersionedModel):
 
     # Derived by remediations.effectiveness from the evidence, never typed, and not part of
     # the versioned record: NULL while the remediation is not done.
-    effectiveness = models.CharField(
+    # NULL, not "": the API says null for "not done", and the constraint below checks it.
+    effectiveness = models.CharField(  # noqa: DJ001
         max_length=16, choices=Effectiveness.choices, null=True, blank=True, editable=False
     )
     # When the evidence behind `effectiveness` happened, and what it was, in a sentence.
@@ -258,7 +259,8 @@ class RecurrenceFlag(models.Model):
     )
     state = models.CharField(max_length=16, choices=FlagState.choices, default=FlagState.OPEN)
     # The person's decision; kept when the engine clears the flag.
-    outcome = models.CharField(
+    # NULL until a person triages it: the API's `outcome` is null, not "".
+    outcome = models.CharField(  # noqa: DJ001
         max_length=20, choices=FlagOutcome.choices, null=True, blank=True
     )
     raised_at = models.DateTimeField(default=timezone.now)

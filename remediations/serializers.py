@@ -153,7 +153,9 @@ class FlagSerializer(serializers.ModelSerializer):
 
 
 class FlagNoteSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=10_000, help_text="Why it is not a recurrence: required.")
+    note = serializers.CharField(
+        max_length=10_000, help_text="Why it is not a recurrence: required."
+    )
 
 
 class AcknowledgeSerializer(serializers.Serializer):

@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
 from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
@@ -67,7 +67,8 @@ def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def flags_with_fixes() -> Any:
     """Flags with their incident, failure mode and named fixes, in a fixed number of queries."""
-    return RecurrenceFlag.objects.select_related("incident", "category", "resolved_by").prefetch_related(
+    flags = RecurrenceFlag.objects.select_related("incident", "category", "resolved_by")
+    return flags.prefetch_related(
         Prefetch("remediations", queryset=Remediation.objects.select_related("owner"))
     )
 

@@ -170,6 +170,10 @@ def load_demo(data: dict[str, Any] | None = None) -> Loaded:
         loaded.kept = len(records) - len(missing)
         loaded.errors = _store(missing)
         loaded.incidents = [r["external_id"] for r in missing]
+        # Earlier reviews' decisions, on the flags of the incidents added now only: a flag of
+        # a demo incident that was already stored is left as people left it.
+        added = {r["external_id"].removeprefix(EXTERNAL_ID_PREFIX) for r in missing}
+        loaded.errors += _triage([t for t in data.get("triage", []) if t["incident"] in added])
     return loaded
 
 
@@ -199,3 +203,36 @@ def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     ]
     outcomes += importer.flush()
     return [f"demo incident {o.line}: {o.error}" for o in outcomes if o.error]
+
+
+def _triage(decisions: list[dict[str, Any]]) -> list[str]:
+    """Triage the demo's recurrence flags as its earlier weekly reviews did."""
+    from remediations.actions import FlagAlreadyResolved, TriageRefused, triage_flag
+    from remediations.models import FlagState, RecurrenceFlag
+    from remediations.recurrence import evaluate
+
+    if not decisions:
+        return []
+    ids = Incident.objects.filter(
+        external_id__in=[EXTERNAL_ID_PREFIX + d["incident"] for d in decisions]
+    ).values_list("pk", flat=True)
+    evaluate(ids)  # idempotent: the flags exist now, whether or not a worker got there first
+    User = get_user_model()
+    monday, errors = this_monday(), []
+    for decision in decisions:
+        flag = RecurrenceFlag.objects.filter(
+            incident__external_id=EXTERNAL_ID_PREFIX + decision["incident"],
+            category__path=decision["category"], state=FlagState.OPEN,
+        ).first()  # fmt: skip
+        if flag is None:
+            errors.append(f"demo triage of {decision['incident']}: no open flag to triage")
+            continue
+        try:
+            triage_flag(
+                flag, outcome=decision["outcome"], note=decision["note"],
+                by=User.objects.filter(username=decision["by"]).first(),
+                at=monday - datetime.timedelta(days=decision["days_ago"]),
+            )  # fmt: skip
+        except (TriageRefused, FlagAlreadyResolved) as error:
+            errors.append(f"demo triage of {decision['incident']}: {error}")
+    return errors

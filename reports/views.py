@@ -176,9 +176,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     subtree = category.descendants()
     context = {
         "category": category,
-        "open_flags": RecurrenceFlag.objects.filter(
-            category__in=subtree, state=FlagState.OPEN
-        )
+        "open_flags": RecurrenceFlag.objects.filter(category__in=subtree, state=FlagState.OPEN)
         .select_related("incident", "category")
         .prefetch_related("remediations"),
         "children": category.children.all(),
