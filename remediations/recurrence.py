@@ -39,6 +39,7 @@ from remediations.models import (
     OPEN_STATUSES,
     STATE_OF_OUTCOME,
     FlagFix,
+    FlagOutcome,
     FlagState,
     RecurrenceFlag,
     RecurrenceLink,
@@ -265,7 +266,7 @@ def _apply_flags(
         if holds and flag.state == FlagState.CLEARED:
             if flag.outcome:
                 # The person's decision stands again: it was about this same recurrence.
-                flag.state = STATE_OF_OUTCOME[flag.outcome]
+                flag.state = STATE_OF_OUTCOME[FlagOutcome(flag.outcome)]
                 flag.reason = (
                     f"Holds again since {now:%Y-%m-%d %H:%M} UTC; the decision made on it stands."
                 )

@@ -33,7 +33,7 @@ OVERLAP = datetime.timedelta(minutes=5)
 
 
 def _apply(
-    incident_ids: list[int], remediation_ids: list[int] = (), *, progress: bool = False
+    incident_ids: list[int], remediation_ids: list[int] | None = None, *, progress: bool = False
 ) -> dict[str, int]:
     changes = recurrence.evaluate(incident_ids, progress=progress)
     if remediation_ids:

@@ -173,7 +173,9 @@ def load_demo(data: dict[str, Any] | None = None) -> Loaded:
         # Earlier reviews' decisions, on the flags of the incidents added now only: a flag of
         # a demo incident that was already stored is left as people left it.
         added = {r["external_id"].removeprefix(EXTERNAL_ID_PREFIX) for r in missing}
-        loaded.errors += _triage([t for t in data.get("triage", []) if t["incident"] in added])
+        loaded.errors += _recurrences(
+            added, [t for t in data.get("triage", []) if t["incident"] in added]
+        )
     return loaded
 
 
@@ -205,18 +207,21 @@ def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     return [f"demo incident {o.line}: {o.error}" for o in outcomes if o.error]
 
 
-def _triage(decisions: list[dict[str, Any]]) -> list[str]:
-    """Triage the demo's recurrence flags as its earlier weekly reviews did."""
+def _recurrences(keys: set[str], decisions: list[dict[str, Any]]) -> list[str]:
+    """Raise the flags of the demo incidents added now, and triage them as the demo's earlier
+    weekly reviews did."""
     from remediations.actions import FlagAlreadyResolved, TriageRefused, triage_flag
     from remediations.models import FlagState, RecurrenceFlag
     from remediations.recurrence import evaluate
 
-    if not decisions:
+    if not keys:
         return []
     ids = Incident.objects.filter(
-        external_id__in=[EXTERNAL_ID_PREFIX + d["incident"] for d in decisions]
+        external_id__in=[EXTERNAL_ID_PREFIX + key for key in keys]
     ).values_list("pk", flat=True)
-    evaluate(ids)  # idempotent: the flags exist now, whether or not a worker got there first
+    # Now, not later on a worker: the decisions need the flags. Idempotent, so the tasks the
+    # import enqueued change nothing when they run.
+    evaluate(ids)
     User = get_user_model()
     monday, errors = this_monday(), []
     for decision in decisions:

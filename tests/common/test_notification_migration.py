@@ -18,7 +18,7 @@ from remediations import notifications
 from remediations.models import RecurrenceFlag
 from reviews import digest
 from reviews.weeks import Week
-from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory
 
 BEFORE = [
     ("remediations", "0003_recurrenceflag_flag_open_raised_idx_and_more"),
