@@ -53,6 +53,7 @@ urlpatterns = [
         name="review_remediation",
     ),
     path("review/<week:week>/meeting/", review_views.meeting_notes, name="review_meeting"),
+    path("game-days/", include("gamedays.urls")),
     path("flags/", remediation_views.flag_list, name="flag_list"),
     path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.

@@ -108,6 +108,7 @@ def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
     return (
         stored.incident_id == remediation.incident_id
         and stored.follow_up_of_id == remediation.follow_up_of_id
+        and stored.scenario_id == remediation.scenario_id
     ) and all(remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS)
 
 

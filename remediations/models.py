@@ -106,6 +106,12 @@ class Remediation(VersionedModel):
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="remediations"
     )
+    # The game-day scenario it came from, if any (PRODUCT.md, "Remediation": "where it came
+    # from"). Named by string: game days build on remediations, not the other way round.
+    scenario = models.ForeignKey(
+        "gamedays.Scenario", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="remediations",
+    )  # fmt: skip
     # The fix this one follows up, when that one did not hold (a flag triaged "the fix did
     # not hold" offers to open it).
     follow_up_of = models.ForeignKey(
