@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
 from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
@@ -51,9 +51,13 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    remediation = get_object_or_404(Remediation.objects.for_list(), pk=pk)
+    remediation = get_object_or_404(
+        Remediation.objects.for_list().select_related("follow_up_of"), pk=pk
+    )
     context = {
         "remediation": remediation,
+        # What was opened because it did not hold, and (in the facts) what it follows up.
+        "follow_ups": remediation.follow_ups.order_by("opened_at", "id"),
         # The evidence for its priority: incidents of its failure mode while it stayed open.
         "while_open": Incident.objects.filter(recurrence_links__remediation=remediation)
         .order_by("-started_at")
@@ -67,7 +71,9 @@ def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def flags_with_fixes() -> Any:
     """Flags with their incident, failure mode and named fixes, in a fixed number of queries."""
-    return RecurrenceFlag.objects.select_related("incident", "category", "resolved_by").prefetch_related(
+    return RecurrenceFlag.objects.select_related(
+        "incident", "category", "resolved_by"
+    ).prefetch_related(
         Prefetch("remediations", queryset=Remediation.objects.select_related("owner"))
     )
 
