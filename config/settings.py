@@ -11,7 +11,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_choices, env_int, env_list, env_str, env_weekly, runs_offline_command
+from config.env import (
+    env_bool,
+    env_choices,
+    env_int,
+    env_list,
+    env_str,
+    env_weekly,
+    runs_offline_command,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

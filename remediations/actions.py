@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from common import changes
 from common.concurrency import save_versioned
+from common.validation import Errors, clean_choice, clean_text, sentence
 from incidents.actions import CategoryCache, save_incident
 from incidents.models import Incident
-from common.validation import Errors, clean_choice, clean_text, sentence
 from remediations.models import (
     STATE_OF_OUTCOME,
     FlagOutcome,
@@ -98,9 +98,7 @@ def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
     return (
         stored.incident_id == remediation.incident_id
         and stored.follow_up_of_id == remediation.follow_up_of_id
-    ) and all(
-        remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS
-    )
+    ) and all(remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS)
 
 
 def save_report(
@@ -151,9 +149,7 @@ NOTE_REQUIRED = {
 
 def clean_triage(outcome: Any, note: Any, errors: Errors) -> tuple[str, str]:
     """The one validator of a triage: (outcome, note) for every way in."""
-    outcome = clean_choice(
-        outcome, ("outcome",), errors, allowed=FlagOutcome.values, default=""
-    )
+    outcome = clean_choice(outcome, ("outcome",), errors, allowed=FlagOutcome.values, default="")
     if not outcome and not errors:
         errors.add(("outcome",), f"is required: one of {', '.join(FlagOutcome.values)}.")
     note = clean_text(note, ("note",), errors, max_length=10_000, strip=True)
@@ -162,7 +158,9 @@ def clean_triage(outcome: Any, note: Any, errors: Errors) -> tuple[str, str]:
     return outcome, note
 
 
-def triage_flag(flag: RecurrenceFlag, *, outcome: str, by: User | None, note: str = "") -> RecurrenceFlag:
+def triage_flag(
+    flag: RecurrenceFlag, *, outcome: str, by: User | None, note: str = ""
+) -> RecurrenceFlag:
     """Close an open recurrence flag with a person's outcome (PRODUCT.md, "Triage").
 
     *fix_did_not_hold* and *partial* acknowledge it, *not_a_recurrence* dismisses it; the

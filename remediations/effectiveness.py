@@ -139,9 +139,7 @@ def assess(remediation_ids: Iterable[int]) -> int:
 
 def _assess_chunk(ids: list[int]) -> int:
     now = timezone.now()
-    rows = list(
-        Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS)
-    )
+    rows = list(Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS))
     done = [r.pk for r in rows if r.status == RemediationStatus.DONE]
     evidence: dict[int, list[Evidence]] = defaultdict(list)
     for source in _sources:
@@ -150,6 +148,7 @@ def _assess_chunk(ids: list[int]) -> int:
     awaiting = _awaiting_triage(done) if done else {}
     to_update = []
     for remediation in rows:
+        values: tuple[object, ...]
         if remediation.status == RemediationStatus.DONE and remediation.done_at is not None:
             values = judge(
                 remediation.done_at, evidence.get(remediation.pk, ()),

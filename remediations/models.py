@@ -119,8 +119,9 @@ class Remediation(VersionedModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Derived by remediations.effectiveness from the evidence, never typed, and not part of
-    # the versioned record: NULL while the remediation is not done.
-    effectiveness = models.CharField(
+    # the versioned record: NULL while the remediation is not done (PRODUCT.md's null, which
+    # the constraint remediation_effectiveness_only_when_done checks; "" would be a fifth value).
+    effectiveness = models.CharField(  # noqa: DJ001
         max_length=16, choices=Effectiveness.choices, null=True, blank=True, editable=False
     )
     # When the evidence behind `effectiveness` happened, and what it was, in a sentence.
@@ -257,8 +258,9 @@ class RecurrenceFlag(models.Model):
         Remediation, through="FlagFix", related_name="flags", blank=True
     )
     state = models.CharField(max_length=16, choices=FlagState.choices, default=FlagState.OPEN)
-    # The person's decision; kept when the engine clears the flag.
-    outcome = models.CharField(
+    # The person's decision; kept when the engine clears the flag. NULL, not "", for "none yet":
+    # the API says null and flag_outcome_matches_state checks it.
+    outcome = models.CharField(  # noqa: DJ001
         max_length=20, choices=FlagOutcome.choices, null=True, blank=True
     )
     raised_at = models.DateTimeField(default=timezone.now)

@@ -39,6 +39,7 @@ from remediations.models import (
     OPEN_STATUSES,
     STATE_OF_OUTCOME,
     FlagFix,
+    FlagOutcome,
     FlagState,
     RecurrenceFlag,
     RecurrenceLink,
@@ -199,10 +200,14 @@ def _evaluate_chunk(
         own = {paths[c] for c in facts.categories[incident_id]}
         for path in own:
             for above in ancestor_paths(path):
-                wanted_links.update((incident_id, pk) for pk in remediations.linked(above, started_at))
+                wanted_links.update(
+                    (incident_id, pk) for pk in remediations.linked(above, started_at)
+                )
         for path in narrowest(own):
             fixes = {
-                pk for above in ancestor_paths(path) for pk in remediations.done_before(above, started_at)
+                pk
+                for above in ancestor_paths(path)
+                for pk in remediations.done_before(above, started_at)
             }
             if fixes:
                 wanted_flags[(incident_id, by_path[path])] = fixes
@@ -250,9 +255,9 @@ def _apply_flags(
         )
     }
     named: dict[int, set[int]] = defaultdict(set)  # flag id → the fixes it names now
-    for flag_id, remediation_id in FlagFix.objects.filter(
-        flag__incident_id__in=ids
-    ).values_list("flag_id", "remediation_id"):
+    for flag_id, remediation_id in FlagFix.objects.filter(flag__incident_id__in=ids).values_list(
+        "flag_id", "remediation_id"
+    ):
         named[flag_id].add(remediation_id)
 
     to_update = []
@@ -262,7 +267,7 @@ def _apply_flags(
         if holds and flag.state == FlagState.CLEARED:
             if flag.outcome:
                 # The person's decision stands again: it was about this same recurrence.
-                flag.state = STATE_OF_OUTCOME[flag.outcome]
+                flag.state = STATE_OF_OUTCOME[FlagOutcome(flag.outcome)]
                 flag.reason = (
                     f"Holds again since {now:%Y-%m-%d %H:%M} UTC; the decision made on it stands."
                 )
@@ -281,11 +286,15 @@ def _apply_flags(
             # resolved now, by the engine.
             flag.resolved_at = flag.resolved_at or now
             flag.state = FlagState.CLEARED
-            flag.reason = f"Cleared on {now:%Y-%m-%d %H:%M} UTC: " + reasons.why(key, named[flag.pk])
+            flag.reason = f"Cleared on {now:%Y-%m-%d %H:%M} UTC: " + reasons.why(
+                key, named[flag.pk]
+            )
             to_update.append(flag)
             touched.update(named[flag.pk])
             changes.flags_cleared += 1
-    RecurrenceFlag.objects.bulk_update(to_update, ["state", "resolved_at", "reason"], batch_size=500)
+    RecurrenceFlag.objects.bulk_update(
+        to_update, ["state", "resolved_at", "reason"], batch_size=500
+    )
 
     new_flags = [
         RecurrenceFlag(incident_id=i, category_id=c, raised_at=now)
@@ -300,7 +309,9 @@ def _apply_flags(
         ).values_list("id", "incident_id", "category_id", "raised_at"):
             key = (incident_id, category_id)
             if key in wanted and key not in existing:
-                existing[key] = RecurrenceFlag(pk=pk, incident_id=incident_id, category_id=category_id)
+                existing[key] = RecurrenceFlag(
+                    pk=pk, incident_id=incident_id, category_id=category_id
+                )
                 if raised_at == now:  # raised by this evaluation, not a concurrent one
                     changes.flags_raised.append(pk)
 
@@ -329,9 +340,9 @@ class _Reasons:
         self.facts, self.paths, self.kinds = facts, paths, kinds
         self.fixes = {
             r.pk: r
-            for r in Remediation.objects.filter(pk__in=fix_ids).select_related("category").only(
-                "pk", "title", "kind", "status", "done_at", "category__path"
-            )
+            for r in Remediation.objects.filter(pk__in=fix_ids)
+            .select_related("category")
+            .only("pk", "title", "kind", "status", "done_at", "category__path")
         }
 
     def why(self, key: tuple[int, int], named: set[int]) -> str:

@@ -7,6 +7,7 @@ task twice gives the same links, flags and effectiveness, backed by unique const
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
@@ -33,7 +34,7 @@ OVERLAP = datetime.timedelta(minutes=5)
 
 
 def _apply(
-    incident_ids: list[int], remediation_ids: list[int] = (), *, progress: bool = False
+    incident_ids: list[int], remediation_ids: Sequence[int] = (), *, progress: bool = False
 ) -> dict[str, int]:
     changes = recurrence.evaluate(incident_ids, progress=progress)
     if remediation_ids:

@@ -148,8 +148,15 @@ def build(week: Week) -> Agenda:
                 Prefetch("remediations", Remediation.objects.only("pk", "title", "done_at"))
             )
             .only(
-                "pk", "state", "note", "raised_at", "reason", "incident__title",
-                "incident__started_at", "category__path", "category__slug",
+                "pk",
+                "state",
+                "note",
+                "raised_at",
+                "reason",
+                "incident__title",
+                "incident__started_at",
+                "category__path",
+                "category__slug",
             )  # fmt: skip
             .order_by("-raised_at", "-pk")
         ),

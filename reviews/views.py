@@ -120,9 +120,7 @@ def incident_reviewed(request: HttpRequest, week: str, pk: int) -> HttpResponse:
 @require_POST
 def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
-    flag = get_object_or_404(
-        RecurrenceFlag.objects.select_related("incident", "category"), pk=pk
-    )
+    flag = get_object_or_404(RecurrenceFlag.objects.select_related("incident", "category"), pk=pk)
     form = TriageForm(request.POST, prefix=f"flag-{flag.pk}")
     error = ""
     if form.is_valid():

@@ -36,7 +36,9 @@ def test_the_api_never_fails_and_matches_its_schema(live_server: Any) -> None:
     incident = IncidentFactory(categories=[category])
     remediation = RemediationFactory(category=category, incident=incident, status="done",
                                      opened_at="2019-01-01T00:00:00Z", done_at="2019-02-01T00:00:00Z")  # fmt: skip
-    RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=category)
+    RecurrenceFlag.objects.create(incident=incident, category=category).remediations.add(
+        remediation
+    )
 
     ARTIFACTS.mkdir(exist_ok=True)
     command = [

@@ -264,7 +264,8 @@ def test_linked_remediations_and_open_flags_are_listed(api: APIClient) -> None:
     done = RemediationFactory(category=category, status="done", done_at="2020-01-01T00:00:00Z",
                               opened_at="2019-01-01T00:00:00Z")  # fmt: skip
     RecurrenceLink.objects.create(incident=incident, remediation=still_open)
-    flag = RecurrenceFlag.objects.create(incident=incident, remediation=done, category=category)
+    flag = RecurrenceFlag.objects.create(incident=incident, category=category)
+    flag.remediations.add(done)
     body = api.get(f"/api/incidents/{incident.pk}/").json()
     assert body["linked_remediations"] == [still_open.pk]
     assert body["open_flags"] == [flag.pk]
@@ -301,9 +302,8 @@ def test_list_endpoints_issue_the_same_number_of_queries_for_more_rows(
                                              opened_at="2019-01-01T00:00:00Z",
                                              done_at="2019-01-02T00:00:00Z")  # fmt: skip
             RecurrenceLink.objects.create(incident_id=incident["id"], remediation=remediation)
-            RecurrenceFlag.objects.create(
-                incident_id=incident["id"], remediation=remediation, category=category
-            )
+            flag = RecurrenceFlag.objects.create(incident_id=incident["id"], category=category)
+            flag.remediations.add(remediation)
 
     add(2)
     few = _count(api, url)

@@ -53,7 +53,8 @@ def test_saving_through_the_api_raises_the_flag(
         ).json()  # fmt: skip
     body = api.get(f"/api/incidents/{incident['id']}/").json()
     flag = RecurrenceFlag.objects.get()
-    assert body["open_flags"] == [flag.pk] and flag.remediation_id == remediation["id"]
+    assert body["open_flags"] == [flag.pk]
+    assert list(flag.remediations.values_list("pk", flat=True)) == [remediation["id"]]
     assert api.get(f"/api/categories/{flag.category_id}/").json()["flagged"] is True
 
 
@@ -74,27 +75,27 @@ def test_the_pages_tell_the_story(
         )
         evaluate([incident.pk])
     page = alice_client.get(incident.get_absolute_url()).content.decode()
-    assert "This recurred after" in page and "Move to HTTP/2" in page
+    assert "Networking &gt; Envoy</a> recurred after" in page and "Move to HTTP/2" in page
     assert (
         "This failure mode already has open remediations" in page and "Sidecar for billing" in page
     )
-    assert "recurred after remediation" in alice_client.get("/categories/").content.decode()
+    assert "recurred after fix" in alice_client.get("/categories/").content.decode()
     assert (
         "1 incident while it stayed open"
         in alice_client.get(still_open.get_absolute_url()).content.decode()
     )
     flag = RecurrenceFlag.objects.get()
     assert "Billing pool exhausted" in alice_client.get("/flags/").content.decode()
-    # A decision needs a note, and keeps who and when.
-    response = alice_client.post(flag.get_absolute_url(), {"decision": "acknowledged", "note": ""})
+    # "Partly expected" needs a note; a decision keeps who and when.
+    response = alice_client.post(flag.get_absolute_url(), {"outcome": "partial", "note": ""})
     assert response.status_code == 400
     response = alice_client.post(
-        flag.get_absolute_url(), {"decision": "acknowledged", "note": "billing was missed"}
+        flag.get_absolute_url(), {"outcome": "partial", "note": "billing was missed"}
     )
     assert response.status_code == 302
     flag.refresh_from_db()
     assert flag.state == "acknowledged" and flag.resolved_by.username == "alice"
-    assert done.pk == flag.remediation_id
+    assert list(flag.remediations.all()) == [done]
 
 
 def _flag(owner: Any) -> RecurrenceFlag:
@@ -102,7 +103,9 @@ def _flag(owner: Any) -> RecurrenceFlag:
     remediation = RemediationFactory(title="Move to HTTP/2", category=envoy, status="done", owner=owner,
                                      opened_at=days(-60), done_at=days(-30))  # fmt: skip
     incident = IncidentFactory(title="Pool exhausted", started_at=days(-1), categories=[envoy])
-    return RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=envoy)
+    flag = RecurrenceFlag.objects.create(incident=incident, category=envoy)
+    flag.remediations.add(remediation)
+    return flag
 
 
 def _recurrence(owner: Any, title: str = "Pool exhausted") -> Incident:
@@ -209,9 +212,9 @@ def test_recurrences_of_old_incidents_are_not_announced(settings: Any) -> None:
     settings.ONCE_NOTIFY_WITHIN_DAYS = 30
     recent = _flag(None)
     old = RecurrenceFlag.objects.create(
-        incident=IncidentFactory(started_at=days(-400)), remediation=recent.remediation,
-        category=recent.category,
-    )  # fmt: skip
+        incident=IncidentFactory(started_at=days(-400)), category=recent.category
+    )
+    old.remediations.set(recent.remediations.all())
     assert notifications.worth_announcing([recent.pk, old.pk]) == [recent.pk]
 
 
