@@ -51,9 +51,13 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    remediation = get_object_or_404(Remediation.objects.for_list(), pk=pk)
+    remediation = get_object_or_404(
+        Remediation.objects.for_list().select_related("follow_up_of"), pk=pk
+    )
     context = {
         "remediation": remediation,
+        # What was opened because it did not hold, and (in the facts) what it follows up.
+        "follow_ups": remediation.follow_ups.order_by("opened_at", "id"),
         # The evidence for its priority: incidents of its failure mode while it stayed open.
         "while_open": Incident.objects.filter(recurrence_links__remediation=remediation)
         .order_by("-started_at")

@@ -16,7 +16,9 @@ from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
 from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident
+from remediations import impact
 from remediations.actions import save_report
+from remediations.impact_chart import draw_timeline
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reports.forms import IncidentEditor
@@ -25,7 +27,7 @@ PAGE_SIZE = 25
 
 
 def _has_open_flags() -> Exists:
-    """True while the category is "recurred after remediation"."""
+    """True while the category is "recurred after fix": it has flags awaiting triage."""
     return Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
 
 
@@ -157,15 +159,18 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         category = actions.save_category(form.save(commit=False))
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
-    # Explicit order: Meta.ordering does not apply to a query with an aggregate.
-    categories = FailureCategory.objects.annotate(
-        incident_count=Count("incidents"), flagged=_has_open_flags()
-    ).order_by("path")
+    # The tree by default; sorted by how the fixes fared, a flat table (remediations.impact).
+    sort = request.GET.get("sort", "")
+    context: dict[str, Any] = {"form": form, "sorts": impact.SORTS}
+    if sort in impact.SORTS:
+        context.update(sort=sort, standings=impact.standings(sort))
+    else:
+        # Explicit order: Meta.ordering does not apply to a query with an aggregate.
+        context["categories"] = FailureCategory.objects.annotate(
+            incident_count=Count("incidents"), flagged=_has_open_flags()
+        ).order_by("path")
     status = 400 if form.errors else 200
-    return render(
-        request, "incidents/category_tree.html", {"categories": categories, "form": form},
-        status=status,
-    )  # fmt: skip
+    return render(request, "incidents/category_tree.html", context, status=status)
 
 
 @require_GET
@@ -174,8 +179,12 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         FailureCategory.objects.annotate(flagged=_has_open_flags()), slug=slug
     )
     subtree = category.descendants()
-    context = {
+    # Did the fix work? Before and after each done fix, and the timeline with the fixes.
+    found = impact.mode_impact(category)
+    context: dict[str, Any] = {
         "category": category,
+        "impact": found,
+        "timeline_svg": draw_timeline(found.timeline, category.path) if found.timeline else "",
         "open_flags": RecurrenceFlag.objects.filter(category__in=subtree, state=FlagState.OPEN)
         .select_related("incident", "category")
         .prefetch_related("remediations"),

@@ -28,7 +28,8 @@ def _meeting_material() -> dict[str, Any]:
     unreviewed = IncidentFactory(
         title="etcd slow last week", started_at=before, status="resolved", categories=[etcd]
     )
-    flag = RecurrenceFlag.objects.create(incident=unreviewed, remediation=fix, category=etcd)
+    flag = RecurrenceFlag.objects.create(incident=unreviewed, category=etcd)
+    flag.remediations.add(fix)
     return {"week": week, "incident": unreviewed, "flag": flag}
 
 

@@ -79,7 +79,7 @@ def test_the_pages_tell_the_story(
     assert (
         "This failure mode already has open remediations" in page and "Sidecar for billing" in page
     )
-    assert "recurred after" in alice_client.get("/categories/").content.decode()
+    assert "recurred after fix" in alice_client.get("/categories/").content.decode()
     assert (
         "1 incident while it stayed open"
         in alice_client.get(still_open.get_absolute_url()).content.decode()

@@ -59,9 +59,8 @@ def kb(db: Any, week: Week, alice: Any, bob: Any) -> dict[str, Any]:
         opened_at=at(week, -60),
         done_at=at(week, -40),
     )
-    kb["flag"] = RecurrenceFlag.objects.create(
-        incident=kb["new_sev1"], remediation=kb["fix"], category=etcd
-    )
+    kb["flag"] = RecurrenceFlag.objects.create(incident=kb["new_sev1"], category=etcd)
+    kb["flag"].remediations.add(kb["fix"])
     kb["overdue"] = RemediationFactory(
         title="Alert on DNS latency",
         category=dns,
