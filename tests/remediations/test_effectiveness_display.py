@@ -89,8 +89,8 @@ def test_the_list_has_an_effectiveness_column_with_the_evidence(
     assert "recurred after it was done and awaits triage" in rows["Cache IAM credentials"]
     holding_since = fixes["pinned"].done_at + datetime.timedelta(days=90)
     assert (
-        f"Holding since {holding_since:%Y-%m-%d}: No recurrence in the 90 days after it was done."
-        in rows["Pin the etcd version"]
+        f"Holding since {holding_since:%Y-%m-%d}: Done {fixes['pinned'].done_at:%Y-%m-%d}; "
+        "no recurrence held against it since." in rows["Pin the etcd version"]
     )
     # Not done: no effectiveness at all.
     assert "Holding" not in rows["Add a sidecar"] and "Unverified" not in rows["Add a sidecar"]
@@ -259,4 +259,5 @@ def test_the_incident_page_shows_the_effectiveness_of_its_remediations(
     pinned.save()
     rows = _rows(alice_client.get(incident.get_absolute_url()).content.decode())
     assert "Holding since" in rows["Pin the etcd version"]
-    assert "No recurrence in the 90 days after it was done." in rows["Pin the etcd version"]
+    done = f"Done {pinned.done_at:%Y-%m-%d}; no recurrence held against it since."
+    assert done in rows["Pin the etcd version"]
