@@ -20,6 +20,7 @@ from remediations.models import (
     FlagState,
     RecurrenceFlag,
     Remediation,
+    RemediationStatus,
 )
 from remediations.records import REMEDIATION_FIELDS
 
@@ -86,6 +87,13 @@ def save_remediation(
             setattr(remediation, name, record[name])
         remediation.owner = owner
         remediation.category = cache.category(record["category"]) if record["category"] else None
+        if remediation.status != RemediationStatus.DONE:
+            # Only a done fix has an effectiveness (remediation_effectiveness_only_when_done):
+            # reopening one clears it in the same write, or the save breaks the constraint.
+            remediation.effectiveness = None
+            remediation.effectiveness_since = remediation.verified_at = None
+            remediation.regressed_at = None
+            remediation.effectiveness_evidence = ""
         save_versioned(
             remediation, by=by, expected_version=expected_version, creator_field="created_by"
         )
