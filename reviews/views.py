@@ -27,12 +27,7 @@ from common.validation import Errors
 from incidents.models import FailureCategory, Incident
 from remediations.actions import FlagAlreadyResolved, TriageRefused, merged_changes
 from remediations.forms import TriageForm
-from remediations.models import (
-    FlagState,
-    RecurrenceFlag,
-    Remediation,
-    RemediationStatus,
-)
+from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 from remediations.records import clean_remediation
 from reviews import actions, agenda
 from reviews.forms import (
@@ -50,6 +45,8 @@ STALE_REMEDIATION = (
     "Someone changed this remediation meanwhile: reload the agenda and decide again."
 )
 OUT_OF_DATE = "The page was out of date: reload the agenda and decide again."
+# The rows a decision is made on, by the prefix of their id on the page ("flag-12").
+ROW_KINDS = ("incident", "flag", "mode", "remediation", "done")
 
 
 @dataclass
@@ -112,15 +109,8 @@ def _agenda_page(
         "meeting": built.meeting,
         "attendee_names": built.attendee_names,
         "decisions": built.decisions,
-        "bound": {"incident": {}, "flag": {}, "mode": {}, "remediation": {}, **(bound or {})},
-        "errors": {
-            "incident": {},
-            "flag": {},
-            "mode": {},
-            "remediation": {},
-            "done": {},
-            **(errors or {}),
-        },  # fmt: skip
+        "bound": {kind: {} for kind in ROW_KINDS} | (bound or {}),
+        "errors": {kind: {} for kind in ROW_KINDS} | (errors or {}),
         "section_notes": by_section,
         "messages": top,  # the others are shown at their section
         "team": _owners(),
@@ -224,12 +214,12 @@ def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
     flag = get_object_or_404(_flags(), pk=pk)
     form = TriageForm(request.POST, prefix=f"flag-{flag.pk}")
-    error, status, decision = "", 200, None
+    error, status = "", 200
     if not form.is_valid():
         error, status = "Choose an outcome: press one of the three buttons.", 400
     else:
         try:
-            decision = actions.triage(
+            actions.triage(
                 flag, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"],
                 week=the_week, by=request.user,
             )  # fmt: skip
@@ -238,7 +228,7 @@ def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
         except FlagAlreadyResolved as already:
             error, status = str(already), 409
     if _is_htmx(request):
-        context = {"flag": flag, "form": form, "error": error, "decision": decision}
+        context = {"flag": flag, "form": form, "error": error}
         return _fragment(request, "reviews/_flag_row.html", context, the_week, status)
     if status == 409:  # no longer on the agenda: say so at the section
         return _agenda_page(
@@ -255,7 +245,7 @@ def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
 
 def _triaged_text(flag: RecurrenceFlag) -> str:
     text = f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
-    if flag.state != FlagState.OPEN and actions.next_steps_of(flag):
+    if actions.next_steps_of(flag):
         text += " What to do next is under “Decided in this meeting”."
     return text
 

@@ -57,7 +57,7 @@ def test_any_post_to_the_review_is_answered_without_a_server_error(
     path, names = urls[which]
     body = data.draw(fields(names))
     before = ReviewDecision.objects.count()
-    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    extra: dict[str, Any] = {"HTTP_HX_REQUEST": "true"} if htmx else {}
     response = alice_client.post(f"/review/{week.label}/{path}", body, **extra)
     assert response.status_code in (200, 302, 400, 409), response.status_code
     if response.status_code == 400:
