@@ -48,6 +48,16 @@ urlpatterns = [
     ),
     path("review/<week:week>/flags/<int:pk>/", review_views.flag_decision, name="review_flag"),
     path(
+        "review/<week:week>/modes/<int:category>/triage/",
+        review_views.flag_group_decision,
+        name="review_flag_group",
+    ),
+    path(
+        "review/<week:week>/remediations/<int:pk>/reopen/",
+        review_views.remediation_reopen,
+        name="review_reopen",
+    ),
+    path(
         "review/<week:week>/remediations/<int:pk>/",
         review_views.remediation_decision,
         name="review_remediation",

@@ -20,3 +20,13 @@ document.addEventListener("click", (event) => {
   // New fields may carry hx- attributes: let htmx see them.
   if (window.htmx) window.htmx.process(rows.lastElementChild);
 });
+
+// The review agenda answers a refused decision with its row and the reason (400, or 409 when
+// someone else decided first): swap it in like a success, so the reason shows on the row.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if ((status === 400 || status === 409) && event.target.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
