@@ -29,6 +29,8 @@ def scenario_evidence(remediation_ids: list[int]) -> dict[int, list[Evidence]]:
         "scenario__injection", "scenario__game_day__title",
     )  # fmt: skip
     for remediation_id, outcome, ran_at, title, injection, game_day in rows:
+        if ran_at is None:  # filtered out above; says so to the type checker
+            continue
         name = title or (injection.strip().splitlines() or ["a scenario"])[0][:80]
         verb = "held" if outcome == Outcome.HELD else "failed"
         found[remediation_id].append(
