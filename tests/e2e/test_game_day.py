@@ -16,6 +16,7 @@ from remediations import effectiveness
 from remediations.models import Remediation
 from tests.e2e.test_write_report import log_in
 from tests.factories import RemediationFactory, UserFactory
+from tests.gamedays.test_pages import _game_day, _scenario
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -104,8 +105,6 @@ def test_a_game_day_verifies_a_fix(page: Any) -> None:
 def test_running_a_game_day_on_a_phone(page: Any) -> None:
     UserFactory(username="alice")
     fix = _done_fix("Control plane > etcd", "Run five etcd members")
-    from tests.gamedays.test_pages import _game_day, _scenario
-
     game_day = _game_day(
         _scenario(title="Terminate one etcd member and watch the leader move elsewhere",
                   injection="aws ec2 terminate-instances --instance-ids i-0123456789abcdef0 "
