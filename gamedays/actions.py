@@ -18,12 +18,12 @@ from django.db import transaction
 from common import changes
 from common.concurrency import StaleVersion, save_versioned
 from common.validation import Errors, RecordInvalid
-from gamedays.models import GameDay, Outcome, Scenario
+from gamedays.models import GameDay, GameDayStatus, Outcome, Scenario
 from gamedays.records import GAME_DAY_FIELDS, SCENARIO_FIELDS, clean_game_day
 from incidents.actions import CategoryCache
 from incidents.models import FailureCategory
 from remediations import effectiveness
-from remediations.models import Remediation
+from remediations.models import Remediation, RemediationQuerySet
 from remediations.recurrence import ancestor_paths
 
 User = AbstractBaseUser | AnonymousUser
@@ -78,10 +78,12 @@ def parts_of(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "participants": sorted(record["participants"], key=str.lower),
         "scenarios": [
-            {**{name: s[name] for name in SCENARIO_FIELDS}, "ran_at": iso(s["ran_at"])}
+            # With its id, so history and the conflict page follow a scenario across versions.
+            {"id": s.get("id"), **{name: s[name] for name in SCENARIO_FIELDS},
+             "ran_at": iso(s["ran_at"])}
             for s in record["scenarios"]
         ],
-    }
+    }  # fmt: skip
 
 
 def _same(stored: dict[str, Any], record: dict[str, Any]) -> bool:
@@ -271,3 +273,114 @@ def covering_fixes(category: FailureCategory) -> list[Remediation]:
         category__path__in=ancestor_paths(category.path), status="done"
     ).select_related("category", "owner")
     return sorted(fixes, key=lambda r: (order.get(r.effectiveness or "", 9), r.done_at, r.pk))
+
+
+def add_fix_to_game_day(
+    game_day: GameDay, fix: Remediation, *, by: User | None
+) -> tuple[Scenario, bool]:
+    """Plan a test of `fix` in a planned game day ("add to a game day", from the backlog).
+
+    A pending scenario on the fix's failure mode (or below it, which the fix covers too) is
+    extended to verify it; when there is none, a scenario on that mode is added, to be planned
+    in full on the game day's edit page. Applied to the game day as it is now, through
+    `save_game_day`. Returns the scenario and whether it is new. RecordInvalid when the fix
+    has no failure mode or the game day is no longer planned.
+    """
+    errors = Errors()
+    if fix.category is None:
+        errors.add(("verifies",), f"“{fix.title}” has no failure mode: a scenario can't test it.")
+        raise RecordInvalid(errors)
+    path = fix.category.path
+    with transaction.atomic():
+        locked = GameDay.objects.select_for_update().get(pk=game_day.pk)
+        if locked.status != GameDayStatus.PLANNED:
+            errors.add(
+                ("status",),
+                f"“{locked.title}” is {locked.get_status_display().lower()}: fixes are added "
+                "to planned game days.",
+            )
+            raise RecordInvalid(errors)
+        raw = game_day_record_of(locked)
+        candidates = [
+            s for s in raw["scenarios"]
+            if s["outcome"] == Outcome.PENDING
+            and (s["category"] == path or s["category"].startswith(f"{path} > "))
+        ]  # fmt: skip
+        # The scenario on the mode itself first, then the one already verifying the most.
+        candidates.sort(key=lambda s: (s["category"] != path, -len(s["verifies"])))
+        created = not candidates
+        if candidates:
+            target = candidates[0]
+            if fix.pk not in target["verifies"]:
+                target["verifies"].append(fix.pk)
+        else:
+            target = {
+                "id": None, "title": f"Test: {fix.title}"[:200], "category": path,
+                "services": [], "verifies": [fix.pk],
+                "injection": f"To plan: what to inject to see whether “{fix.title}” holds.",
+                "hypothesis": "", "abort_conditions": "", "rollback_plan": "",
+                "outcome": Outcome.PENDING, "observations": "", "ran_at": None,
+            }  # fmt: skip
+            raw["scenarios"].append(target)
+        position = raw["scenarios"].index(target)
+        record = clean_game_day(raw, errors)
+        if errors:
+            raise RecordInvalid(errors)
+        save_game_day(locked, record, by=by, expected_version=locked.version)
+    # save_game_day wrote each scenario's id into the record.
+    return Scenario.objects.get(pk=record["scenarios"][position]["id"]), created
+
+
+def _save_current(game_day: GameDay, raw: dict[str, Any], by: User | None) -> None:
+    """Save a change made to the game day as it is now (it is locked by the caller)."""
+    errors = Errors()
+    record = clean_game_day(raw, errors)
+    if errors:
+        raise RecordInvalid(errors)
+    save_game_day(game_day, record, by=by, expected_version=game_day.version)
+
+
+def start_game_day(game_day: GameDay, *, by: User | None) -> GameDay:
+    """Set a planned game day running (recording a first result does it too). A game day
+    that is already running, done or cancelled is left as it is: starting twice is harmless."""
+    with transaction.atomic():
+        locked = GameDay.objects.select_for_update().get(pk=game_day.pk)
+        if locked.status == GameDayStatus.PLANNED:
+            _save_current(locked, {**game_day_record_of(locked), "status": "running"}, by)
+    return locked
+
+
+def close_game_day(
+    game_day: GameDay, *, status: str, notes: str, by: User | None, seen_version: int | None
+) -> GameDay:
+    """Close a game day with its notes: *done*, or *cancelled*.
+
+    The closing page is open while others still record results (each a new version), so
+    only what it changes counts: StaleVersion when the notes or the status changed after
+    `seen_version`, the version the writer started from; otherwise it applies to the game day
+    as it is now. RecordInvalid for a status other than done or cancelled, or notes the
+    validator refuses.
+    """
+    errors = Errors()
+    if status not in (GameDayStatus.DONE, GameDayStatus.CANCELLED):
+        errors.add(("status",), "A game day is closed as done or cancelled.")
+        raise RecordInvalid(errors)
+    with transaction.atomic():
+        locked = GameDay.objects.select_for_update().get(pk=game_day.pk)
+        seen = locked.history.filter(version=seen_version or -1).order_by("-history_id").first()
+        if seen is None or (seen.notes, seen.status) != (locked.notes, locked.status):
+            raise StaleVersion(locked, seen_version or 0)
+        _save_current(locked, {**game_day_record_of(locked), "status": status, "notes": notes}, by)
+    return locked
+
+
+def awaiting_verification() -> RemediationQuerySet:
+    """Done fixes that promise to stop or soften a failure mode (prevent, mitigate) and that
+    no evidence has tested yet: the backlog of untested fixes, oldest done first."""
+    return (
+        Remediation.objects.filter(
+            status="done", kind__in=["prevent", "mitigate"], effectiveness="unverified"
+        )
+        .select_related("category", "owner", "incident")
+        .order_by("done_at", "pk")
+    )

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.validation import RecordInvalid
+from gamedays.models import Scenario
 from incidents import actions
 from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
@@ -57,6 +59,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(recurrence_links__incident=incident)
         .select_related("owner"),
         # "This recurred after … was done on …"
+        # The game-day scenarios that caused it ("this hurt real users").
+        "origin_scenarios": incident.scenarios.select_related("game_day"),
         "recurrences": RecurrenceFlag.objects.filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
         .select_related("category", "incident")
@@ -67,7 +71,29 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def incident_create(request: HttpRequest) -> HttpResponse:
-    return _incident_form(request, Incident())
+    scenario = None
+    if request.GET.get("scenario", "").isdigit():
+        # "This hurt real users → new incident", from a game-day scenario.
+        scenario = get_object_or_404(
+            Scenario.objects.select_related("game_day", "category").prefetch_related("services"),
+            pk=request.GET["scenario"],
+        )
+    return _incident_form(request, Incident(), scenario=scenario)
+
+
+def _from_scenario(scenario: Scenario) -> dict[str, Any]:
+    """A new incident's fields filled in from the scenario that caused it, linking back."""
+    game_day = scenario.game_day
+    return {
+        "title": f"{scenario.name} (game day “{game_day.title}”)"[:200],
+        "summary": (
+            f"Game day “{game_day.title}” ({game_day.get_environment_display()}), scenario "
+            f"“{scenario.name}”, hurt real users: {scenario.get_absolute_url()}"
+        ),
+        "categories": [scenario.category],
+        "services_text": ", ".join(s.name for s in scenario.services.all()),
+        "started_at": scenario.ran_at or game_day.scheduled_at,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -76,11 +102,15 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _incident_form(request, _for_edit(pk))
 
 
-def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
+def _incident_form(
+    request: HttpRequest, incident: Incident, *, scenario: Scenario | None = None
+) -> HttpResponse:
     is_new = incident.pk is None
     data = request.POST if request.method == "POST" else None
     editor = IncidentEditor(incident, data)
-    context: dict[str, Any] = {"incident": incident}
+    if scenario is not None and data is None:
+        editor.form.initial.update(_from_scenario(scenario))
+    context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
     status = 200
     if data is not None:
         status = 400
@@ -89,7 +119,10 @@ def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
             try:
                 report = clean_report(editor.record(base))
                 version = editor.form.cleaned_data.get("version")
-                save_report(incident, report, by=request.user, expected_version=version)
+                with transaction.atomic():
+                    save_report(incident, report, by=request.user, expected_version=version)
+                    if scenario is not None and is_new:
+                        scenario.incidents.add(incident)  # linked back: the game day lists it
             except RecordInvalid as invalid:
                 editor.show(invalid.errors)
             except StaleVersion as stale:
@@ -192,6 +225,11 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "incidents": Incident.objects.in_category(category).for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),
         "remediations": Remediation.objects.in_category(category).for_list(),
+        # When a game-day scenario on it or below it last ran.
+        "last_tested": Scenario.objects.filter(category__in=subtree, ran_at__isnull=False)
+        .select_related("game_day")
+        .order_by("-ran_at", "-pk")
+        .first(),
     }
     return render(request, "incidents/category_detail.html", context)
 

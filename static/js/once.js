@@ -30,3 +30,13 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// Lists of single inputs (a game day's participants): "Add a participant" clones the <template>.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-input]");
+  if (!button) return;
+  const box = button.closest("[data-list]");
+  const list = box.querySelector(".list-inputs");
+  list.insertAdjacentHTML("beforeend", box.querySelector("template").innerHTML);
+  list.lastElementChild.focus();
+});
