@@ -27,6 +27,7 @@ INCIDENTS = "incidents"  # handler(incident_ids: list[int])
 REMEDIATION = "remediation"  # handler(remediation_id: int)
 CATEGORY = "category"  # handler(category_id: int): renamed or moved
 SERVICE = "service"  # handler(service_id: int): renamed
+GAME_DAY = "game_day"  # handler(game_day_id: int): saved with its scenarios
 
 _subscribers: dict[str, list[Callable[..., None]]] = defaultdict(list)
 
@@ -65,6 +66,10 @@ def category_moved(category_id: int) -> None:
 
 def service_changed(service_id: int) -> None:
     _announce(SERVICE, service_id)
+
+
+def game_day_changed(game_day_id: int) -> None:
+    _announce(GAME_DAY, game_day_id)
 
 
 def enqueue(task: Any, *args: Any) -> None:

@@ -254,10 +254,10 @@ def clean_choice(
 
 
 def clean_list(value: Any, path: Path, errors: Errors, *, item: type, max_items: int) -> list[Any]:
-    """A list of at most `max_items` items of one JSON type (str or dict); None is []."""
+    """A list of at most `max_items` items of one JSON type (str, dict or int); None is []."""
     if value is None:
         return []
-    noun = "texts" if item is str else "objects"
+    noun = {str: "texts", int: "ids"}.get(item, "objects")
     if not isinstance(value, list):
         errors.add(path, f"must be a list of {noun}, not {_kind(value)}.")
         return []
@@ -265,11 +265,9 @@ def clean_list(value: Any, path: Path, errors: Errors, *, item: type, max_items:
         errors.add(path, f"has {len(value):,} items; the limit is {max_items:,}.")
         return []
     for n, element in enumerate(value):
-        if not isinstance(element, item):
-            errors.add(
-                (*path, n),
-                f"must be {'text' if item is str else 'an object'}, not {_kind(element)}.",
-            )
+        if not isinstance(element, item) or (item is int and isinstance(element, bool)):
+            expected = {str: "text", int: "a whole number"}.get(item, "an object")
+            errors.add((*path, n), f"must be {expected}, not {_kind(element)}.")
             return []
     return value
 

@@ -9,7 +9,7 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-PREVIEWABLE_FIELDS = {"body", "description", "notes"}
+PREVIEWABLE_FIELDS = {"body", "description", "notes", "plan", "observations"}
 
 
 # /healthz must answer within 5 s (PRODUCT.md) however the database fails: a connection that

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "incidents",
     "remediations",
+    "gamedays",
     "reviews",
     "reports",
     "search",

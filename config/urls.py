@@ -48,11 +48,22 @@ urlpatterns = [
     ),
     path("review/<week:week>/flags/<int:pk>/", review_views.flag_decision, name="review_flag"),
     path(
+        "review/<week:week>/modes/<int:category>/triage/",
+        review_views.flag_group_decision,
+        name="review_flag_group",
+    ),
+    path(
+        "review/<week:week>/remediations/<int:pk>/reopen/",
+        review_views.remediation_reopen,
+        name="review_reopen",
+    ),
+    path(
         "review/<week:week>/remediations/<int:pk>/",
         review_views.remediation_decision,
         name="review_remediation",
     ),
     path("review/<week:week>/meeting/", review_views.meeting_notes, name="review_meeting"),
+    path("game-days/", include("gamedays.urls")),
     path("flags/", remediation_views.flag_list, name="flag_list"),
     path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),
     # One login page for everyone (rate-limited, styled): the admin's own form redirects to it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -14,12 +15,14 @@ from common.concurrency import save_versioned
 from common.validation import Errors, clean_choice, clean_text, sentence
 from incidents.actions import CategoryCache, save_incident
 from incidents.models import Incident
+from remediations import effectiveness
 from remediations.models import (
     STATE_OF_OUTCOME,
     FlagOutcome,
     FlagState,
     RecurrenceFlag,
     Remediation,
+    RemediationStatus,
 )
 from remediations.records import REMEDIATION_FIELDS
 
@@ -86,9 +89,16 @@ def save_remediation(
             setattr(remediation, name, record[name])
         remediation.owner = owner
         remediation.category = cache.category(record["category"]) if record["category"] else None
+        if remediation.status != RemediationStatus.DONE:
+            # Effectiveness is of done fixes only (a database constraint holds it to that).
+            for name in effectiveness.FIELDS:
+                setattr(remediation, name, "" if name == "effectiveness_evidence" else None)
         save_versioned(
             remediation, by=by, expected_version=expected_version, creator_field="created_by"
         )
+        # Its own effectiveness follows its status and dates at once; the engine, after the
+        # commit, follows up on the incidents and flags it affects.
+        effectiveness.assess([remediation.pk])
         changes.remediation_changed(remediation.pk)
     return warnings
 
@@ -98,6 +108,7 @@ def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
     return (
         stored.incident_id == remediation.incident_id
         and stored.follow_up_of_id == remediation.follow_up_of_id
+        and stored.scenario_id == remediation.scenario_id
     ) and all(remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS)
 
 
@@ -159,7 +170,12 @@ def clean_triage(outcome: Any, note: Any, errors: Errors) -> tuple[str, str]:
 
 
 def triage_flag(
-    flag: RecurrenceFlag, *, outcome: str, by: User | None, note: str = ""
+    flag: RecurrenceFlag,
+    *,
+    outcome: str,
+    by: User | None,
+    note: str = "",
+    at: datetime.datetime | None = None,
 ) -> RecurrenceFlag:
     """Close an open recurrence flag with a person's outcome (PRODUCT.md, "Triage").
 
@@ -167,10 +183,9 @@ def triage_flag(
     named fixes are re-assessed at once (a fix that did not hold is *regressed*). Raises
     TriageRefused (with the sentence to show) for an outcome or note the rules refuse, and
     FlagAlreadyResolved when the flag is no longer open: of two people triaging it at once,
-    the first wins and the second is told.
+    the first wins and the second is told. `at` (default now) is when it was decided, for
+    decisions carried in from elsewhere (the demo's earlier reviews).
     """
-    from remediations import effectiveness
-
     errors = Errors()
     outcome, note = clean_triage(outcome, note, errors)
     if errors:
@@ -178,7 +193,7 @@ def triage_flag(
     with transaction.atomic():
         updated = RecurrenceFlag.objects.filter(pk=flag.pk, state=FlagState.OPEN).update(
             state=STATE_OF_OUTCOME[FlagOutcome(outcome)], outcome=outcome, note=note,
-            resolved_at=timezone.now(), resolved_by=by if getattr(by, "pk", None) else None,
+            resolved_at=at or timezone.now(), resolved_by=by if getattr(by, "pk", None) else None,
         )  # fmt: skip
         flag.refresh_from_db()
         if not updated:

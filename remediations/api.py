@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -34,7 +35,10 @@ class RemediationViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Remediation.objects.for_list().prefetch_related("recurrence_links")
+    queryset = Remediation.objects.for_list().prefetch_related(
+        "recurrence_links",
+        Prefetch("follow_ups", queryset=Remediation.objects.only("pk", "follow_up_of")),
+    )
     serializer_class = RemediationSerializer
     filterset_class = RemediationFilterSet
 
@@ -42,9 +46,10 @@ class RemediationViewSet(
 class FlagFilterSet(FilterSet):
     state = django_filters.MultipleChoiceFilter(choices=FlagState.choices)
     outcome = django_filters.MultipleChoiceFilter(choices=FlagOutcome.choices)
-    remediation = django_filters.NumberFilter(
-        field_name="fixes__remediation", label="Flags naming this remediation (id)."
-    )
+    remediation = django_filters.ModelChoiceFilter(
+        field_name="fixes__remediation", queryset=Remediation.objects.all(),
+        label="Flags naming this remediation (id).",
+    )  # fmt: skip
 
     class Meta:
         model = RecurrenceFlag

@@ -101,12 +101,18 @@ def _awaiting_triage(ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
+# (effectiveness, since, evidence sentence, verified_at, regressed_at); all empty when not done.
+Assessment = tuple[
+    str | None, datetime.datetime | None, str, datetime.datetime | None, datetime.datetime | None
+]
+
+
 def judge(
     done_at: datetime.datetime,
     evidence: Iterable[Evidence],
     awaiting: int | None,
     now: datetime.datetime,
-) -> tuple[str, datetime.datetime, str, datetime.datetime | None, datetime.datetime | None]:
+) -> Assessment:
     """The rule itself, for one done fix: (effectiveness, since, evidence sentence,
     verified_at, regressed_at). Evidence from before the fix was done does not count."""
     after = sorted((e for e in evidence if e.at > done_at), key=lambda e: (e.at, e.verdict))
@@ -126,7 +132,7 @@ def judge(
     if now >= holds_from:
         return (
             Effectiveness.HOLDING, holds_from,
-            f"No recurrence in the {holding_days()} days after it was done.", None, None,
+            f"Done {done_at:%Y-%m-%d}; no recurrence held against it since.", None, None,
         )  # fmt: skip
     return Effectiveness.UNVERIFIED, done_at, "Done; no evidence yet.", None, None
 
@@ -154,7 +160,7 @@ def _assess_chunk(ids: list[int]) -> int:
     awaiting = _awaiting_triage(done) if done else {}
     changed: list[tuple[Any, ...]] = []
     for remediation in rows:
-        values: tuple[Any, ...]
+        values: Assessment
         if remediation.status == RemediationStatus.DONE and remediation.done_at is not None:
             values = judge(
                 remediation.done_at, evidence.get(remediation.pk, ()),

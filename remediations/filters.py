@@ -10,7 +10,13 @@ from django.db.models import QuerySet
 from common.filters import BooleanFilter, FilterSet
 from incidents.filters import CategoryFilter
 from incidents.models import FailureCategory
-from remediations.models import Remediation, RemediationKind, RemediationQuerySet, RemediationStatus
+from remediations.models import (
+    Effectiveness,
+    Remediation,
+    RemediationKind,
+    RemediationQuerySet,
+    RemediationStatus,
+)
 
 
 class RemediationFilterSet(FilterSet):
@@ -20,6 +26,10 @@ class RemediationFilterSet(FilterSet):
     kind = django_filters.MultipleChoiceFilter(
         choices=RemediationKind.choices, widget=forms.CheckboxSelectMultiple
     )
+    effectiveness = django_filters.MultipleChoiceFilter(
+        choices=Effectiveness.choices, widget=forms.CheckboxSelectMultiple,
+        help_text="Of done fixes: what the evidence says.",
+    )  # fmt: skip
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.order_by("username"))
     overdue = BooleanFilter(method="filter_overdue", label="Overdue only")
     category = CategoryFilter(
@@ -31,7 +41,7 @@ class RemediationFilterSet(FilterSet):
 
     class Meta:
         model = Remediation
-        fields = ["status", "kind", "owner", "overdue", "category"]
+        fields = ["status", "kind", "effectiveness", "owner", "overdue", "category"]
 
     def filter_overdue(
         self, queryset: QuerySet[Remediation], name: str, value: bool | None

@@ -106,6 +106,12 @@ class Remediation(VersionedModel):
     incident = models.ForeignKey(
         Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="remediations"
     )
+    # The game-day scenario it came from, if any (PRODUCT.md, "Remediation": "where it came
+    # from"). Named by string: game days build on remediations, not the other way round.
+    scenario = models.ForeignKey(
+        "gamedays.Scenario", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="remediations",
+    )  # fmt: skip
     # The fix this one follows up, when that one did not hold (a flag triaged "the fix did
     # not hold" offers to open it).
     follow_up_of = models.ForeignKey(
@@ -120,7 +126,7 @@ class Remediation(VersionedModel):
 
     # Derived by remediations.effectiveness from the evidence, never typed, and not part of
     # the versioned record: NULL while the remediation is not done.
-    # NULL, not "", for "no effectiveness": the check constraints say so in SQL.
+    # NULL, not "": the API says null for "not done", and the constraint below checks it.
     effectiveness = models.CharField(  # noqa: DJ001
         max_length=16, choices=Effectiveness.choices, null=True, blank=True, editable=False
     )
@@ -267,7 +273,7 @@ class RecurrenceFlag(models.Model):
     )
     state = models.CharField(max_length=16, choices=FlagState.choices, default=FlagState.OPEN)
     # The person's decision; kept when the engine clears the flag.
-    # NULL while undecided, as flag_outcome_matches_state spells it.
+    # NULL until a person triages it: the API's `outcome` is null, not "".
     outcome = models.CharField(  # noqa: DJ001
         max_length=20, choices=FlagOutcome.choices, null=True, blank=True
     )

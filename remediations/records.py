@@ -31,7 +31,7 @@ from incidents.records import (
     clean_incident,
     clean_url,
 )
-from remediations.models import RemediationKind, RemediationStatus
+from remediations.models import Remediation, RemediationKind, RemediationStatus
 
 MAX_DESCRIPTION = 50_000
 MAX_OWNER = 150
@@ -94,6 +94,48 @@ def clean_remediation(
     if opened and done and done < opened:
         errors.add((*path, "done_at"), "A remediation can't be done before it was opened.")
     return record
+
+
+# How far up a chain of follow-ups a cycle is looked for; chains are a few links long.
+MAX_FOLLOW_UP_CHAIN = 100
+
+
+def clean_follow_up_of(
+    value: Any, remediation: Remediation | None, errors: Errors, path: Path = ()
+) -> Remediation | None:
+    """The fix a remediation follows up: an existing remediation's id, or None.
+
+    Not the remediation itself, and not one that already follows it up (directly or through
+    others): a chain of follow-ups always leads back to the first fix.
+    """
+    if value is None:
+        return None
+    where = (*path, "follow_up_of")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**63:
+        errors.add(where, f"Send the id of a remediation or null, not {str(value)[:30]!r}.")
+        return None
+    follows = Remediation.objects.filter(pk=value).first()
+    if follows is None:
+        errors.add(where, f"There is no remediation {value}.")
+        return None
+    own = remediation.pk if remediation is not None else None
+    if own is None:
+        return follows
+    if follows.pk == own:
+        errors.add(where, "A remediation can't be a follow-up of itself.")
+        return None
+    above, hops = follows.follow_up_of_id, 0
+    while above is not None and hops < MAX_FOLLOW_UP_CHAIN:
+        if above == own:
+            errors.add(
+                where, f"“{follows.title}” already follows this one up: a follow-up can't go round."
+            )
+            return None
+        above = (
+            Remediation.objects.filter(pk=above).values_list("follow_up_of_id", flat=True).first()
+        )
+        hops += 1
+    return follows
 
 
 def _named(raw: Mapping[str, Any], key: str) -> bool:

@@ -14,13 +14,14 @@ from incidents.models import Incident
 from incidents.serializers import CategoryPathField
 from remediations.actions import merged_changes, save_remediation
 from remediations.models import (
+    Effectiveness,
     FlagOutcome,
     RecurrenceFlag,
     Remediation,
     RemediationKind,
     RemediationStatus,
 )
-from remediations.records import REMEDIATION_FIELDS, clean_remediation
+from remediations.records import REMEDIATION_FIELDS, clean_follow_up_of, clean_remediation
 
 
 class RemediationSerializer(serializers.ModelSerializer):
@@ -42,7 +43,24 @@ class RemediationSerializer(serializers.ModelSerializer):
     incident = serializers.PrimaryKeyRelatedField(
         queryset=Incident.objects.all(), allow_null=True, required=False
     )
+    follow_up_of = serializers.PrimaryKeyRelatedField(
+        queryset=Remediation.objects.all(), allow_null=True, required=False,
+        help_text="The id of the fix this one follows up (one that did not hold), or null.",
+    )  # fmt: skip
+    follow_ups = serializers.SerializerMethodField()
     linked_incidents = serializers.SerializerMethodField()
+    effectiveness = serializers.ChoiceField(
+        choices=Effectiveness.choices, read_only=True, allow_null=True,
+        help_text="What the evidence says of a done fix; null while it is not done.",
+    )  # fmt: skip
+    effectiveness_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="When the evidence behind it happened."
+    )
+    effectiveness_evidence = serializers.CharField(
+        read_only=True, help_text="The evidence that set the effectiveness, in a sentence."
+    )
+    verified_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    regressed_at = serializers.DateTimeField(read_only=True, allow_null=True)
     warnings = serializers.SerializerMethodField()
 
     class Meta:
@@ -50,10 +68,16 @@ class RemediationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "version", "title", "description", "kind", "status", "owner",
             "due_date", "opened_at", "done_at", "tracker_url", "category", "incident",
-            "linked_incidents", "created_at", "updated_at", "warnings",
+            "follow_up_of", "follow_ups", "linked_incidents", "effectiveness",
+            "effectiveness_since", "effectiveness_evidence", "verified_at", "regressed_at",
+            "created_at", "updated_at", "warnings",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"description": {"max_length": 50_000, "trim_whitespace": False}}
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_follow_ups(self, remediation: Remediation) -> list[int]:
+        return sorted(follow_up.pk for follow_up in remediation.follow_ups.all())
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_linked_incidents(self, remediation: Remediation) -> list[int]:
@@ -88,9 +112,13 @@ class RemediationSerializer(serializers.ModelSerializer):
         incident: Incident | None = self.instance.incident if self.instance else None
         if "incident" in data:
             incident = self._incident(data["incident"], errors)
+        follows: Remediation | None = self.instance.follow_up_of if self.instance else None
+        if "follow_up_of" in data:
+            follows = clean_follow_up_of(data["follow_up_of"], self.instance, errors)
         if errors:
             raise serializers.ValidationError(errors.as_nested())
         record["incident"] = incident
+        record["follow_up_of"] = follows
         return record
 
     @staticmethod
@@ -116,6 +144,7 @@ class RemediationSerializer(serializers.ModelSerializer):
         self, remediation: Remediation, record: dict[str, Any], *, expected_version: int | None
     ) -> Remediation:
         remediation.incident = record["incident"]
+        remediation.follow_up_of = record["follow_up_of"]
         warnings = save_remediation(
             remediation, record, by=self.context["request"].user, expected_version=expected_version
         )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -51,9 +51,13 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    remediation = get_object_or_404(Remediation.objects.for_list(), pk=pk)
+    remediation = get_object_or_404(
+        Remediation.objects.for_list().select_related("follow_up_of", "scenario__game_day"), pk=pk
+    )
     context = {
         "remediation": remediation,
+        # What was opened because it did not hold, and (in the facts) what it follows up.
+        "follow_ups": remediation.follow_ups.order_by("opened_at", "id"),
         # The evidence for its priority: incidents of its failure mode while it stayed open.
         "while_open": Incident.objects.filter(recurrence_links__remediation=remediation)
         .order_by("-started_at")
@@ -67,9 +71,8 @@ def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def flags_with_fixes() -> Any:
     """Flags with their incident, failure mode and named fixes, in a fixed number of queries."""
-    return RecurrenceFlag.objects.select_related(
-        "incident", "category", "resolved_by"
-    ).prefetch_related(
+    flags = RecurrenceFlag.objects.select_related("incident", "category", "resolved_by")
+    return flags.prefetch_related(
         Prefetch("remediations", queryset=Remediation.objects.select_related("owner"))
     )
 
@@ -149,6 +152,9 @@ def remediation_create(request: HttpRequest) -> HttpResponse:
             else None
         )
         remediation = follow_up_of(fix, flag)
+    elif request.GET.get("scenario", "").isdigit():
+        # "New remediation" from a game-day scenario: what it found becomes work.
+        remediation = from_scenario(int(request.GET["scenario"]))
     elif incident_id.isdigit():
         # "Add a remediation" from an incident page: it comes from that incident.
         incident = get_object_or_404(
@@ -157,6 +163,31 @@ def remediation_create(request: HttpRequest) -> HttpResponse:
         remediation.incident = incident
         remediation.category = next(iter(incident.categories.all()), None)
     return _remediation_form(request, remediation)
+
+
+def from_scenario(scenario_id: int) -> Remediation:
+    """A new remediation filled in from a game-day scenario: its origin, failure mode and
+    services, and a link back. Not saved."""
+    # Game days build on remediations, which never import them: the model comes from the
+    # relation (Remediation.scenario).
+    scenarios = cast(Any, Remediation._meta.get_field("scenario").related_model)._default_manager
+    scenario = get_object_or_404(
+        scenarios.select_related("game_day", "category").prefetch_related("services"),
+        pk=scenario_id,
+    )
+    services = ", ".join(s.name for s in scenario.services.all())
+    game_day = scenario.game_day.title.replace("[", "\\[").replace("]", "\\]")
+    ran = f" ({scenario.get_outcome_display().lower()})" if scenario.ran_at else ""
+    description = (
+        f"Found on game day [{game_day}]({scenario.get_absolute_url()}), "
+        f"scenario “{scenario.name}”{ran}." + (f"\n\nServices: {services}." if services else "")
+    )
+    return Remediation(
+        title=f"After game day: {scenario.name}"[:200],
+        category=scenario.category,
+        scenario=scenario,
+        description=description,
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -170,6 +170,12 @@ def load_demo(data: dict[str, Any] | None = None) -> Loaded:
         loaded.kept = len(records) - len(missing)
         loaded.errors = _store(missing)
         loaded.incidents = [r["external_id"] for r in missing]
+        # Earlier reviews' decisions, on the flags of the incidents added now only: a flag of
+        # a demo incident that was already stored is left as people left it.
+        added = {r["external_id"].removeprefix(EXTERNAL_ID_PREFIX) for r in missing}
+        loaded.errors += _recurrences(
+            added, [t for t in data.get("triage", []) if t["incident"] in added]
+        )
     return loaded
 
 
@@ -199,3 +205,39 @@ def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     ]
     outcomes += importer.flush()
     return [f"demo incident {o.line}: {o.error}" for o in outcomes if o.error]
+
+
+def _recurrences(keys: set[str], decisions: list[dict[str, Any]]) -> list[str]:
+    """Raise the flags of the demo incidents added now, and triage them as the demo's earlier
+    weekly reviews did."""
+    from remediations.actions import FlagAlreadyResolved, TriageRefused, triage_flag
+    from remediations.models import FlagState, RecurrenceFlag
+    from remediations.recurrence import evaluate
+
+    if not keys:
+        return []
+    ids = Incident.objects.filter(
+        external_id__in=[EXTERNAL_ID_PREFIX + key for key in keys]
+    ).values_list("pk", flat=True)
+    # Now, not later on a worker: the decisions need the flags. Idempotent, so the tasks the
+    # import enqueued change nothing when they run.
+    evaluate(ids)
+    User = get_user_model()
+    monday, errors = this_monday(), []
+    for decision in decisions:
+        flag = RecurrenceFlag.objects.filter(
+            incident__external_id=EXTERNAL_ID_PREFIX + decision["incident"],
+            category__path=decision["category"], state=FlagState.OPEN,
+        ).first()  # fmt: skip
+        if flag is None:
+            errors.append(f"demo triage of {decision['incident']}: no open flag to triage")
+            continue
+        try:
+            triage_flag(
+                flag, outcome=decision["outcome"], note=decision["note"],
+                by=User.objects.filter(username=decision["by"]).first(),
+                at=monday - datetime.timedelta(days=decision["days_ago"]),
+            )  # fmt: skip
+        except (TriageRefused, FlagAlreadyResolved) as error:
+            errors.append(f"demo triage of {decision['incident']}: {error}")
+    return errors

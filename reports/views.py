@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,12 +12,15 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.validation import RecordInvalid
+from gamedays.models import Scenario
 from incidents import actions
 from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
 from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident
+from remediations import impact
 from remediations.actions import save_report
+from remediations.impact_chart import draw_timeline
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reports.forms import IncidentEditor
@@ -25,7 +29,7 @@ PAGE_SIZE = 25
 
 
 def _has_open_flags() -> Exists:
-    """True while the category is "recurred after remediation"."""
+    """True while the category is "recurred after fix": it has flags awaiting triage."""
     return Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
 
 
@@ -55,6 +59,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(recurrence_links__incident=incident)
         .select_related("owner"),
         # "This recurred after … was done on …"
+        # The game-day scenarios that caused it ("this hurt real users").
+        "origin_scenarios": incident.scenarios.select_related("game_day"),
         "recurrences": RecurrenceFlag.objects.filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
         .select_related("category", "incident")
@@ -65,7 +71,29 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def incident_create(request: HttpRequest) -> HttpResponse:
-    return _incident_form(request, Incident())
+    scenario = None
+    if request.GET.get("scenario", "").isdigit():
+        # "This hurt real users → new incident", from a game-day scenario.
+        scenario = get_object_or_404(
+            Scenario.objects.select_related("game_day", "category").prefetch_related("services"),
+            pk=request.GET["scenario"],
+        )
+    return _incident_form(request, Incident(), scenario=scenario)
+
+
+def _from_scenario(scenario: Scenario) -> dict[str, Any]:
+    """A new incident's fields filled in from the scenario that caused it, linking back."""
+    game_day = scenario.game_day
+    return {
+        "title": f"{scenario.name} (game day “{game_day.title}”)"[:200],
+        "summary": (
+            f"Game day “{game_day.title}” ({game_day.get_environment_display()}), scenario "
+            f"“{scenario.name}”, hurt real users: {scenario.get_absolute_url()}"
+        ),
+        "categories": [scenario.category],
+        "services_text": ", ".join(s.name for s in scenario.services.all()),
+        "started_at": scenario.ran_at or game_day.scheduled_at,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,11 +102,15 @@ def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _incident_form(request, _for_edit(pk))
 
 
-def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
+def _incident_form(
+    request: HttpRequest, incident: Incident, *, scenario: Scenario | None = None
+) -> HttpResponse:
     is_new = incident.pk is None
     data = request.POST if request.method == "POST" else None
     editor = IncidentEditor(incident, data)
-    context: dict[str, Any] = {"incident": incident}
+    if scenario is not None and data is None:
+        editor.form.initial.update(_from_scenario(scenario))
+    context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
     status = 200
     if data is not None:
         status = 400
@@ -87,7 +119,10 @@ def _incident_form(request: HttpRequest, incident: Incident) -> HttpResponse:
             try:
                 report = clean_report(editor.record(base))
                 version = editor.form.cleaned_data.get("version")
-                save_report(incident, report, by=request.user, expected_version=version)
+                with transaction.atomic():
+                    save_report(incident, report, by=request.user, expected_version=version)
+                    if scenario is not None and is_new:
+                        scenario.incidents.add(incident)  # linked back: the game day lists it
             except RecordInvalid as invalid:
                 editor.show(invalid.errors)
             except StaleVersion as stale:
@@ -157,15 +192,18 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         category = actions.save_category(form.save(commit=False))
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
-    # Explicit order: Meta.ordering does not apply to a query with an aggregate.
-    categories = FailureCategory.objects.annotate(
-        incident_count=Count("incidents"), flagged=_has_open_flags()
-    ).order_by("path")
+    # The tree by default; sorted by how the fixes fared, a flat table (remediations.impact).
+    sort = request.GET.get("sort", "")
+    context: dict[str, Any] = {"form": form, "sorts": impact.SORTS}
+    if sort in impact.SORTS:
+        context.update(sort=sort, standings=impact.standings(sort))
+    else:
+        # Explicit order: Meta.ordering does not apply to a query with an aggregate.
+        context["categories"] = FailureCategory.objects.annotate(
+            incident_count=Count("incidents"), flagged=_has_open_flags()
+        ).order_by("path")
     status = 400 if form.errors else 200
-    return render(
-        request, "incidents/category_tree.html", {"categories": categories, "form": form},
-        status=status,
-    )  # fmt: skip
+    return render(request, "incidents/category_tree.html", context, status=status)
 
 
 @require_GET
@@ -174,17 +212,24 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         FailureCategory.objects.annotate(flagged=_has_open_flags()), slug=slug
     )
     subtree = category.descendants()
-    context = {
+    # Did the fix work? Before and after each done fix, and the timeline with the fixes.
+    found = impact.mode_impact(category)
+    context: dict[str, Any] = {
         "category": category,
-        "open_flags": RecurrenceFlag.objects.filter(
-            category__in=subtree, state=FlagState.OPEN
-        )
+        "impact": found,
+        "timeline_svg": draw_timeline(found.timeline, category.path) if found.timeline else "",
+        "open_flags": RecurrenceFlag.objects.filter(category__in=subtree, state=FlagState.OPEN)
         .select_related("incident", "category")
         .prefetch_related("remediations"),
         "children": category.children.all(),
         "incidents": Incident.objects.in_category(category).for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),
         "remediations": Remediation.objects.in_category(category).for_list(),
+        # When a game-day scenario on it or below it last ran.
+        "last_tested": Scenario.objects.filter(category__in=subtree, ran_at__isnull=False)
+        .select_related("game_day")
+        .order_by("-ran_at", "-pk")
+        .first(),
     }
     return render(request, "incidents/category_detail.html", context)
 

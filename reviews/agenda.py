@@ -1,7 +1,8 @@
 """The weekly review agenda, built from the knowledge base in a fixed number of queries.
 
 Every section is one query, however many incidents and remediations there are; long
-sections show their first rows and a count that stops at COUNT_CAP.
+sections show their first rows and a count that stops at COUNT_CAP. Recurrences come grouped
+by failure mode, counted per mode; the decisions made on the page (the minutes) are one more.
 tests/reviews/test_agenda.py pins the number of queries; benchmarks/review_speed.py times it.
 """
 
@@ -23,7 +24,7 @@ from remediations.models import (
     Remediation,
     RemediationStatus,
 )
-from reviews.models import ReviewMeeting
+from reviews.models import ReviewDecision, ReviewMeeting
 from reviews.weeks import Week
 
 SHOWN = 25  # rows per section, as many as a meeting gets through; the rest is counted
@@ -51,6 +52,23 @@ class Section:
 
 
 @dataclass
+class FlagGroup:
+    """The open recurrences of one failure mode: the rows shown, and how many there are."""
+
+    category: FailureCategory
+    flags: list[RecurrenceFlag]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.flags), 0)
+
+    @property
+    def open_flags(self) -> list[RecurrenceFlag]:
+        return [flag for flag in self.flags if flag.state == FlagState.OPEN]
+
+
+@dataclass
 class Trend:
     category_id: int
     path: str
@@ -75,6 +93,8 @@ class Agenda:
     trends: list[Trend]
     uncovered_categories: Sequence[FailureCategory]
     meeting: ReviewMeeting | None
+    decisions: list[ReviewDecision] = field(default_factory=list)
+    flags_per_category: dict[int, int] = field(default_factory=dict)
     attendee_ids: set[int] = field(default_factory=set)
     attendee_names: list[str] = field(default_factory=list)
     reviewed_ids: set[int] = field(default_factory=set)
@@ -84,6 +104,21 @@ class Agenda:
         for incident in self.new_incidents.rows:
             groups[incident.severity].append(incident)
         return [(s, groups[s]) for s in Severity.values if groups[s]]
+
+    @property
+    def flag_groups(self) -> list[FlagGroup]:
+        """The open flags shown, by failure mode: the modes with most recurrences first, each
+        mode's incidents in the order they started."""
+        groups: dict[int, FlagGroup] = {}
+        for flag in self.open_flags.rows:
+            group = groups.setdefault(
+                flag.category_id,
+                FlagGroup(flag.category, [], self.flags_per_category.get(flag.category_id, 0)),
+            )
+            group.flags.append(flag)
+        for group in groups.values():
+            group.flags.sort(key=lambda f: (f.incident.started_at, f.pk))
+        return sorted(groups.values(), key=lambda g: (-g.total, g.category.path))
 
     @property
     def overdue_groups(self) -> list[tuple[str, list[Remediation]]]:
@@ -111,11 +146,11 @@ def _section(queryset: QuerySet[Any]) -> Section:
 
 def build(week: Week) -> Agenda:
     incidents = Incident.objects.only(
-        "pk", "title", "severity", "status", "started_at", "resolved_at", "version"
+        "pk", "title", "severity", "status", "started_at", "detected_at", "resolved_at", "version"
     )
     remediations = Remediation.objects.select_related("owner", "category").only(
         "pk", "title", "status", "kind", "due_date", "done_at", "opened_at", "version",
-        "owner__username", "category__path", "category__slug", "incident_id",
+        "owner__username", "category__path", "category__slug", "category__name", "incident_id",
     )  # fmt: skip
     open_remediations = remediations.filter(status__in=OPEN_STATUSES)
 
@@ -129,6 +164,36 @@ def build(week: Week) -> Agenda:
         attendee_names = [name for _, name in attendees]
         reviewed_ids = set(meeting.reviewed_incidents.values_list("pk", flat=True))
     trend_weeks = [week.back(n) for n in range(TREND_WEEKS - 1, -1, -1)]
+    open_flags = list(
+        RecurrenceFlag.objects.filter(state=FlagState.OPEN)
+        .select_related("incident", "category")
+        .prefetch_related(
+            Prefetch("remediations", Remediation.objects.only("pk", "title", "done_at"))
+        )
+        .only(
+            "pk",
+            "state",
+            "outcome",
+            "note",
+            "raised_at",
+            "reason",
+            "incident__title",
+            "incident__started_at",
+            "category__path",
+            "category__slug",
+            "category__name",
+        )  # fmt: skip
+        .order_by("-raised_at", "-pk")[:SHOWN]
+    )
+    # Open flags are few once triaged (one per incident and failure mode that came back after
+    # a promise), so they are counted per mode without a cap: a group says what it holds.
+    flags_per_category = dict(
+        RecurrenceFlag.objects.filter(state=FlagState.OPEN)
+        .order_by()
+        .values("category_id")
+        .annotate(n=Count("pk"))
+        .values_list("category_id", "n")
+    )
     return Agenda(
         week=week,
         new_incidents=_section(
@@ -141,18 +206,7 @@ def build(week: Week) -> Agenda:
                 status=IncidentStatus.RESOLVED, started_at__lt=week.starts_at
             ).order_by("started_at", "pk")
         ),
-        open_flags=_section(
-            RecurrenceFlag.objects.filter(state=FlagState.OPEN)
-            .select_related("incident", "category")
-            .prefetch_related(
-                Prefetch("remediations", Remediation.objects.only("pk", "title", "done_at"))
-            )
-            .only(
-                "pk", "state", "note", "raised_at", "reason", "incident__title",
-                "incident__started_at", "category__path", "category__slug",
-            )  # fmt: skip
-            .order_by("-raised_at", "-pk")
-        ),
+        open_flags=Section(open_flags, sum(flags_per_category.values())),
         # Most overdue first (remediation_open_due_idx), grouped by owner on the page.
         overdue_remediations=_section(
             open_remediations.filter(due_date__lt=week.monday).order_by("due_date", "pk")
@@ -173,9 +227,34 @@ def build(week: Week) -> Agenda:
         trends=_trends(trend_weeks),
         uncovered_categories=_uncovered_categories(),
         meeting=meeting,
+        decisions=decisions_of(week),
+        flags_per_category=flags_per_category,
         attendee_ids=attendee_ids,
         attendee_names=attendee_names,
         reviewed_ids=reviewed_ids,
+    )
+
+
+def decisions_of(week: Week) -> list[ReviewDecision]:
+    """What was decided on the week's review page, in order: one query, meeting or not."""
+    return list(
+        ReviewDecision.objects.filter(meeting__week_start=week.monday)
+        .select_related("by")
+        .only(
+            "pk",
+            "at",
+            "kind",
+            "subject",
+            "detail",
+            "url",
+            "incident_id",
+            "remediation_id",
+            "flag_id",
+            "outcome",
+            "next_steps",
+            "by__username",
+        )  # fmt: skip
+        .order_by("at", "pk")
     )
 
 

@@ -46,6 +46,7 @@ class ReviewAgendaView(APIView):
                 "attendees": built.attendee_names,
                 "reviewed_incidents": sorted(built.reviewed_ids),
             },
+            "decisions": built.decisions,
             "totals": {name: section.total for name, section in sections.items()},
         }
         return Response(AgendaSerializer(data).data)

@@ -56,8 +56,9 @@ def digest_text(built: agenda.Agenda) -> str:
         lambda i: f"{i.reference} {i.title}",
     )  # fmt: skip
     section(
-        "Recurred after remediation", built.open_flags,
-        lambda f: f"{f.category.path} in {f.incident.reference} after “{f.remediation.title}”",
+        "Recurred after a fix", built.open_flags,
+        lambda f: f"{f.category.path} in {f.incident.reference} after "
+        + " and ".join(f"“{fix.title}”" for fix in f.remediations.all()),
     )  # fmt: skip
     owner = lambda r: r.owner.get_username() if r.owner else "unassigned"  # noqa: E731
     section(

@@ -7,14 +7,50 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import get_user_model
 
-from common.forms import DateInput, VersionField
+from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from remediations.forms import RemediationFields
-from remediations.models import Remediation
+from remediations.models import FlagOutcome, Remediation
 from reviews.models import ReviewMeeting
 
 
 class ReviewedForm(forms.Form):
-    """Mark an incident reviewed, from the version the page showed."""
+    """Mark an incident reviewed, from the version the page showed; one still investigating
+    says when it was resolved (the incident's validator checks the time)."""
+
+    version = VersionField()
+    resolved_at = forms.DateTimeField(
+        label="Resolved (UTC)", required=False, widget=DateTimeLocalInput()
+    )
+
+
+class IdsField(forms.Field):
+    """The ids of the rows a group decision is about, as the page listed them."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[int]:
+        try:
+            ids = [int(v) for v in value or []]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("The page was out of date: reload the agenda.") from None
+        if not ids:
+            raise forms.ValidationError("No recurrence to triage: reload the agenda.")
+        return ids
+
+
+class GroupTriageForm(forms.Form):
+    """One outcome and note for every open recurrence a failure mode's group showed."""
+
+    flags = IdsField()
+    outcome = forms.ChoiceField(choices=FlagOutcome.choices)
+    note = forms.CharField(required=False, strip=False)
+
+    def clean_note(self) -> str:
+        return str(unix_newlines(self.cleaned_data["note"]))
+
+
+class ReopenForm(forms.Form):
+    """Reopen a remediation done this week, from the version the page showed."""
 
     version = VersionField()
 
@@ -60,7 +96,7 @@ class MeetingForm(forms.ModelForm):
         fields = ["attendees", "notes"]
         widgets = {
             "attendees": forms.CheckboxSelectMultiple,
-            "notes": forms.Textarea(attrs={"rows": 8, "class": "markdown-source"}),
+            "notes": forms.Textarea(attrs={"rows": 6, "class": "markdown-source"}),
         }
         help_texts = {"notes": "Markdown. Decisions, owners, what to look at next week."}
 

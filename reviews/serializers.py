@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from reviews.models import DecisionKind
+
 
 class AgendaIncidentSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
@@ -65,6 +67,31 @@ class MeetingSerializer(serializers.Serializer):
     reviewed_incidents = serializers.ListField(child=serializers.IntegerField())
 
 
+class DecisionSerializer(serializers.Serializer):
+    """One line of the meeting's minutes: a decision made on the review page."""
+
+    id = serializers.IntegerField(source="pk")
+    at = serializers.DateTimeField()
+    by = serializers.CharField(source="by.username", default=None, allow_null=True)
+    kind = serializers.ChoiceField(
+        choices=DecisionKind.choices,
+        help_text="reviewed, triaged, reassigned, rescheduled, reopened, marked_done, "
+        "status_changed.",
+    )
+    subject = serializers.CharField(help_text="What it was about, as it read then.")
+    detail = serializers.CharField(help_text="What was decided, e.g. “bob → alice”.")
+    url = serializers.CharField()
+    incident = serializers.IntegerField(source="incident_id", allow_null=True)
+    remediation = serializers.IntegerField(source="remediation_id", allow_null=True)
+    flag = serializers.IntegerField(source="flag_id", allow_null=True)
+    outcome = serializers.CharField(help_text="A triage's outcome; empty for the other kinds.")
+    next_steps = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()),
+        help_text="What it calls for, as {label, url}: a follow-up of a fix that did not "
+        "hold, reclassifying an incident that was not a recurrence.",
+    )
+
+
 class TotalsSerializer(serializers.Serializer):
     new_incidents = serializers.IntegerField()
     unreviewed_incidents = serializers.IntegerField()
@@ -88,4 +115,5 @@ class AgendaSerializer(serializers.Serializer):
     trend_weeks = serializers.ListField(child=serializers.CharField())
     categories_without_remediation = CategoryRefSerializer(many=True)
     meeting = MeetingSerializer()
+    decisions = DecisionSerializer(many=True, help_text="Decided in this meeting, in order.")
     totals = TotalsSerializer(help_text="Each list shows its first 50 rows; these count all.")

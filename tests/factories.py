@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from incidents.actions import save_category
 from incidents.models import FailureCategory, Incident, Service
-from remediations.models import Remediation
+from remediations.models import FlagFix, RecurrenceFlag, Remediation
 
 M = TypeVar("M")
 
@@ -90,3 +90,11 @@ class RemediationFactory(ModelFactory[Remediation]):
 
     title = factory.Sequence(lambda n: f"Remediation number {n}")
     opened_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=10))
+
+
+def make_flag(incident: Any, category: Any, *fixes: Any, **fields: Any) -> RecurrenceFlag:
+    """A recurrence flag naming `fixes`, stored as the engine stores one (for tests that need
+    a flag in a given state without building the facts that raise it)."""
+    flag = RecurrenceFlag.objects.create(incident=incident, category=category, **fields)
+    FlagFix.objects.bulk_create([FlagFix(flag=flag, remediation=fix) for fix in fixes])
+    return flag

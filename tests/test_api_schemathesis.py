@@ -16,8 +16,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from incidents.actions import get_or_create_category
-from remediations.models import RecurrenceFlag
-from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.factories import IncidentFactory, RemediationFactory, UserFactory, make_flag
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +35,7 @@ def test_the_api_never_fails_and_matches_its_schema(live_server: Any) -> None:
     incident = IncidentFactory(categories=[category])
     remediation = RemediationFactory(category=category, incident=incident, status="done",
                                      opened_at="2019-01-01T00:00:00Z", done_at="2019-02-01T00:00:00Z")  # fmt: skip
-    RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=category)
+    make_flag(incident, category, remediation)
 
     ARTIFACTS.mkdir(exist_ok=True)
     command = [

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = {"common", "incidents", "remediations", "reviews", "search", "reports", "config"}
+APPS = {"common", "incidents", "remediations", "gamedays", "reviews", "search", "reports", "config"}
 ALLOWED = {
     "common": set(),
     "incidents": {"common"},
     "remediations": {"common", "incidents"},
-    "search": {"common", "incidents", "remediations"},
-    "reviews": {"common", "incidents", "remediations"},
-    "reports": {"common", "incidents", "remediations"},
+    "gamedays": {"common", "incidents", "remediations"},
+    "search": {"common", "incidents", "remediations", "gamedays"},
+    "reviews": {"common", "incidents", "remediations", "gamedays"},
+    "reports": {"common", "incidents", "remediations", "gamedays"},
 }
 
 

@@ -1,4 +1,5 @@
-"""Helpers for the review agenda: bound forms by key, and the trend chart as inline SVG."""
+"""Helpers for the review agenda: rows' forms and errors by key, a triaged flag's next steps,
+and the trend chart as inline SVG."""
 
 from __future__ import annotations
 
@@ -8,14 +9,20 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from remediations.models import RecurrenceFlag
+from reviews import actions
+
 register = template.Library()
 
-BAR, GAP, HEIGHT = 14, 3, 48
+BAR, GAP, HEIGHT = 14, 3, 28
 
 
 @register.filter
-def get_item(mapping: dict[str, Any], key: Any) -> Any:
-    return mapping.get(str(key)) if mapping else None
+def get_item(mapping: dict[Any, Any], key: Any) -> Any:
+    """mapping[key] in a template, by the key or its text (rows are keyed by pk)."""
+    if not mapping:
+        return None
+    return mapping[key] if key in mapping else mapping.get(str(key))
 
 
 @register.simple_tag
@@ -49,3 +56,9 @@ def trend_chart(counts: list[int], weeks: list[Any], peak: int) -> SafeString:
         'aria-label="Incidents per week, oldest first. {}">{}</svg>',
         width, HEIGHT, width, HEIGHT, label, bars,
     )  # fmt: skip
+
+
+@register.filter
+def next_steps(flag: RecurrenceFlag) -> list[dict[str, str]]:
+    """What a triaged flag calls for (a follow-up, reclassifying): links for its row."""
+    return actions.next_steps_of(flag)

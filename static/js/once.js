@@ -20,3 +20,23 @@ document.addEventListener("click", (event) => {
   // New fields may carry hx- attributes: let htmx see them.
   if (window.htmx) window.htmx.process(rows.lastElementChild);
 });
+
+// The review agenda answers a refused decision with its row and the reason (400, or 409 when
+// someone else decided first): swap it in like a success, so the reason shows on the row.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const status = event.detail.xhr.status;
+  if ((status === 400 || status === 409) && event.target.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// Lists of single inputs (a game day's participants): "Add a participant" clones the <template>.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-add-input]");
+  if (!button) return;
+  const box = button.closest("[data-list]");
+  const list = box.querySelector(".list-inputs");
+  list.insertAdjacentHTML("beforeend", box.querySelector("template").innerHTML);
+  list.lastElementChild.focus();
+});

@@ -18,7 +18,7 @@ from remediations import notifications
 from remediations.models import RecurrenceFlag
 from reviews import digest
 from reviews.weeks import Week
-from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.factories import IncidentFactory, UserFactory
 
 BEFORE = [
     ("remediations", "0003_recurrenceflag_flag_open_raised_idx_and_more"),
@@ -31,6 +31,11 @@ def _migrate(targets: list[tuple[str, str]]) -> Any:
     executor.loader.build_graph()
     executor.migrate(targets)
     return executor.loader.project_state(targets).apps
+
+
+def _old_remediation(old: Any, **fields: Any) -> Any:
+    """A remediation as the schema before the upgrade stores it (the factory writes today's)."""
+    return old.get_model("remediations", "Remediation").objects.create(version=1, **fields)
 
 
 @pytest.fixture
@@ -52,17 +57,18 @@ def test_what_the_old_claims_say_was_sent_is_not_sent_again(
     now = timezone.now()
     carol, dave = UserFactory(username="carol"), UserFactory(username="dave")
     envoy = get_or_create_category("Networking > Envoy")
-    fix = RemediationFactory(title="Move to HTTP/2", category=envoy, status="done", owner=carol,
-                             opened_at=now - datetime.timedelta(days=60),
-                             done_at=now - datetime.timedelta(days=30))  # fmt: skip
+    fix = _old_remediation(old, title="Move to HTTP/2", category_id=envoy.pk, status="done",
+                           owner_id=carol.pk, opened_at=now - datetime.timedelta(days=60),
+                           done_at=now - datetime.timedelta(days=30))  # fmt: skip
     incident = IncidentFactory(started_at=now - datetime.timedelta(days=1), categories=[envoy])
     told = old.get_model("remediations", "RecurrenceFlag").objects.create(
         incident_id=incident.pk, remediation_id=fix.pk, category_id=envoy.pk,
         owner_notified_at=now, webhook_notified_at=now,
     )  # fmt: skip
     overdue = [
-        RemediationFactory(title=f"Overdue {n}", owner=dave, opened_at=now - datetime.timedelta(days=20),
-                           due_date=timezone.localdate() - datetime.timedelta(days=2))
+        _old_remediation(old, title=f"Overdue {n}", owner_id=dave.pk,
+                         opened_at=now - datetime.timedelta(days=20),
+                         due_date=timezone.localdate() - datetime.timedelta(days=2))
         for n in range(2)
     ]  # fmt: skip
     old.get_model("reviews", "DigestDelivery").objects.bulk_create(
@@ -100,11 +106,11 @@ def test_what_the_old_claims_say_was_sent_is_not_sent_again(
 def test_the_downgrade_puts_the_claims_back(before_the_upgrade: Any) -> None:
     carol = UserFactory(username="carol")
     envoy = get_or_create_category("Networking > Envoy")
-    fix = RemediationFactory(category=envoy, owner=carol, status="done",
-                             opened_at=timezone.now() - datetime.timedelta(days=9),
-                             done_at=timezone.now() - datetime.timedelta(days=8))  # fmt: skip
-    incident = IncidentFactory(categories=[envoy])
     old = before_the_upgrade
+    fix = _old_remediation(old, title="Fix", category_id=envoy.pk, owner_id=carol.pk,
+                           status="done", opened_at=timezone.now() - datetime.timedelta(days=9),
+                           done_at=timezone.now() - datetime.timedelta(days=8))  # fmt: skip
+    incident = IncidentFactory(categories=[envoy])
     flag = old.get_model("remediations", "RecurrenceFlag").objects.create(
         incident_id=incident.pk, remediation_id=fix.pk, category_id=envoy.pk,
         owner_notified_at=timezone.now(),

@@ -12,9 +12,9 @@ from rest_framework.test import APIClient
 
 from incidents.actions import get_or_create_category
 from incidents.models import FailureCategory, Incident
-from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink
+from remediations.models import FlagState, RecurrenceLink
 from tests.api_helpers import api_client_for
-from tests.factories import IncidentFactory, RemediationFactory
+from tests.factories import IncidentFactory, RemediationFactory, make_flag
 
 pytestmark = pytest.mark.django_db
 
@@ -264,13 +264,13 @@ def test_linked_remediations_and_open_flags_are_listed(api: APIClient) -> None:
     done = RemediationFactory(category=category, status="done", done_at="2020-01-01T00:00:00Z",
                               opened_at="2019-01-01T00:00:00Z")  # fmt: skip
     RecurrenceLink.objects.create(incident=incident, remediation=still_open)
-    flag = RecurrenceFlag.objects.create(incident=incident, remediation=done, category=category)
+    flag = make_flag(incident, category, done)
     body = api.get(f"/api/incidents/{incident.pk}/").json()
     assert body["linked_remediations"] == [still_open.pk]
     assert body["open_flags"] == [flag.pk]
     category_body = api.get(f"/api/categories/{category.pk}/").json()
     assert category_body["flagged"] is True
-    flag.state = FlagState.ACKNOWLEDGED
+    flag.state, flag.outcome = FlagState.ACKNOWLEDGED, "partial"
     flag.save()
     assert api.get(f"/api/categories/{category.pk}/").json()["flagged"] is False
 
@@ -301,9 +301,7 @@ def test_list_endpoints_issue_the_same_number_of_queries_for_more_rows(
                                              opened_at="2019-01-01T00:00:00Z",
                                              done_at="2019-01-02T00:00:00Z")  # fmt: skip
             RecurrenceLink.objects.create(incident_id=incident["id"], remediation=remediation)
-            RecurrenceFlag.objects.create(
-                incident_id=incident["id"], remediation=remediation, category=category
-            )
+            make_flag(Incident.objects.get(pk=incident["id"]), category, remediation)
 
     add(2)
     few = _count(api, url)

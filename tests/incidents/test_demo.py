@@ -112,3 +112,47 @@ def test_loading_the_demo_mails_nobody(settings: Any, capsys: pytest.CaptureFixt
     call_command("load_demo", verbosity=0)
     assert RecurrenceFlag.objects.exists()  # the demo has recurrences, and they were flagged
     assert "Subject:" not in capsys.readouterr().out
+
+
+def test_the_demo_tells_the_truth_about_its_fixes(settings: Any) -> None:
+    """A few recurrences that matter, fixes holding, detect fixes that raise nothing, and the
+    earlier reviews' decisions: the recurrence signal of a believable knowledge base."""
+    from remediations.models import Effectiveness, FlagOutcome, FlagState
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    open_flags = RecurrenceFlag.objects.filter(state=FlagState.OPEN)
+    assert 2 <= open_flags.count() <= 6  # what a weekly review gets through
+    # Never two open flags of one incident, and only promising fixes are named.
+    incidents = list(open_flags.values_list("incident_id", flat=True))
+    assert len(incidents) == len(set(incidents))
+    named = Remediation.objects.filter(flags__isnull=False).distinct()
+    assert set(named.values_list("kind", flat=True)) <= {"prevent", "mitigate"}
+    assert not Remediation.objects.filter(kind="detect", flags__isnull=False).exists()
+    # A prevent fix that did not hold, decided in an earlier review, and fixes holding.
+    regressed = Remediation.objects.get(title="Put etcd data on provisioned-IOPS volumes")
+    assert regressed.effectiveness == Effectiveness.REGRESSED
+    assert RecurrenceFlag.objects.filter(
+        remediations=regressed, outcome=FlagOutcome.FIX_DID_NOT_HOLD
+    ).exists()
+    holding = set(
+        Remediation.objects.filter(effectiveness=Effectiveness.HOLDING, kind="prevent").values_list(
+            "title", flat=True
+        )
+    )
+    assert "PodDisruptionBudgets for every production deployment" in holding
+    assert RecurrenceFlag.objects.filter(outcome=FlagOutcome.NOT_A_RECURRENCE).exists()
+
+
+def test_loading_again_never_undoes_a_triage(settings: Any) -> None:
+    from remediations.actions import triage_flag
+    from remediations.models import FlagState
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    flag = RecurrenceFlag.objects.filter(state=FlagState.OPEN).first()
+    assert flag is not None
+    triage_flag(flag, outcome="not_a_recurrence", by=None, note="Our call.")
+    decided = set(RecurrenceFlag.objects.values_list("pk", "state", "outcome", "note"))
+    call_command("load_demo", verbosity=0)
+    assert set(RecurrenceFlag.objects.values_list("pk", "state", "outcome", "note")) == decided

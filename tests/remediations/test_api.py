@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from incidents.actions import get_or_create_category
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from tests.api_helpers import api_client_for
-from tests.factories import IncidentFactory, RemediationFactory
+from tests.factories import IncidentFactory, RemediationFactory, make_flag
 
 pytestmark = pytest.mark.django_db
 
@@ -87,22 +87,22 @@ def _flag() -> RecurrenceFlag:
     category = get_or_create_category("Networking > Envoy")
     remediation = RemediationFactory(category=category, status="done",
                                      opened_at="2019-01-01T00:00:00Z", done_at="2019-02-01T00:00:00Z")  # fmt: skip
-    return RecurrenceFlag.objects.create(
-        incident=IncidentFactory(categories=[category]), remediation=remediation, category=category
-    )
+    return make_flag(IncidentFactory(categories=[category]), category, remediation)
 
 
 def test_a_flag_is_acknowledged_with_a_note_keeping_who_and_when(api: APIClient) -> None:
     flag = _flag()
     response = api.post(
-        f"/api/flags/{flag.pk}/acknowledge/", {"note": "Billing was missed"}, format="json"
-    )
+        f"/api/flags/{flag.pk}/acknowledge/",
+        {"outcome": "partial", "note": "Billing was missed"}, format="json",
+    )  # fmt: skip
     assert response.status_code == 200
     body = response.json()
     assert body["state"] == "acknowledged" and body["note"] == "Billing was missed"
+    assert body["outcome"] == "partial"
     assert body["resolved_by"] == "alice" and body["resolved_at"] is not None
     again = api.post(f"/api/flags/{flag.pk}/dismiss/", {"note": "no"}, format="json")
-    assert again.status_code == 409 and "already acknowledged" in again.json()["detail"]
+    assert again.status_code == 409 and "already triaged" in again.json()["detail"]
 
 
 def test_a_flag_needs_a_note(api: APIClient) -> None:
@@ -115,12 +115,13 @@ def test_a_flag_needs_a_note(api: APIClient) -> None:
 def test_flags_filter_by_state_incident_remediation_and_category(api: APIClient) -> None:
     flag = _flag()
     other = _flag()
-    other.state = FlagState.DISMISSED
+    other.state, other.outcome = FlagState.DISMISSED, "not_a_recurrence"
     other.save()
     ids = lambda **q: [f["id"] for f in api.get("/api/flags/", q).json()["results"]]  # noqa: E731
     assert ids(state="open") == [flag.pk]
     assert ids(incident=flag.incident_id) == [flag.pk]
-    assert ids(remediation=other.remediation_id) == [other.pk]
+    assert ids(remediation=other.remediations.get().pk) == [other.pk]
+    assert ids(outcome="not_a_recurrence") == [other.pk]
     assert sorted(ids(category=flag.category_id)) == sorted([flag.pk, other.pk])
     assert api.get("/api/flags/", {"state": "bogus"}).status_code == 400
 

@@ -175,8 +175,9 @@ def test_holding_appears_by_the_clock_alone(settings: Any, clock: Any) -> None:
     assert (result["incidents"], result["remediations"]) == (0, 1)
     quiet.refresh_from_db()
     assert quiet.effectiveness == "holding"
+    assert quiet.done_at is not None
     assert quiet.effectiveness_since == quiet.done_at + datetime.timedelta(days=90)
-    assert quiet.effectiveness_evidence == "No recurrence in the 90 days after it was done."
+    assert quiet.effectiveness_evidence.endswith("no recurrence held against it since.")
     recurred.refresh_from_db()  # its recurrence awaits triage: no time makes it holding
     assert recurred.effectiveness == "unverified"
     assert "awaits triage" in recurred.effectiveness_evidence

@@ -22,7 +22,7 @@ from remediations import notifications
 from remediations.models import RecurrenceFlag
 from remediations.tasks import evaluate_incidents, notify_flag
 from tests.api_helpers import api_client_for
-from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.factories import IncidentFactory, RemediationFactory, UserFactory, make_flag
 from tests.webhook import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,8 @@ def test_saving_through_the_api_raises_the_flag(
         ).json()  # fmt: skip
     body = api.get(f"/api/incidents/{incident['id']}/").json()
     flag = RecurrenceFlag.objects.get()
-    assert body["open_flags"] == [flag.pk] and flag.remediation_id == remediation["id"]
+    assert body["open_flags"] == [flag.pk]
+    assert [fix.pk for fix in flag.remediations.all()] == [remediation["id"]]
     assert api.get(f"/api/categories/{flag.category_id}/").json()["flagged"] is True
 
 
@@ -72,27 +73,27 @@ def test_the_pages_tell_the_story(
         )
         evaluate([incident.pk])
     page = alice_client.get(incident.get_absolute_url()).content.decode()
-    assert "This recurred after" in page and "Move to HTTP/2" in page
+    assert "recurred after" in page and "Move to HTTP/2" in page
     assert (
         "This failure mode already has open remediations" in page and "Sidecar for billing" in page
     )
-    assert "recurred after remediation" in alice_client.get("/categories/").content.decode()
+    assert "recurred after fix" in alice_client.get("/categories/").content.decode()
     assert (
         "1 incident while it stayed open"
         in alice_client.get(still_open.get_absolute_url()).content.decode()
     )
     flag = RecurrenceFlag.objects.get()
     assert "Billing pool exhausted" in alice_client.get("/flags/").content.decode()
-    # A decision needs a note, and keeps who and when.
-    response = alice_client.post(flag.get_absolute_url(), {"decision": "acknowledged", "note": ""})
+    # "Not a recurrence" needs a note; a triage keeps who and when.
+    response = alice_client.post(flag.get_absolute_url(), {"outcome": "not_a_recurrence"})
     assert response.status_code == 400
     response = alice_client.post(
-        flag.get_absolute_url(), {"decision": "acknowledged", "note": "billing was missed"}
+        flag.get_absolute_url(), {"outcome": "partial", "note": "billing was missed"}
     )
     assert response.status_code == 302
     flag.refresh_from_db()
     assert flag.state == "acknowledged" and flag.resolved_by.username == "alice"
-    assert done.pk == flag.remediation_id
+    assert list(flag.remediations.all()) == [done]
 
 
 def _flag(owner: Any) -> RecurrenceFlag:
@@ -100,7 +101,7 @@ def _flag(owner: Any) -> RecurrenceFlag:
     remediation = RemediationFactory(title="Move to HTTP/2", category=envoy, status="done", owner=owner,
                                      opened_at=days(-60), done_at=days(-30))  # fmt: skip
     incident = IncidentFactory(title="Pool exhausted", started_at=days(-1), categories=[envoy])
-    return RecurrenceFlag.objects.create(incident=incident, remediation=remediation, category=envoy)
+    return make_flag(incident, envoy, remediation)
 
 
 def _recurrence(owner: Any, title: str = "Pool exhausted") -> Incident:
@@ -206,11 +207,41 @@ def test_an_owner_without_an_email_address_gets_no_email_and_the_webhook_still_d
 def test_recurrences_of_old_incidents_are_not_announced(settings: Any) -> None:
     settings.ONCE_NOTIFY_WITHIN_DAYS = 30
     recent = _flag(None)
-    old = RecurrenceFlag.objects.create(
-        incident=IncidentFactory(started_at=days(-400)), remediation=recent.remediation,
-        category=recent.category,
-    )  # fmt: skip
+    old = make_flag(
+        IncidentFactory(started_at=days(-400)), recent.category, *recent.remediations.all()
+    )
     assert notifications.worth_announcing([recent.pk, old.pk]) == [recent.pk]
+
+
+def test_one_flag_tells_each_owner_of_its_fixes_once(
+    webhook: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    carol, dave = UserFactory(username="carol"), UserFactory(username="dave")
+    envoy = get_or_create_category("Networking > Envoy")
+    for title, owner, kind in [
+        ("Move to HTTP/2", carol, "prevent"),
+        ("Raise pool limits", carol, "mitigate"),
+        ("Sidecar for billing", dave, "prevent"),
+        ("Dashboard for pool overflow", UserFactory(username="erin"), "detect"),
+    ]:
+        RemediationFactory(title=title, category=envoy, status="done", owner=owner, kind=kind,
+                           opened_at=days(-60), done_at=days(-30))  # fmt: skip
+    incident = IncidentFactory(title="Pool exhausted", started_at=days(-1), categories=[envoy])
+    with django_capture_on_commit_callbacks(execute=True):
+        evaluate_incidents([incident.pk])
+    flag = RecurrenceFlag.objects.get()  # one flag, naming the three fixes that promised
+    assert sorted(f.title for f in flag.remediations.all()) == [
+        "Move to HTTP/2",
+        "Raise pool limits",
+        "Sidecar for billing",
+    ]
+    # The owners of those fixes, once each; the detect fix's owner is not told.
+    assert sorted(m.to[0] for m in mail.outbox) == ["carol@example.com", "dave@example.com"]
+    assert len(webhook.received) == 1
+    assert sorted(webhook.received[0]["flag"]["remediations"]) == sorted(
+        f.pk for f in flag.remediations.all()
+    )
+    assert "after 3 fixes" in mail.outbox[0].subject
 
 
 def test_with_the_broker_down_a_save_succeeds_fast_and_reconciliation_catches_up(

@@ -9,6 +9,7 @@ import pytest
 
 from incidents.actions import get_or_create_category
 from remediations.models import RecurrenceFlag
+from remediations.recurrence import evaluate
 from reviews.weeks import Week
 from tests.factories import IncidentFactory, RemediationFactory
 
@@ -59,9 +60,8 @@ def kb(db: Any, week: Week, alice: Any, bob: Any) -> dict[str, Any]:
         opened_at=at(week, -60),
         done_at=at(week, -40),
     )
-    kb["flag"] = RecurrenceFlag.objects.create(
-        incident=kb["new_sev1"], remediation=kb["fix"], category=etcd
-    )
+    evaluate([kb["new_sev1"].pk])  # the real engine raises the flag: etcd came back
+    kb["flag"] = RecurrenceFlag.objects.get(incident=kb["new_sev1"], category=etcd)
     kb["overdue"] = RemediationFactory(
         title="Alert on DNS latency",
         category=dns,

@@ -10,7 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from incidents.actions import get_or_create_category
+from remediations.recurrence import evaluate
 from reviews import agenda
+from reviews.actions import record_decision
+from reviews.models import DecisionKind
 from reviews.weeks import Week
 from tests.factories import IncidentFactory, RemediationFactory
 from tests.reviews.conftest import at
@@ -29,7 +32,9 @@ def test_each_section_holds_what_the_meeting_decides_on(kb: dict[str, Any], week
     ]  # fmt: skip
     # Resolved but unreviewed from earlier weeks; this week's and reviewed ones are elsewhere.
     assert titles(built.unreviewed_incidents.rows) == ["DNS timeouts last week"]
-    assert [f.remediation.title for f in built.open_flags.rows] == ["Defragment etcd nightly"]
+    assert [[fix.title for fix in f.remediations.all()] for f in built.open_flags.rows] == [
+        ["Defragment etcd nightly"]
+    ]
     assert [(owner, titles(rows)) for owner, rows in built.overdue_groups] == [
         ("bob", ["Alert on DNS latency"]), ("", ["Write the runbook"]),
     ]  # fmt: skip
@@ -110,9 +115,20 @@ def test_the_page_costs_the_same_queries_whatever_the_data(
             opened_at=at(week, -30),
             done_at=at(week, 1),
         )
-        from remediations.models import RecurrenceFlag
-
-        RecurrenceFlag.objects.create(incident=incident, remediation=kb["fix"], category=etcd)
+        evaluate([incident.pk])
     after = _page_queries(alice_client, url)
     assert after == before
     assert before <= 20, f"the agenda page issues {before} queries"
+
+
+def test_the_minutes_cost_one_query_however_long(
+    alice_client: Client, kb: dict[str, Any], week: Week, alice: Any
+) -> None:
+    url = f"/review/{week.label}/"
+    record_decision(week, DecisionKind.REVIEWED, by=alice, subject="INC-1 First")
+    before = _page_queries(alice_client, url)
+    for n in range(30):
+        record_decision(week, DecisionKind.REASSIGNED, by=alice, subject=f"Fix {n}", detail="a → b")
+    page = alice_client.get(url).content.decode()
+    assert page.count('class="decision-reassigned"') == 30
+    assert _page_queries(alice_client, url) == before

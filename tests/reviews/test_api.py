@@ -45,6 +45,37 @@ def test_the_agenda_as_json(
 def test_a_week_with_no_meeting_yet(alice_client: Client, week: Week) -> None:
     body = alice_client.get(f"/api/review/{week.next.label}/").json()
     assert body["meeting"] == {"notes": "", "attendees": [], "reviewed_incidents": []}
+    assert body["decisions"] == []
+
+
+def test_the_minutes_are_in_the_api(alice_client: Client, kb: dict[str, Any], week: Week) -> None:
+    """What was decided on the page, in order, with who and when: the minutes as data."""
+    incident, flag, done = kb["unreviewed"], kb["flag"], kb["done"]
+    review = f"/review/{week.label}"
+    alice_client.post(f"{review}/incidents/{incident.pk}/reviewed/", {"version": incident.version})
+    alice_client.post(
+        f"{review}/flags/{flag.pk}/",
+        {f"flag-{flag.pk}-outcome": "fix_did_not_hold", f"flag-{flag.pk}-note": "Resize disks."},
+    )
+    alice_client.post(f"{review}/remediations/{done.pk}/reopen/", {"version": done.version})
+    body = alice_client.get(f"/api/review/{week.label}/").json()
+    assert body["meeting"]["reviewed_incidents"] == [incident.pk]
+    decisions = body["decisions"]
+    assert [(d["kind"], d["by"], d["outcome"]) for d in decisions] == [
+        ("reviewed", "alice", ""), ("triaged", "alice", "fix_did_not_hold"),
+        ("reopened", "alice", ""),
+    ]  # fmt: skip
+    reviewed, triaged, reopened = decisions
+    assert (reviewed["incident"], reviewed["url"]) == (incident.pk, f"/incidents/{incident.pk}/")
+    assert reviewed["subject"] == f"{incident.reference} DNS timeouts last week"
+    assert (triaged["flag"], triaged["incident"]) == (flag.pk, flag.incident_id)
+    assert triaged["detail"] == "The fix did not hold: Resize disks."
+    assert triaged["next_steps"] == [
+        {"label": "Open a follow-up of “Defragment etcd nightly”",
+         "url": f"/remediations/new/?follow_up={kb['fix'].pk}&flag={flag.pk}"},
+    ]  # fmt: skip
+    assert (reopened["remediation"], reopened["detail"]) == (done.pk, "done → open")
+    assert reviewed["at"] <= triaged["at"] <= reopened["at"]
 
 
 def test_no_such_week(alice_client: Client) -> None:

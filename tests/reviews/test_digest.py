@@ -43,7 +43,7 @@ def test_the_digest_goes_out_once_per_recipient_and_channel(
     message = mail.outbox[0]
     assert message.subject == f"[Once] Weekly review {week.label}"
     assert "New incidents: 2" in message.body and "SEV1 INC-" in message.body
-    assert "Recurred after remediation: 1" in message.body
+    assert "Recurred after a fix: 1" in message.body
     assert f"/review/{week.label}/" in message.body
     (posted,) = webhook.received
     assert posted["text"] == message.body

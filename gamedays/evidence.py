@@ -1,0 +1,43 @@
+"""Game-day evidence for the effectiveness of fixes (PRODUCT.md, "Effectiveness of a done
+fix"): a scenario that verifies a fix *held* → verified, *failed* → regressed, at the time it
+ran. Registered with `remediations.effectiveness` when the app loads (apps.py), so the
+remediations app needs no knowledge of game days."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from gamedays.models import Outcome, Scenario
+from remediations.effectiveness import Evidence
+from remediations.models import Effectiveness
+
+VERDICT = {Outcome.HELD: Effectiveness.VERIFIED, Outcome.FAILED: Effectiveness.REGRESSED}
+
+
+def scenario_evidence(remediation_ids: list[int]) -> dict[int, list[Evidence]]:
+    """{remediation id: [Evidence]} from the scenarios that verify them and held or failed."""
+    found: dict[int, list[Evidence]] = defaultdict(list)
+    if not remediation_ids:
+        return found
+    through = Scenario.verifies.through.objects.filter(
+        remediation_id__in=remediation_ids,
+        scenario__outcome__in=list(VERDICT),
+        scenario__ran_at__isnull=False,
+    )
+    rows = through.values_list(
+        "remediation_id", "scenario__outcome", "scenario__ran_at", "scenario__title",
+        "scenario__injection", "scenario__game_day__title",
+    )  # fmt: skip
+    for remediation_id, outcome, ran_at, title, injection, game_day in rows:
+        if ran_at is None:  # excluded by the filter; a constraint says outcomes have a time
+            continue
+        name = title or (injection.strip().splitlines() or ["a scenario"])[0][:80]
+        verb = "held" if outcome == Outcome.HELD else "failed"
+        found[remediation_id].append(
+            Evidence(
+                ran_at,
+                VERDICT[Outcome(outcome)],
+                f"Game day “{game_day}”: “{name}” {verb} on {ran_at:%Y-%m-%d}.",
+            )
+        )
+    return found
