@@ -17,8 +17,11 @@ remediation R whose category is K or above it (R *covers* K):
 
 `evaluate(incident_ids)` brings links and flags of those incidents in line with the rules and
 re-assesses the effectiveness of the fixes whose flags changed (remediations.effectiveness).
-It works in chunks with a fixed number of queries per chunk, so one incident costs the same
-whatever the history, and the periodic reconciliation is the same code over more incidents.
+It works in chunks of 10,000 with a fixed number of queries per chunk, so one incident costs
+the same whatever the history, and the periodic reconciliation is the same code over more
+incidents. The rules run here, in Python, on ids and dates read once (the covering fixes once
+per evaluation, not per chunk); remediations.rows reads and writes the rows, set-based on
+PostgreSQL, where two connections write the chunks of a large evaluation side by side.
 """
 
 from __future__ import annotations
