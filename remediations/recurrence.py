@@ -256,6 +256,9 @@ def evaluate(
     changes = Changes()
     ids = sorted(set(incident_ids))
     touched: set[int] = set(assess)
+    if not ids:
+        changes.fixes_assessed = effectiveness.assess(sorted(touched))
+        return changes
     chunks = list(_chunks(ids))
     fixes = _Fixes(recurrence_kinds())
 
@@ -277,7 +280,7 @@ def evaluate(
             for count, chunk in enumerate(chunks, start=1):
                 # The rules run here while the writers write the chunks before.
                 pending.append(writers.submit(_write_apart, _apply_rules(chunk, fixes)))
-                if len(pending) >= WRITERS:
+                if len(pending) > WRITERS:
                     done(*pending.popleft().result(), count - len(pending))
             while pending:
                 done(*pending.popleft().result(), len(chunks) - len(pending))

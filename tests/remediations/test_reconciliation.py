@@ -248,3 +248,34 @@ def test_two_evaluations_at_once_give_the_same_links_and_flags(
         RecurrenceFlag.objects.values_list("pk", flat=True)
     )
     assert sum(r.links_added for r in results) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_evaluation_written_by_two_connections_gives_every_row_once(
+    writes: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(recurrence, "CHUNK", 2)  # 7 incidents: 4 chunks
+    written_apart: list[int] = []
+    write_apart = recurrence._write_apart
+
+    def counted(chunk: Any) -> Any:
+        written_apart.append(len(chunk.ids))
+        return write_apart(chunk)
+
+    monkeypatch.setattr(recurrence, "_write_apart", counted)
+    envoy = get_or_create_category("Networking > Envoy")
+    RemediationFactory(category=envoy, kind="prevent", status="done", opened_at=ago(60),
+                       done_at=ago(30))  # fmt: skip
+    RemediationFactory(category=envoy, kind="prevent", status="open", opened_at=ago(60))
+    ids = [IncidentFactory(started_at=ago(10 - n), categories=[envoy]).pk for n in range(7)]
+
+    changes = evaluate(ids)
+    # On PostgreSQL by the writer threads; the portable writes, SQLite's, one at a time.
+    assert sorted(written_apart) == ([1, 2, 2, 2] if writes == "set-based" else [])
+    assert (changes.links_added, len(changes.flags_raised)) == (7, 7)
+    assert RecurrenceLink.objects.count() == 7 and FlagFix.objects.count() == 7
+    assert sorted(changes.flags_raised) == sorted(
+        RecurrenceFlag.objects.values_list("pk", flat=True)
+    )
+    again = evaluate(ids)
+    assert (again.links_added, again.links_removed, again.flags_raised) == (0, 0, [])
