@@ -42,6 +42,9 @@ class RemediationSerializer(serializers.ModelSerializer):
     incident = serializers.PrimaryKeyRelatedField(
         queryset=Incident.objects.all(), allow_null=True, required=False
     )
+    scenario: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The game-day scenario it came from, or null."
+    )
     linked_incidents = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
 
@@ -50,7 +53,7 @@ class RemediationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "version", "title", "description", "kind", "status", "owner",
             "due_date", "opened_at", "done_at", "tracker_url", "category", "incident",
-            "linked_incidents", "created_at", "updated_at", "warnings",
+            "scenario", "linked_incidents", "created_at", "updated_at", "warnings",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {"description": {"max_length": 50_000, "trim_whitespace": False}}
