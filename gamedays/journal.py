@@ -39,6 +39,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from common.jsonlines import json_depth
 from common.validation import Errors, clean_moment
 from gamedays.actions import record_outcome
 from gamedays.models import Outcome, Scenario
@@ -96,7 +97,7 @@ def decode(data: bytes | str) -> Any:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise _refuse(f"Not UTF-8 (byte {error.start + 1}): {USAGE}.") from None
-    if _depth(data) > MAX_DEPTH:
+    if json_depth(data) > MAX_DEPTH:
         raise _refuse(f"The JSON is nested deeper than {MAX_DEPTH} levels: {USAGE}.")
     try:
         return json.loads(data)
@@ -106,28 +107,6 @@ def decode(data: bytes | str) -> Any:
         ) from None
     except (ValueError, RecursionError) as error:  # a 5,000-digit number, and the like
         raise _refuse(f"Not JSON Once can read ({str(error)[:80]}): {USAGE}.") from None
-
-
-def _depth(text: str) -> int:
-    """The deepest bracket nesting outside JSON strings (an upper bound for valid JSON)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def _kind(value: Any) -> str:
