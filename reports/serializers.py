@@ -10,8 +10,17 @@ from rest_framework import serializers
 
 from common.api import VersionField, require_version
 from common.validation import RecordInvalid
+from gamedays import coverage
 from incidents import actions
-from incidents.models import Cause, CauseKind, Incident, IncidentStatus, Severity, TimelineEntry
+from incidents.models import (
+    Cause,
+    CauseKind,
+    FailureCategory,
+    Incident,
+    IncidentStatus,
+    Severity,
+    TimelineEntry,
+)
 from incidents.records import (
     INCIDENT_FIELDS,
     MAX_CATEGORIES,
@@ -20,7 +29,12 @@ from incidents.records import (
     MAX_TIMELINE,
     PART_FIELDS,
 )
-from incidents.serializers import CategoryPathField, CategoryPathListField, ServiceNameListField
+from incidents.serializers import (
+    CategoryPathField,
+    CategoryPathListField,
+    CategorySerializer,
+    ServiceNameListField,
+)
 from remediations.actions import save_report
 from remediations.models import OPEN_STATUSES, FlagState
 from remediations.records import clean_report
@@ -177,3 +191,28 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 # The fields of an incident record a client writes (PRODUCT.md, "Interchange format").
 IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
+
+
+class TestedCategorySerializer(CategorySerializer):
+    """A category with `last_tested_at`: when a game-day scenario on it or below it last ran
+    (PRODUCT.md). The incidents app knows no game days, so it is added here."""
+
+    last_tested_at = serializers.SerializerMethodField()
+
+    class Meta(CategorySerializer.Meta):
+        fields = [*CategorySerializer.Meta.fields, "last_tested_at"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_tested_at(self, category: FailureCategory) -> str | None:
+        # Lists and reads carry it as an annotation (no query per row); a category just created
+        # or moved is looked up.
+        if hasattr(category, "last_tested_at"):
+            at = category.last_tested_at
+        else:
+            at = coverage.last_tested_at(category)
+        return serializers.DateTimeField().to_representation(at) if at else None
+
+    def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:
+        # A move changes what lies below it: the annotation read before the move is stale.
+        instance.__dict__.pop("last_tested_at", None)
+        return super().update(instance, validated_data)
