@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
@@ -193,9 +193,12 @@ class IncidentSerializer(serializers.ModelSerializer):
 IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
 
 
+# The incidents app knows no game days, so `last_tested_at` is added here; the API still
+# calls it a Category.
+@extend_schema_serializer(component_name="Category")
 class TestedCategorySerializer(CategorySerializer):
-    """A category with `last_tested_at`: when a game-day scenario on it or below it last ran
-    (PRODUCT.md). The incidents app knows no game days, so it is added here."""
+    """A failure mode: where it sits in the tree, whether it recurred after a fix (`flagged`)
+    and when a game-day scenario on it or below it last ran (`last_tested_at`)."""
 
     last_tested_at = serializers.SerializerMethodField()
 
