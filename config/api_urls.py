@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from common.api import NoSuchEndpoint
+from gamedays.api import GameDayViewSet, ScenarioViewSet
 from incidents.api import ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
 from reports.api import CategoryViewSet, IncidentViewSet
@@ -23,6 +24,8 @@ router.register("categories", CategoryViewSet)
 router.register("services", ServiceViewSet)
 router.register("remediations", RemediationViewSet)
 router.register("flags", FlagViewSet)
+router.register("game-days", GameDayViewSet)
+router.register("scenarios", ScenarioViewSet)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

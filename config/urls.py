@@ -3,7 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from accounts import views as account_views
 from common import views as common_views
+from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
 from reports import views as incident_views
 from reviews import views as review_views
@@ -18,6 +20,7 @@ urlpatterns = [
     path("preview/", common_views.markdown_preview, name="markdown_preview"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", account_views.tokens, name="account_tokens"),
     path("incidents/", incident_views.incident_list, name="incident_list"),
     path("incidents/new/", incident_views.incident_create, name="incident_create"),
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
@@ -63,6 +66,7 @@ urlpatterns = [
         name="review_remediation",
     ),
     path("review/<week:week>/meeting/", review_views.meeting_notes, name="review_meeting"),
+    path("game-days/calendar/<str:secret>.ics", calendar_feed, name="game_day_calendar"),
     path("game-days/", include("gamedays.urls")),
     path("flags/", remediation_views.flag_list, name="flag_list"),
     path("flags/<int:pk>/", remediation_views.flag_detail, name="flag_detail"),

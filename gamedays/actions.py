@@ -95,12 +95,19 @@ def _same(stored: dict[str, Any], record: dict[str, Any]) -> bool:
 
 
 def save_game_day(
-    game_day: GameDay, record: dict[str, Any], *, by: User | None, expected_version: int | None
+    game_day: GameDay,
+    record: dict[str, Any],
+    *,
+    by: User | None,
+    expected_version: int | None,
+    announce: bool = True,
 ) -> list[str]:
     """Create a game day or update it whole, with its scenarios, from a cleaned record.
 
     Scenarios with an `id` update that scenario of this game day; those without are new; a
     stored scenario the record leaves out is removed, unless it ran (its result is evidence).
+    Scenarios that failed in this save are announced after the commit, unless `announce` is
+    False (the demo's people are made up: loading it tells nobody anything).
     Returns warnings (names that match no user are left out). Raises RecordInvalid with the
     messages at their paths (a fix that does not exist or does not cover the scenario's
     failure mode, a scenario of another game day) and StaleVersion, writing nothing, when
@@ -134,7 +141,7 @@ def save_game_day(
         game_day.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))
         # The fixes the scenarios verify (or verified) follow their outcomes at once.
         effectiveness.assess(touched)
-        newly_failed = _newly_failed(stored, game_day)
+        newly_failed = _newly_failed(stored, game_day) if announce else []
         if newly_failed:
             from gamedays.notifications import announce_failed
 

@@ -42,6 +42,16 @@ class GameDayQuerySet(models.QuerySet["GameDay"]):
         ).order_by("scheduled_at", "pk")
 
 
+class ScenarioQuerySet(models.QuerySet["Scenario"]):
+    def in_category(self, category: FailureCategory) -> ScenarioQuerySet:
+        """Scenarios on the failure mode or on a mode below it: what tests it."""
+        return self.filter(category__in=category.descendants())
+
+    def ran(self) -> ScenarioQuerySet:
+        """Scenarios that ran (held, failed or aborted): a pending one tested nothing yet."""
+        return self.filter(ran_at__isnull=False)
+
+
 class GameDay(VersionedModel):
     """A planned exercise that breaks things on purpose to learn and to test fixes."""
 
@@ -123,6 +133,8 @@ class Scenario(models.Model):
     journal = models.JSONField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScenarioQuerySet.as_manager()
 
     class Meta:
         ordering = ["game_day", "position", "id"]

@@ -48,6 +48,9 @@ class RemediationSerializer(serializers.ModelSerializer):
         help_text="The id of the fix this one follows up (one that did not hold), or null.",
     )  # fmt: skip
     follow_ups = serializers.SerializerMethodField()
+    scenario: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text="The game-day scenario it came from, or null."
+    )
     linked_incidents = serializers.SerializerMethodField()
     effectiveness = serializers.ChoiceField(
         choices=Effectiveness.choices, read_only=True, allow_null=True,
@@ -68,7 +71,7 @@ class RemediationSerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "version", "title", "description", "kind", "status", "owner",
             "due_date", "opened_at", "done_at", "tracker_url", "category", "incident",
-            "follow_up_of", "follow_ups", "linked_incidents", "effectiveness",
+            "follow_up_of", "follow_ups", "scenario", "linked_incidents", "effectiveness",
             "effectiveness_since", "effectiveness_evidence", "verified_at", "regressed_at",
             "created_at", "updated_at", "warnings",
         ]  # fmt: skip

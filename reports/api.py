@@ -6,11 +6,11 @@ from django.db.models import Exists, OuterRef, Prefetch
 from rest_framework import mixins, viewsets
 
 from common.api import VersionedUpdates
+from gamedays.coverage import last_tested_subquery
 from incidents.filters import IncidentFilterSet
 from incidents.models import Cause, FailureCategory, Incident
-from incidents.serializers import CategorySerializer
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
-from reports.serializers import IncidentSerializer
+from reports.serializers import IncidentSerializer, TestedCategorySerializer
 
 
 class IncidentViewSet(
@@ -36,6 +36,9 @@ class IncidentViewSet(
 
 class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     queryset = FailureCategory.objects.annotate(
-        flagged=Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
+        flagged=Exists(
+            RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN)
+        ),
+        last_tested_at=last_tested_subquery(),
     )
-    serializer_class = CategorySerializer
+    serializer_class = TestedCategorySerializer

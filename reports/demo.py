@@ -3,8 +3,9 @@
 Dates in the file are offsets from the Monday of the current week (UTC), so the demo always
 has incidents this week, remediations falling due and fixes done months ago.
 
-Loading only adds what is missing: a demo incident, user or category that is already stored
-is left exactly as it is, so whatever a person changed in the demo survives `make run` again.
+Loading only adds what is missing: a demo incident, user, category or game day that is already
+stored is left exactly as it is, so whatever a person changed in the demo survives `make run`
+again.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Loaded:
     users: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
+    game_days: list[str] = field(default_factory=list)
     kept: int = 0  # demo incidents already stored, left as they are
     errors: list[str] = field(default_factory=list)
 
@@ -176,7 +178,47 @@ def load_demo(data: dict[str, Any] | None = None) -> Loaded:
         loaded.errors += _recurrences(
             added, [t for t in data.get("triage", []) if t["incident"] in added]
         )
+        # Last: their scenarios verify the fixes of the incidents above.
+        loaded.game_days, errors = _game_days(data.get("game_days", []))
+        loaded.errors += errors
     return loaded
+
+
+def demo_game_days(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The demo game days as raw records (`gamedays.records`), dated from this Monday; their
+    scenarios' `verifies` still name fixes by title."""
+    monday = this_monday().date()
+    records = []
+    for spec in specs:
+        hour, minute = (int(part) for part in spec["at"].split(":"))
+        starts = datetime.datetime.combine(
+            monday + datetime.timedelta(days=spec["day"]),
+            datetime.time(hour, minute),
+            tzinfo=datetime.UTC,
+        )
+        scenarios = [
+            {
+                **{name: item[name] for name in (
+                    "title", "category", "services", "injection", "hypothesis",
+                    "abort_conditions", "rollback_plan", "verifies", "outcome", "observations",
+                )},
+                "ran_at": None if item["ran_minutes"] is None
+                else starts + datetime.timedelta(minutes=item["ran_minutes"]),
+            }
+            for item in spec["scenarios"]
+        ]  # fmt: skip
+        records.append(
+            {
+                "external_id": EXTERNAL_ID_PREFIX + spec["key"],
+                **{name: spec[name] for name in (
+                    "title", "environment", "status", "facilitator", "participants", "plan",
+                    "notes",
+                )},
+                "scheduled_at": starts,
+                "scenarios": scenarios,
+            }
+        )  # fmt: skip
+    return records
 
 
 # --- The only calls into the write path: adapt these two when the actions change. ------------
@@ -205,6 +247,55 @@ def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     ]
     outcomes += importer.flush()
     return [f"demo incident {o.line}: {o.error}" for o in outcomes if o.error]
+
+
+def _game_days(specs: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Add the demo game days that are missing, through the game days' one write path (their
+    scenarios' outcomes make the fixes they verify verified or regressed); a stored one is left
+    as people left it. Returns the external ids added and the reasons of any refused."""
+    from common.validation import Errors, RecordInvalid
+    from gamedays.actions import save_game_day
+    from gamedays.models import GameDay
+    from gamedays.records import clean_game_day
+    from remediations.models import Remediation
+    from remediations.recurrence import ancestor_paths
+
+    records = demo_game_days(specs)
+    stored = set(
+        GameDay.objects.filter(external_id__in=[r["external_id"] for r in records]).values_list(
+            "external_id", flat=True
+        )
+    )
+    missing = [r for r in records if r["external_id"] not in stored]
+    # The demo's fixes by title, as they are now: one a person renamed, or moved off the
+    # scenario's failure mode, is left out of what the scenario verifies.
+    fix_paths = {
+        title: (pk, path)
+        for pk, title, path in Remediation.objects.filter(
+            incident__external_id__startswith=EXTERNAL_ID_PREFIX, category__isnull=False
+        ).values_list("pk", "title", "category__path")
+    }
+    added, errors = [], []
+    for raw in missing:
+        for scenario in raw["scenarios"]:
+            covered = ancestor_paths(scenario["category"])
+            scenario["verifies"] = [
+                fix_paths[title][0]
+                for title in scenario["verifies"]
+                if title in fix_paths and fix_paths[title][1] in covered
+            ]
+        found = Errors()
+        record = clean_game_day(raw, found)
+        try:
+            found.raise_if_any()
+            save_game_day(GameDay(), record, by=None, expected_version=None, announce=False)
+        except RecordInvalid as invalid:
+            errors.append(
+                f"demo game day {raw['external_id']}: " + "; ".join(invalid.errors.as_lines())
+            )
+        else:
+            added.append(raw["external_id"])
+    return added, errors
 
 
 def _recurrences(keys: set[str], decisions: list[dict[str, Any]]) -> list[str]:

@@ -10,7 +10,6 @@ identical.
 from __future__ import annotations
 
 import datetime
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
+# Lines are read and written as every import and export does; decode_line and encode_line are
+# used from here by the incident commands and tests.
+from common.jsonlines import InvalidRecord, decode_line, encode_line  # noqa: F401
 from common.validation import RecordInvalid
 from incidents.actions import CategoryCache
 from incidents.models import Cause, Incident
@@ -25,65 +27,12 @@ from remediations.actions import save_report
 from remediations.models import Remediation
 from remediations.records import clean_report
 
-# JSON nested deeper than this is refused before it is decoded: no record needs it, and
-# Python's decoder would otherwise recurse until it fails.
-MAX_DEPTH = 20
-
-
-class InvalidRecord(ValueError):
-    """A line that can't be stored; the message says why, in words a person understands."""
-
 
 @dataclass
 class ApplyResult:
     incident: Incident
     created: bool
     warnings: list[str] = field(default_factory=list)
-
-
-def decode_line(raw: bytes | str) -> Any:
-    """One line's bytes (without its \\n) as a JSON value; InvalidRecord saying why not."""
-    if isinstance(raw, bytes):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidRecord(
-                f"not UTF-8 (byte {raw[error.start]:#04x} at position {error.start + 1})"
-            ) from None
-    else:
-        text = raw
-    if _depth(text) > MAX_DEPTH:
-        raise InvalidRecord(f"nested deeper than {MAX_DEPTH} levels")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRecord(f"not JSON ({error.msg} at column {error.colno})") from None
-    except ValueError as error:  # a number of more than 4,300 digits, and the like
-        raise InvalidRecord(f"not JSON Once can read ({error})") from None
-    except RecursionError:  # _depth is a bound on brackets outside strings: belt and braces
-        raise InvalidRecord(f"nested deeper than {MAX_DEPTH} levels") from None
-
-
-def _depth(text: str) -> int:
-    """The deepest bracket nesting outside JSON strings (an upper bound for valid JSON)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
 
 
 def parse_record(record: Any) -> dict[str, Any]:
@@ -220,14 +169,3 @@ def export_record(incident: Incident) -> dict[str, Any]:
         ],
         "source_url": incident.source_url,
     }
-
-
-# Characters that end a line for some readers (str.splitlines, editors, JavaScript) though not
-# for JSON Lines: written as \u escapes, so a line of an export splits only at its newline.
-_LINE_ENDINGS = {ord(c): f"\\u{ord(c):04x}" for c in "\x85\u2028\u2029"}
-
-
-def encode_line(record: dict[str, Any]) -> str:
-    """One record as a line of JSON Lines (without the "\\n"): UTF-8 text, one line whatever
-    the text holds."""
-    return json.dumps(record, ensure_ascii=False).translate(_LINE_ENDINGS)

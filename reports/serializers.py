@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
 from common.validation import RecordInvalid
+from gamedays import coverage
 from incidents import actions
-from incidents.models import Cause, CauseKind, Incident, IncidentStatus, Severity, TimelineEntry
+from incidents.models import (
+    Cause,
+    CauseKind,
+    FailureCategory,
+    Incident,
+    IncidentStatus,
+    Severity,
+    TimelineEntry,
+)
 from incidents.records import (
     INCIDENT_FIELDS,
     MAX_CATEGORIES,
@@ -20,7 +29,12 @@ from incidents.records import (
     MAX_TIMELINE,
     PART_FIELDS,
 )
-from incidents.serializers import CategoryPathField, CategoryPathListField, ServiceNameListField
+from incidents.serializers import (
+    CategoryPathField,
+    CategoryPathListField,
+    CategorySerializer,
+    ServiceNameListField,
+)
 from remediations.actions import save_report
 from remediations.models import OPEN_STATUSES, FlagState
 from remediations.records import clean_report
@@ -177,3 +191,31 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 # The fields of an incident record a client writes (PRODUCT.md, "Interchange format").
 IncidentRecordFields = (*INCIDENT_FIELDS, *PART_FIELDS, "remediations")
+
+
+# The incidents app knows no game days, so `last_tested_at` is added here; the API still
+# calls it a Category.
+@extend_schema_serializer(component_name="Category")
+class TestedCategorySerializer(CategorySerializer):
+    """A failure mode: where it sits in the tree, whether it recurred after a fix (`flagged`)
+    and when a game-day scenario on it or below it last ran (`last_tested_at`)."""
+
+    last_tested_at = serializers.SerializerMethodField()
+
+    class Meta(CategorySerializer.Meta):
+        fields = [*CategorySerializer.Meta.fields, "last_tested_at"]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_tested_at(self, category: FailureCategory) -> str | None:
+        # Lists and reads carry it as an annotation (no query per row); a category just created
+        # or moved is looked up.
+        if hasattr(category, "last_tested_at"):
+            at = category.last_tested_at
+        else:
+            at = coverage.last_tested_at(category)
+        return serializers.DateTimeField().to_representation(at) if at else None
+
+    def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:
+        # A move changes what lies below it: the annotation read before the move is stale.
+        instance.__dict__.pop("last_tested_at", None)
+        return super().update(instance, validated_data)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.validation import RecordInvalid
+from gamedays import coverage
 from gamedays.models import Scenario
 from incidents import actions
 from incidents.conflicts import incident_versions, merge_edit
@@ -192,11 +193,14 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         category = actions.save_category(form.save(commit=False))
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
-    # The tree by default; sorted by how the fixes fared, a flat table (remediations.impact).
+    # The tree by default; sorted by how the fixes fared (remediations.impact) or by when the
+    # mode was last tested (gamedays.coverage), a flat table.
     sort = request.GET.get("sort", "")
-    context: dict[str, Any] = {"form": form, "sorts": impact.SORTS}
-    if sort in impact.SORTS:
-        context.update(sort=sort, standings=impact.standings(sort))
+    sorts = {**impact.SORTS, **coverage.SORTS}
+    context: dict[str, Any] = {"form": form, "sorts": sorts}
+    if sort in sorts:
+        standings = coverage.with_tests(impact.standings(sort), sort)
+        context.update(sort=sort, standings=standings)
     else:
         # Explicit order: Meta.ordering does not apply to a query with an aggregate.
         context["categories"] = FailureCategory.objects.annotate(
@@ -225,11 +229,8 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "incidents": Incident.objects.in_category(category).for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),
         "remediations": Remediation.objects.in_category(category).for_list(),
-        # When a game-day scenario on it or below it last ran.
-        "last_tested": Scenario.objects.filter(category__in=subtree, ran_at__isnull=False)
-        .select_related("game_day")
-        .order_by("-ran_at", "-pk")
-        .first(),
+        # When a game-day scenario on it or below it last ran, and those scenarios.
+        "tests": coverage.mode_scenarios(category),
     }
     return render(request, "incidents/category_detail.html", context)
 

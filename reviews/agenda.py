@@ -3,6 +3,9 @@
 Every section is one query, however many incidents and remediations there are; long
 sections show their first rows and a count that stops at COUNT_CAP. Recurrences come grouped
 by failure mode, counted per mode; the decisions made on the page (the minutes) are one more.
+Game days add three sections: the week's game days (their scenarios' outcomes counted in the
+same query), the scenarios that failed this week (with the fixes they verify, one query more)
+and the fixes still awaiting verification.
 tests/reviews/test_agenda.py pins the number of queries; benchmarks/review_speed.py times it.
 """
 
@@ -13,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncWeek
 
+from gamedays.actions import awaiting_verification
+from gamedays.models import GameDay, Outcome, Scenario
 from incidents.models import PATH_SEPARATOR, FailureCategory, Incident, IncidentStatus, Severity
 from remediations.models import (
     OPEN_STATUSES,
@@ -89,6 +94,9 @@ class Agenda:
     overdue_remediations: Section
     due_remediations: Section
     done_remediations: Section
+    game_days: Section  # scheduled this week, with `held`, `failed`, `aborted`, `pending` counts
+    failed_verifications: Section  # scenarios that failed this week, with the fixes they verify
+    awaiting_verification: Section  # done prevent/mitigate fixes still unverified, oldest first
     trend_weeks: list[Week]
     trends: list[Trend]
     uncovered_categories: Sequence[FailureCategory]
@@ -223,6 +231,11 @@ def build(week: Week) -> Agenda:
                 done_at__lt=week.ends_at,
             ).order_by("done_at", "pk")
         ),
+        game_days=_section(_game_days(week)),
+        failed_verifications=_section(_failed_verifications(week)),
+        awaiting_verification=_section(
+            awaiting_verification().select_related(None).only("pk", "title", "kind", "done_at")
+        ),
         trend_weeks=trend_weeks,
         trends=_trends(trend_weeks),
         uncovered_categories=_uncovered_categories(),
@@ -232,6 +245,62 @@ def build(week: Week) -> Agenda:
         attendee_ids=attendee_ids,
         attendee_names=attendee_names,
         reviewed_ids=reviewed_ids,
+    )
+
+
+def _game_days(week: Week) -> QuerySet[GameDay]:
+    """The game days scheduled in the week, in order, with their scenarios' outcomes counted."""
+
+    def outcomes(outcome: str) -> Count:
+        return Count("scenarios", filter=Q(scenarios__outcome=outcome))
+
+    return (
+        GameDay.objects.filter(scheduled_at__gte=week.starts_at, scheduled_at__lt=week.ends_at)
+        .annotate(
+            held=outcomes(Outcome.HELD),
+            failed=outcomes(Outcome.FAILED),
+            aborted=outcomes(Outcome.ABORTED),
+            pending=outcomes(Outcome.PENDING),
+        )
+        .only("pk", "title", "scheduled_at", "environment", "status")
+        .order_by("scheduled_at", "pk")
+    )
+
+
+def _failed_verifications(week: Week) -> QuerySet[Scenario]:
+    """Scenarios that failed in the week, with the fixes they verify (which it regressed)."""
+    return (
+        Scenario.objects.filter(
+            outcome=Outcome.FAILED, ran_at__gte=week.starts_at, ran_at__lt=week.ends_at
+        )
+        .select_related("game_day", "category")
+        .prefetch_related(
+            Prefetch(
+                "verifies",
+                Remediation.objects.only(
+                    "pk",
+                    "title",
+                    "kind",
+                    "status",
+                    "effectiveness",
+                    "effectiveness_since",
+                    "effectiveness_evidence",
+                    "done_at",
+                ),
+            )
+        )
+        .only(
+            "pk",
+            "title",
+            "injection",
+            "ran_at",
+            "game_day__title",
+            "game_day__scheduled_at",
+            "category__path",
+            "category__slug",
+            "category__name",
+        )
+        .order_by("ran_at", "pk")
     )
 
 

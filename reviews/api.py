@@ -31,6 +31,7 @@ class ReviewAgendaView(APIView):
             for name in (
                 "new_incidents", "unreviewed_incidents", "open_flags",
                 "overdue_remediations", "due_remediations", "done_remediations",
+                "game_days", "failed_verifications",
             )
         }  # fmt: skip
         data: dict[str, Any] = {
@@ -38,6 +39,10 @@ class ReviewAgendaView(APIView):
             "starts": the_week.monday,
             "ends": the_week.sunday,
             **{name: section.rows for name, section in sections.items()},
+            "awaiting_verification": {
+                "count": built.awaiting_verification.total,
+                "remediations": built.awaiting_verification.rows,
+            },
             "category_trends": built.trends,
             "trend_weeks": [w.label for w in built.trend_weeks],
             "categories_without_remediation": built.uncovered_categories,
@@ -47,6 +52,9 @@ class ReviewAgendaView(APIView):
                 "reviewed_incidents": sorted(built.reviewed_ids),
             },
             "decisions": built.decisions,
-            "totals": {name: section.total for name, section in sections.items()},
+            "totals": {
+                **{name: section.total for name, section in sections.items()},
+                "awaiting_verification": built.awaiting_verification.total,
+            },
         }
         return Response(AgendaSerializer(data).data)

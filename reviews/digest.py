@@ -32,8 +32,12 @@ logger = logging.getLogger(__name__)
 LISTED = 10  # items per section in the digest; the page has the rest
 
 
+def base_url() -> str:
+    return str(settings.ONCE_BASE_URL).rstrip("/")
+
+
 def agenda_url(week: Week) -> str:
-    return settings.ONCE_BASE_URL.rstrip("/") + reverse("review_week", args=[week.label])
+    return base_url() + reverse("review_week", args=[week.label])
 
 
 def digest_text(built: agenda.Agenda) -> str:
@@ -70,7 +74,37 @@ def digest_text(built: agenda.Agenda) -> str:
         lambda r: f"{r.title} ({owner(r)}, due {r.due_date:%Y-%m-%d})",
     )  # fmt: skip
     section("Done this week", built.done_remediations, lambda r: f"{r.title} ({owner(r)})")
+    section("Game days this week", built.game_days, describe_game_day)
+    section("Failed verifications", built.failed_verifications, describe_failure)
+    untested = built.awaiting_verification.total
+    lines.append(f"Fixes awaiting verification: {untested}")
+    if untested:
+        lines.append(f"  the backlog of untested fixes: {base_url()}{reverse('game_day_backlog')}")
     return "\n".join(lines)
+
+
+def describe_failure(scenario: Any) -> str:
+    """A scenario that failed, and under it each fix it verifies with a follow-up link."""
+    head = f"“{scenario.name}” failed in “{scenario.game_day.title}” ({scenario.category.path})"
+    follow_up = base_url() + reverse("remediation_create")
+    fixes = [
+        f"\n      “{fix.title}” did not hold: open a follow-up {follow_up}?follow_up={fix.pk}"
+        for fix in scenario.verifies.all()
+    ]
+    return head + "".join(fixes)
+
+
+def describe_game_day(game_day: Any) -> str:
+    """ "Break etcd (production, done): 2 held, 1 failed" — a game day and how it went."""
+    counts = [
+        f"{getattr(game_day, outcome)} {outcome}"
+        for outcome in ("held", "failed", "aborted", "pending")
+        if getattr(game_day, outcome)
+    ]
+    state = f"{game_day.get_environment_display()}, {game_day.get_status_display().lower()}"
+    return f"{game_day.title} ({game_day.scheduled_at:%a %d %b %H:%M}, {state}): " + (
+        ", ".join(counts) or "no scenario"
+    )
 
 
 def digest_key(week: Week) -> str:
@@ -105,6 +139,9 @@ def send_digest(week: Week) -> dict[str, bool]:
                     "overdue_remediations": built.overdue_remediations.total,
                     "due_remediations": built.due_remediations.total,
                     "done_remediations": built.done_remediations.total,
+                    "game_days": built.game_days.total,
+                    "failed_verifications": built.failed_verifications.total,
+                    "awaiting_verification": built.awaiting_verification.total,
                 },
             },
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from reviews.models import DecisionKind
@@ -45,6 +46,56 @@ class AgendaRemediationSerializer(serializers.Serializer):
     due_date = serializers.DateField(allow_null=True)
     done_at = serializers.DateTimeField(allow_null=True)
     category = serializers.CharField(source="category.path", default=None, allow_null=True)
+
+
+class OutcomesSerializer(serializers.Serializer):
+    held = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    aborted = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class AgendaGameDaySerializer(serializers.Serializer):
+    """A game day scheduled in the week, with how its scenarios went so far."""
+
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+    url = serializers.CharField(source="get_absolute_url")
+    scheduled_at = serializers.DateTimeField()
+    environment = serializers.CharField()
+    status = serializers.CharField()
+    outcomes = serializers.SerializerMethodField()
+
+    @extend_schema_field(OutcomesSerializer)
+    def get_outcomes(self, game_day: Any) -> dict[str, int]:
+        """Its scenarios counted by outcome."""
+        return {name: getattr(game_day, name) for name in ("held", "failed", "aborted", "pending")}
+
+
+class RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField()
+
+
+class AgendaFailedVerificationSerializer(serializers.Serializer):
+    """A scenario that failed in the week, and the fixes it verifies: they did not hold."""
+
+    id = serializers.IntegerField(source="pk")
+    title = serializers.CharField(source="name")
+    url = serializers.CharField(source="get_absolute_url")
+    game_day = RefSerializer()
+    category = serializers.CharField(source="category.path")
+    ran_at = serializers.DateTimeField()
+    remediations = RefSerializer(
+        source="verifies.all", many=True, help_text="The fixes it verifies: ids with titles."
+    )
+
+
+class AwaitingVerificationSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        help_text="Done prevent or mitigate fixes still unverified (up to 1,000 counted)."
+    )
+    remediations = RefSerializer(many=True, help_text="The oldest done first, the first 25.")
 
 
 class TrendSerializer(serializers.Serializer):
@@ -99,6 +150,9 @@ class TotalsSerializer(serializers.Serializer):
     overdue_remediations = serializers.IntegerField()
     due_remediations = serializers.IntegerField()
     done_remediations = serializers.IntegerField()
+    game_days = serializers.IntegerField()
+    failed_verifications = serializers.IntegerField()
+    awaiting_verification = serializers.IntegerField()
 
 
 class AgendaSerializer(serializers.Serializer):
@@ -111,9 +165,16 @@ class AgendaSerializer(serializers.Serializer):
     overdue_remediations = AgendaRemediationSerializer(many=True)
     due_remediations = AgendaRemediationSerializer(many=True)
     done_remediations = AgendaRemediationSerializer(many=True)
+    game_days = AgendaGameDaySerializer(many=True, help_text="Scheduled this week.")
+    failed_verifications = AgendaFailedVerificationSerializer(
+        many=True, help_text="Scenarios that failed this week."
+    )
+    awaiting_verification = AwaitingVerificationSerializer(
+        help_text="Done prevent or mitigate fixes still unverified (the backlog of untested fixes)."
+    )
     category_trends = TrendSerializer(many=True)
     trend_weeks = serializers.ListField(child=serializers.CharField())
     categories_without_remediation = CategoryRefSerializer(many=True)
     meeting = MeetingSerializer()
     decisions = DecisionSerializer(many=True, help_text="Decided in this meeting, in order.")
-    totals = TotalsSerializer(help_text="Each list shows its first 50 rows; these count all.")
+    totals = TotalsSerializer(help_text="Each list shows its first 25 rows; these count all.")

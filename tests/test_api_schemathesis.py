@@ -15,6 +15,10 @@ from typing import Any
 import pytest
 from rest_framework.authtoken.models import Token
 
+from common.validation import Errors
+from gamedays.actions import save_game_day
+from gamedays.models import GameDay
+from gamedays.records import clean_game_day
 from incidents.actions import get_or_create_category
 from tests.factories import IncidentFactory, RemediationFactory, UserFactory, make_flag
 
@@ -36,6 +40,14 @@ def test_the_api_never_fails_and_matches_its_schema(live_server: Any) -> None:
     remediation = RemediationFactory(category=category, incident=incident, status="done",
                                      opened_at="2019-01-01T00:00:00Z", done_at="2019-02-01T00:00:00Z")  # fmt: skip
     make_flag(incident, category, remediation)
+    errors = Errors()
+    game_day = clean_game_day(
+        {"title": "Envoy control plane down", "scheduled_at": "2026-06-01T09:00:00Z",
+         "scenarios": [{"category": "Networking > Envoy", "injection": "Stop the control plane",
+                        "verifies": [remediation.pk]}]},
+        errors,
+    )  # fmt: skip
+    save_game_day(GameDay(), game_day, by=None, expected_version=None)
 
     ARTIFACTS.mkdir(exist_ok=True)
     command = [

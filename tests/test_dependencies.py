@@ -10,12 +10,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = {"common", "incidents", "remediations", "gamedays", "reviews", "search", "reports", "config"}
+APPS = {
+    "common",
+    "accounts",
+    "incidents",
+    "remediations",
+    "gamedays",
+    "reviews",
+    "search",
+    "reports",
+    "config",
+}
 ALLOWED = {
     "common": set(),
+    "accounts": {"common"},
     "incidents": {"common"},
     "remediations": {"common", "incidents"},
-    "gamedays": {"common", "incidents", "remediations"},
+    "gamedays": {"common", "accounts", "incidents", "remediations"},
     "search": {"common", "incidents", "remediations", "gamedays"},
     "reviews": {"common", "incidents", "remediations", "gamedays"},
     "reports": {"common", "incidents", "remediations", "gamedays"},

@@ -20,7 +20,15 @@ from tests.factories import IncidentFactory, RemediationFactory
 pytestmark = pytest.mark.django_db
 
 HUGE = "99999999999999999999"  # beyond 64 bits
-API_LISTS = ["incidents", "categories", "services", "remediations", "flags"]
+API_LISTS = [
+    "incidents",
+    "categories",
+    "services",
+    "remediations",
+    "flags",
+    "game-days",
+    "scenarios",
+]
 
 
 @pytest.fixture
@@ -85,7 +93,8 @@ def test_html_lists_answer_any_page_number_with_a_page(
 
 
 def test_ids_beyond_64_bits_are_not_found(api: Any, alice_client: Client) -> None:
-    for kind in ["incidents", "remediations", "categories", "services", "flags"]:
+    for kind in ["incidents", "remediations", "categories", "services", "flags", "game-days",
+                 "scenarios"]:  # fmt: skip
         response = api.get(f"/api/{kind}/{HUGE}/")
         assert response.status_code == 404, kind
         assert "detail" in response.json()
@@ -100,7 +109,8 @@ def test_filters_refuse_ids_beyond_64_bits(api: Any, alice_client: Client) -> No
     for endpoint, param in [
         ("incidents", "category"), ("incidents", "service"), ("remediations", "category"),
         ("remediations", "owner"), ("flags", "incident"), ("flags", "remediation"),
-        ("flags", "category"), ("search", "category"),
+        ("flags", "category"), ("search", "category"), ("scenarios", "game_day"),
+        ("scenarios", "category"), ("scenarios", "verifies"),
     ]:  # fmt: skip
         response = api.get(f"/api/{endpoint}/", {param: HUGE + "9", "q": "etcd"})
         assert response.status_code == 400, (endpoint, param)

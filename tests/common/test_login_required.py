@@ -12,6 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages an anonymous visitor may see. Anything else must send them to the login page.
 PUBLIC = {"/accounts/login/", "/healthz"}
+# Addresses whose secret is the credential (calendar apps can't log in): a wrong secret is 404.
+BY_SECRET = {"/game-days/calendar/x.ics"}
 # Django's admin answers with its own redirect to the login page; checked below like the rest.
 
 
@@ -59,7 +61,9 @@ def _is_api(path: str) -> bool:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", [p for p in ALL_PATHS if p not in PUBLIC and not _is_api(p)])
+@pytest.mark.parametrize(
+    "path", [p for p in ALL_PATHS if p not in PUBLIC | BY_SECRET and not _is_api(p)]
+)
 def test_anonymous_visitors_are_sent_to_login(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code in (301, 302), f"{path} answered {response.status_code}"
@@ -73,6 +77,13 @@ def test_anonymous_api_calls_are_refused(client: Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 401, f"{path} answered {response.status_code}"
     assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", sorted(BY_SECRET))
+def test_addresses_opened_by_a_secret_are_not_found_without_it(client: Client, path: str) -> None:
+    assert path in ALL_PATHS
+    assert client.get(path).status_code == 404
 
 
 @pytest.mark.django_db

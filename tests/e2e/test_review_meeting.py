@@ -172,6 +172,10 @@ def test_the_demo_review_fits_a_desktop_and_a_phone(page: Any) -> None:
     log_in(page, "/review/")
     height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height <= MAX_HEIGHT, f"the demo's review is {height} px tall at {DESKTOP} px wide"
+    # That height includes the demo's game day this week and its failed verification.
+    assert page.locator("#game-days tbody tr").count() == 1
+    assert page.locator("#failed tbody tr").count() == 1
+    assert page.locator("#failed").get_by_role("link", name="Open a follow-up").is_visible()
     # Pinned beside the agenda: the notes stay in view wherever the meeting is.
     page.locator("#overdue").scroll_into_view_if_needed()
     assert page.locator("#id_notes").is_visible()

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from gamedays.models import GameDay, Scenario
 from incidents.models import FailureCategory, Incident
 from remediations.models import RecurrenceFlag, Remediation, RemediationStatus
 
@@ -21,9 +22,17 @@ def test_demo_is_rich_and_loading_it_twice_changes_nothing(settings: Any) -> Non
         "remediations": Remediation.objects.count(),
         "categories": FailureCategory.objects.count(),
         "titles": set(Remediation.objects.values_list("title", "status", "done_at")),
+        "effectiveness": set(Remediation.objects.values_list("title", "effectiveness")),
+        "game_days": set(GameDay.objects.values_list("external_id", "version", "scheduled_at")),
+        "scenarios": set(Scenario.objects.values_list("pk", "outcome", "ran_at")),
     }
     call_command("load_demo", verbosity=0)
     assert Incident.objects.count() == first["incidents"] >= 30
+    assert GameDay.objects.count() == 3
+    stored = set(GameDay.objects.values_list("external_id", "version", "scheduled_at"))
+    assert stored == first["game_days"]
+    assert set(Scenario.objects.values_list("pk", "outcome", "ran_at")) == first["scenarios"]
+    assert set(Remediation.objects.values_list("title", "effectiveness")) == first["effectiveness"]
     assert Remediation.objects.count() == first["remediations"]
     assert FailureCategory.objects.count() == first["categories"]
     assert set(Remediation.objects.values_list("title", "status", "done_at")) == first["titles"]
@@ -111,7 +120,11 @@ def test_loading_the_demo_mails_nobody(settings: Any, capsys: pytest.CaptureFixt
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     call_command("load_demo", verbosity=0)
     assert RecurrenceFlag.objects.exists()  # the demo has recurrences, and they were flagged
+    assert Scenario.objects.filter(outcome="failed").exists()  # and failed verifications
     assert "Subject:" not in capsys.readouterr().out
+    from common.models import Notification
+
+    assert not Notification.objects.exists()  # nothing waits to be sent later either
 
 
 def test_the_demo_tells_the_truth_about_its_fixes(settings: Any) -> None:
@@ -156,3 +169,68 @@ def test_loading_again_never_undoes_a_triage(settings: Any) -> None:
     decided = set(RecurrenceFlag.objects.values_list("pk", "state", "outcome", "note"))
     call_command("load_demo", verbosity=0)
     assert set(RecurrenceFlag.objects.values_list("pk", "state", "outcome", "note")) == decided
+
+
+def test_the_demo_has_game_days_that_verify_its_fixes(settings: Any) -> None:
+    """Three game days of the talk's examples: one weeks ago, whose scenarios made an untested
+    prevent fix verified and one regressed by a failure; one this week, on the review; one
+    planned for next week. The recurrence flags are the demo's as before."""
+    from remediations.models import Effectiveness, FlagState
+    from reports.demo import load_demo, read_demo
+    from reviews import agenda
+    from reviews.weeks import Week
+
+    settings.DEBUG = True
+    data = read_demo()
+    load_demo({**data, "game_days": []})  # the demo as it was before its game days
+    validated = Remediation.objects.get(title="Validate configs with envoy --mode validate in CI")
+    canary = Remediation.objects.get(title="Canary config pushes to 5% of proxies first")
+    assert validated.effectiveness == canary.effectiveness == Effectiveness.UNVERIFIED
+    before = set(RecurrenceFlag.objects.values_list("pk", "state"))
+
+    loaded = load_demo(data)  # adds the game days, which are missing
+    assert loaded.errors == [] and len(loaded.game_days) == 3
+    week = Week.current()
+    earlier, this_week, planned = GameDay.objects.order_by("scheduled_at")
+    assert earlier.status == "done" and earlier.scheduled_at < week.back(2).starts_at
+    # An untested prevent fix verified later by a game day, and the evidence says which.
+    validated.refresh_from_db()
+    assert (validated.kind, validated.effectiveness) == ("prevent", Effectiveness.VERIFIED)
+    assert earlier.title in validated.effectiveness_evidence
+    # A scenario that failed: the fix it verifies is regressed.
+    canary.refresh_from_db()
+    assert canary.effectiveness == Effectiveness.REGRESSED
+    failed = earlier.scenarios.get(outcome="failed")
+    assert list(failed.verifies.all()) == [canary]
+    # This week's is on the review, with its failed verification; next week's is all ahead.
+    assert week.starts_at <= this_week.scheduled_at < week.ends_at
+    built = agenda.build(week)
+    assert [g.pk for g in built.game_days.rows] == [this_week.pk]
+    assert [s.game_day_id for s in built.failed_verifications.rows] == [this_week.pk]
+    assert week.next.starts_at <= planned.scheduled_at < week.next.ends_at
+    assert planned.status == "planned"
+    assert set(planned.scenarios.values_list("outcome", flat=True)) == {"pending"}
+    assert planned.scenarios.filter(verifies__isnull=False).exists()
+    # Game days change no recurrence flag: the demo's four stay open.
+    assert set(RecurrenceFlag.objects.values_list("pk", "state")) == before
+    assert RecurrenceFlag.objects.filter(state=FlagState.OPEN).count() == 4
+
+
+def test_loading_again_keeps_what_a_person_did_to_the_game_days(settings: Any) -> None:
+    from gamedays.actions import record_outcome
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    earlier, this_week, planned = GameDay.objects.order_by("scheduled_at")
+    GameDay.objects.filter(pk=this_week.pk).update(title="Our own title")
+    scenario = planned.scenarios.order_by("position").first()
+    assert scenario is not None
+    record_outcome(scenario, outcome="aborted", observations="Ran early.", ran_at=None, by=None)
+    earlier.delete()
+
+    call_command("load_demo", verbosity=0)
+    assert GameDay.objects.get(pk=this_week.pk).title == "Our own title"
+    assert Scenario.objects.get(pk=scenario.pk).outcome == "aborted"
+    assert GameDay.objects.get(pk=planned.pk).status == "running"  # as recording left it
+    assert GameDay.objects.filter(external_id=earlier.external_id).exists()  # missing: added
+    assert GameDay.objects.count() == 3

@@ -225,16 +225,19 @@ def test_the_categories_list_sorts_by_recurred_after_fix_and_never_fixed(
     recurred = rows("recurred")
     # Two open flags on EBS; one confirmed "did not hold" on etcd (a partly expected one
     # doesn't count); then the rest by path.
-    assert recurred[0] == "Storage > EBS recurred after fix 2 2 (2 open, 0 did not hold) 1"
-    assert recurred[1] == "Control plane > etcd 2 1 (0 open, 1 did not hold) 1"
+    # No game day tested any of them: each says so, and when it was last tested (never).
+    assert recurred[0] == (
+        "Storage > EBS recurred after fix never tested 2 2 (2 open, 0 did not hold) 1 never"
+    )
+    assert recurred[1] == "Control plane > etcd never tested 2 1 (0 open, 1 did not hold) 1 never"
     assert [r.split(" ")[0] for r in recurred[2:]] == [
         "Certificates", "Control", "Networking", "Networking", "Storage",
     ]  # fmt: skip
 
     never = rows("never_fixed")
     # Incidents and no done fix covering them: most incidents first; DNS has one through a cause.
-    assert never[0] == "Certificates never fixed 2 0 0"
-    assert never[1] == "Networking > DNS never fixed 0 0 0"
+    assert never[0] == "Certificates never fixed never tested 2 0 0 never"
+    assert never[1] == "Networking > DNS never fixed never tested 0 0 0 never"
     assert all("never fixed" not in r for r in never[2:])
 
     # The tree stays the default, with the badge while flags are open.
@@ -251,7 +254,7 @@ def test_the_categories_list_sorts_by_recurred_after_fix_and_never_fixed(
     assert flagged[ebs] is False
     tree = alice_client.get(reverse("category_tree")).content.decode()
     assert "recurred after fix</span>" not in tree
-    assert rows("recurred")[0] == "Storage > EBS 2 2 (0 open, 2 did not hold) 1"
+    assert rows("recurred")[0] == "Storage > EBS never tested 2 2 (0 open, 2 did not hold) 1 never"
 
 
 def test_the_category_page_badge_says_recurred_after_fix_while_flags_are_open(
@@ -267,7 +270,7 @@ def test_the_category_page_badge_says_recurred_after_fix_while_flags_are_open(
     assert "recurred after fix</span>" not in alice_client.get(url).content.decode()
 
 
-@pytest.mark.parametrize("sort", ["recurred", "never_fixed"])
+@pytest.mark.parametrize("sort", ["recurred", "never_fixed", "never_tested"])
 def test_the_sorted_categories_list_costs_the_same_queries_for_more_rows(
     alice_client: Client, sort: str
 ) -> None:

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
+from common.validation import Errors
+from gamedays.actions import save_game_day
+from gamedays.models import GameDay
+from gamedays.records import clean_game_day
 from incidents.actions import get_or_create_category
+from remediations import effectiveness
 from remediations.models import RecurrenceFlag
 from remediations.recurrence import evaluate
 from reviews.weeks import Week
@@ -93,3 +98,59 @@ def kb(db: Any, week: Week, alice: Any, bob: Any) -> dict[str, Any]:
         done_at=at(week, 1.5),
     )
     return kb
+
+
+def game_day(
+    title: str, when: datetime.datetime, scenarios: list[dict[str, Any]], **fields: Any
+) -> GameDay:
+    """A game day saved through its one write path; scenarios are on etcd unless they say."""
+    raw = {"title": title, "scheduled_at": when, **fields,
+           "scenarios": [{"category": "Control plane > etcd", "injection": "Terminate a member",
+                          **s} for s in scenarios]}  # fmt: skip
+    errors = Errors()
+    record = clean_game_day(raw, errors)
+    errors.raise_if_any()
+    saved = GameDay()
+    save_game_day(saved, record, by=None, expected_version=None)
+    return saved
+
+
+@pytest.fixture
+def drills(kb: dict[str, Any], week: Week) -> dict[str, Any]:
+    """Game days around the week: two this week (one done, whose scenarios held, failed and
+    were aborted; one planned), one last week whose scenario failed, one next week; and done
+    fixes, one of them still awaiting verification."""
+    config = get_or_create_category("Configuration > Invalid configuration push")
+    drills: dict[str, Any] = {
+        "canary": RemediationFactory(
+            title="Canary config pushes", kind="prevent", category=config, status="done",
+            opened_at=at(week, -90), done_at=at(week, -50),
+        ),
+        "untested": RemediationFactory(
+            title="Validate configs in CI", kind="mitigate", category=config, status="done",
+            opened_at=at(week, -60), done_at=at(week, -20),
+        ),
+        "detect": RemediationFactory(
+            title="Alert on config push errors", kind="detect", category=config, status="done",
+            opened_at=at(week, -60), done_at=at(week, -20),
+        ),
+    }  # fmt: skip
+    effectiveness.assess(r.pk for r in drills.values())
+    fix = kb["fix"].pk
+    drills["earlier"] = game_day("Last week's drill", at(week, -4), [
+        {"title": "Fill the etcd disk", "outcome": "failed", "ran_at": at(week, -4),
+         "verifies": [fix]},
+    ], status="done")  # fmt: skip
+    drills["done"] = game_day("Break etcd and the config path", at(week, 1), [
+        {"title": "Terminate the etcd leader", "outcome": "held", "ran_at": at(week, 1),
+         "verifies": [fix]},
+        {"title": "Push a valid but wrong route", "category": config.path, "outcome": "failed",
+         "ran_at": at(week, 1.1), "verifies": [drills["canary"].pk]},
+        {"title": "Kill the config server", "category": config.path, "outcome": "aborted",
+         "ran_at": at(week, 1.2)},
+    ], status="done")  # fmt: skip
+    drills["planned"] = game_day(
+        "Evict every pod", at(week, 3), [{"title": "Drain every node at once"}]
+    )
+    drills["next"] = game_day("Next week's drill", at(week, 8), [{"title": "Later"}])
+    return drills

@@ -36,8 +36,8 @@ class Command(BaseCommand):
         if verbosity >= 2:
             self.stdout.write(
                 f"Demo data: {len(loaded.incidents)} incidents added, {loaded.kept} kept as "
-                f"they were; {len(loaded.categories)} failure modes and {len(loaded.users)} "
-                "people added."
+                f"they were; {len(loaded.categories)} failure modes, {len(loaded.game_days)} "
+                f"game days and {len(loaded.users)} people added."
             )
         if not settings.DEBUG:
             if verbosity >= 1:

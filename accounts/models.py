@@ -1,0 +1,70 @@
+"""What a person holds to reach Once without a session: a secret calendar feed URL (and, later,
+API tokens). Secrets are stored as hashes: the database alone can't open a feed."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of a secret: enough for 256 random bits (no salt or stretching needed)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def active(self) -> CalendarFeedQuerySet:
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+    def for_secret(self, secret: str) -> CalendarFeed | None:
+        """The active feed a URL's secret opens, or None (wrong, revoked, or user inactive)."""
+        return self.active().select_related("user").filter(key_hash=hash_secret(secret)).first()
+
+
+class CalendarFeed(models.Model):
+    """A person's secret iCalendar URL for game days; at most one active at a time."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feeds"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_active_calendar_feed_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+    @classmethod
+    @transaction.atomic
+    def issue(cls, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
+        """A new feed for `user`, revoking the one they had; returns it and its secret (shown
+        once: only its hash is kept)."""
+        cls.revoke_for(user)
+        secret = secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, key_hash=hash_secret(secret)), secret
+
+    @classmethod
+    def revoke_for(cls, user: AbstractBaseUser) -> int:
+        """Revoke `user`'s active feed: its URL answers 404 from now on."""
+        return cls.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
