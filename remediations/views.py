@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict
+from common.forms import id_of
 from common.history import versions
 from common.validation import Errors
 from incidents.models import Incident
@@ -140,22 +141,23 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def remediation_create(request: HttpRequest) -> HttpResponse:
     remediation = Remediation()
-    incident_id = request.GET.get("incident", "")
-    follows = request.GET.get("follow_up", "")
-    if follows.isdigit():
+    incident_id = id_of(request.GET.get("incident"))
+    follows = id_of(request.GET.get("follow_up"))
+    scenario_id = id_of(request.GET.get("scenario"))
+    if follows is not None:
         # "Open a follow-up" after a flag was triaged "the fix did not hold".
         fix = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=follows)
-        flag_id = request.GET.get("flag", "")
+        flag_id = id_of(request.GET.get("flag"))
         flag = (
             RecurrenceFlag.objects.select_related("incident").filter(pk=flag_id).first()
-            if flag_id.isdigit()
+            if flag_id is not None
             else None
         )
         remediation = follow_up_of(fix, flag)
-    elif request.GET.get("scenario", "").isdigit():
+    elif scenario_id is not None:
         # "New remediation" from a game-day scenario: what it found becomes work.
-        remediation = from_scenario(int(request.GET["scenario"]))
-    elif incident_id.isdigit():
+        remediation = from_scenario(scenario_id)
+    elif incident_id is not None:
         # "Add a remediation" from an incident page: it comes from that incident.
         incident = get_object_or_404(
             Incident.objects.prefetch_related("categories"), pk=incident_id
