@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
 from common.forms import id_of
-from common.validation import Errors, RecordInvalid, sentence
+from common.validation import Errors, RecordInvalid, render_path, sentence
 from gamedays.actions import (
     add_fix_to_game_day,
     awaiting_verification,
@@ -285,7 +285,13 @@ def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRes
 @require_POST
 def game_day_start(request: HttpRequest, pk: int) -> HttpResponse:
     game_day = get_object_or_404(GameDay, pk=pk)
-    game_day = start_game_day(game_day, by=request.user)
+    try:
+        game_day = start_game_day(game_day, by=request.user)
+    except RecordInvalid as invalid:  # the stored game day no longer passes its validator
+        for path, message in invalid.errors.items:
+            messages.error(request, f"{render_path(path)}: {sentence(message)}" if path
+                           else sentence(message))  # fmt: skip
+        return redirect(game_day)
     messages.success(request, f"“{game_day.title}” is {game_day.get_status_display().lower()}.")
     return redirect(game_day)
 

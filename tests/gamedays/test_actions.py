@@ -112,6 +112,50 @@ def test_a_fix_must_cover_the_scenarios_failure_mode() -> None:
     assert _plan(above).scenarios.get().verifies.get() == above
 
 
+def test_a_fix_moved_to_another_failure_mode_does_not_block_the_game_day(alice: Any) -> None:
+    """Someone re-files a fix under another mode while a game day verifying it is planned:
+    the game day can still start, record its results and close; only a new link to a fix
+    that doesn't cover the mode is refused."""
+    from django.test import Client
+
+    from remediations.actions import remediation_record_of, save_remediation
+    from remediations.records import clean_remediation
+    from tests.conftest import MODEL_BACKEND
+
+    fix = _fix()
+    game_day = _plan(fix)
+    record = game_day_record_of(game_day)
+    record["scenarios"].append(
+        {"id": None, "title": "", "category": "Storage > EBS latency", "services": [],
+         "injection": "Throttle the volume", "hypothesis": "", "abort_conditions": "",
+         "rollback_plan": "", "verifies": [], "outcome": "pending", "observations": "",
+         "ran_at": None}
+    )  # fmt: skip
+    game_day = _save(record, game_day)
+    errors = Errors()
+    moved = clean_remediation(
+        {**remediation_record_of(fix), "category": "Networking > DNS"}, errors
+    )
+    assert not errors
+    save_remediation(fix, moved, by=None, expected_version=fix.version)
+
+    client = Client()
+    client.force_login(alice, backend=MODEL_BACKEND)
+    assert client.post(f"/game-days/{game_day.pk}/start/").status_code == 302
+    ebs = game_day.scenarios.get(category__path="Storage > EBS latency")
+    record_outcome(ebs, outcome="held", observations="Latency alarm fired.", ran_at=None, by=None)
+    assert Scenario.objects.get(pk=ebs.pk).outcome == "held"
+    etcd = game_day.scenarios.get(category__path="Control plane > etcd")
+    record_outcome(etcd, outcome="aborted", observations="", ran_at=None, by=None)
+    assert Scenario.objects.get(pk=etcd.pk).verifies.get() == fix  # kept as it was planned
+
+    record = game_day_record_of(GameDay.objects.get(pk=game_day.pk))
+    other = _fix("Networking > DNS", title="Node-local DNS cache")
+    record["scenarios"][0]["verifies"].append(other.pk)
+    with pytest.raises(RecordInvalid, match="does not cover Control plane > etcd"):
+        _save(record, GameDay.objects.get(pk=game_day.pk))
+
+
 def test_a_scenario_that_ran_cannot_be_removed_but_a_pending_one_can() -> None:
     game_day = _plan(_fix())
     scenario = game_day.scenarios.get()
