@@ -92,6 +92,22 @@ def test_a_scenario_that_failed_regresses_the_fix_and_tells_its_owner(
     assert "Failed verification" in mail.outbox[0].body
 
 
+def test_the_evidence_sentence_is_whole_whatever_the_titles() -> None:
+    """The sentence beside a fix's effectiveness is kept in 300 characters: long game-day and
+    scenario titles are shortened in it, never the date it ends with."""
+    fix = _fix()
+    game_day = _save({
+        "title": "G" * 200, "scheduled_at": days(-1).isoformat(),
+        "scenarios": [{"title": "S" * 200, "category": "Control plane > etcd",
+                       "injection": "Terminate one etcd member", "verifies": [fix.pk]}],
+    })  # fmt: skip
+    record_outcome(game_day.scenarios.get(), outcome="held", observations="", ran_at=None, by=None)
+    fix.refresh_from_db()
+    assert fix.effectiveness == Effectiveness.VERIFIED
+    assert fix.effectiveness_evidence.endswith(f"” held on {timezone.now():%Y-%m-%d}.")
+    assert "G" * 40 in fix.effectiveness_evidence and "S" * 40 in fix.effectiveness_evidence
+
+
 def test_a_scenario_before_the_fix_was_done_is_no_evidence() -> None:
     fix = _fix()
     scenario = _plan(fix).scenarios.get()
