@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -298,8 +298,13 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
         existing = ReviewMeeting.objects.filter(week_start=meeting.week_start).first()
         if existing is not None:
             raise StaleVersion(existing, expected_version or 0)
-    else:
-        claim_version(meeting, expected_version if expected_version is not None else -1)
+        try:
+            with transaction.atomic():  # another first save may commit between check and insert
+                return form.save()
+        except IntegrityError:
+            existing = ReviewMeeting.objects.get(week_start=meeting.week_start)
+            raise StaleVersion(existing, expected_version or 0) from None
+    claim_version(meeting, expected_version if expected_version is not None else -1)
     return form.save()
 
 
