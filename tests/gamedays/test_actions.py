@@ -230,3 +230,58 @@ def test_the_validator_says_what_is_wrong_at_its_path() -> None:
     assert any(line.startswith("scenarios[1].category is required") for line in lines)
     assert any(line.startswith("scenarios[1].verifies[1] must be a whole number") for line in lines)
     assert any(line.startswith("scenarios[1].ran_at ") for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)  # two people, two connections
+def test_a_result_recorded_while_someone_reopens_the_fix_it_verifies() -> None:
+    """On the review someone reopens a fix while, on a phone, someone records that the
+    scenario verifying it held: both saves go through, and the reopened fix has no
+    effectiveness (it is not done), never a constraint error for the second."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from remediations.actions import merged_changes, save_remediation
+    from remediations.records import clean_remediation
+
+    fix = _fix()
+    scenario = _plan(fix).scenarios.get()
+    reopened, failures = threading.Event(), []
+
+    def reopen() -> None:
+        try:
+            with transaction.atomic():
+                stored = Remediation.objects.get(pk=fix.pk)
+                errors = Errors()
+                record = clean_remediation(merged_changes(stored, {"status": "open"}), errors)
+                save_remediation(stored, record, by=None, expected_version=stored.version)
+                reopened.set()
+                time.sleep(1)  # the other save reaches the fix meanwhile
+        except Exception as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+        finally:
+            reopened.set()
+            connection.close()
+
+    def record() -> None:
+        reopened.wait()
+        try:
+            record_outcome(
+                Scenario.objects.get(pk=scenario.pk), outcome="held", observations="",
+                ran_at=None, by=None,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reopen), threading.Thread(target=record)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    fix.refresh_from_db()
+    assert (fix.status, fix.effectiveness) == ("open", None)
+    assert Scenario.objects.get(pk=scenario.pk).outcome == "held"
