@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -21,6 +22,7 @@ from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
     follow_up_of,
+    next_steps,
     remediation_record_of,
     save_remediation,
     triage_flag,
@@ -111,12 +113,14 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except FlagAlreadyResolved as already:
                 error, status = str(already), 409
             else:
-                messages.success(
-                    request, f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
-                )
+                said = f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
                 back = request.POST.get("next", "")
                 if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+                    # Back on the incident or category page: what to do next goes with it
+                    # (the flag page shows it itself).
+                    messages.success(request, with_next_steps(said, flag))
                     return redirect(back)
+                messages.success(request, said)
                 return redirect("flag_detail", pk=flag.pk)
         else:
             error, status = "Choose an outcome: press one of the three buttons.", 400
@@ -125,6 +129,17 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note": request.POST.get("note", "") if request.method == "POST" else "",
     }  # fmt: skip
     return render(request, "remediations/flag_detail.html", context, status=status)
+
+
+def with_next_steps(text: str, flag: RecurrenceFlag) -> str:
+    """A message followed by the links to what the triage calls for, as safe HTML."""
+    steps = next_steps(flag)
+    if not steps:
+        return text
+    links = format_html_join(
+        " ", '<a class="next-step" href="{}">{}</a>', ((s["url"], s["label"]) for s in steps)
+    )
+    return format_html("{} {}", text, links)
 
 
 @require_GET

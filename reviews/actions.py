@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from common.concurrency import StaleVersion, claim_version
@@ -20,13 +19,13 @@ from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
     clean_triage,
+    next_steps,
     remediation_record_of,
     save_remediation,
     triage_flag,
 )
 from remediations.models import (
     OPEN_STATUSES,
-    FlagOutcome,
     RecurrenceFlag,
     Remediation,
     RemediationStatus,
@@ -137,25 +136,8 @@ def _reasons(errors: Errors) -> str:
 
 
 def next_steps_of(flag: RecurrenceFlag) -> list[dict[str, str]]:
-    """What a triage calls for: a follow-up of each fix that did not hold, or reclassifying an
-    incident that was not a recurrence (PRODUCT.md, "Triage")."""
-    if flag.outcome == FlagOutcome.FIX_DID_NOT_HOLD:
-        new = reverse("remediation_create")
-        return [
-            {
-                "label": f"Open a follow-up of “{fix.title}”",
-                "url": f"{new}?follow_up={fix.pk}&flag={flag.pk}",
-            }
-            for fix in flag.remediations.all()
-        ]
-    if flag.outcome == FlagOutcome.NOT_A_RECURRENCE:
-        return [
-            {
-                "label": f"Reclassify {flag.incident.reference}",
-                "url": reverse("incident_edit", args=[flag.incident_id]) + "#categories",
-            }
-        ]
-    return []
+    """What a triage calls for (remediations.actions.next_steps), for the minutes."""
+    return next_steps(flag)
 
 
 def triage(flag: RecurrenceFlag, *, outcome: str, note: str, week: Week, by: Any) -> ReviewDecision:
