@@ -7,6 +7,7 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Q
@@ -57,7 +58,10 @@ class CalendarFeed(models.Model):
     @transaction.atomic
     def issue(cls, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
         """A new feed for `user`, revoking the one they had; returns it and its secret (shown
-        once: only its hash is kept)."""
+        once: only its hash is kept). Two at once for one person (a double click) take turns:
+        the person's row is locked, so the second revokes the first's feed, never meeting
+        the one-active-feed constraint."""
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
         cls.revoke_for(user)
         secret = secrets.token_urlsafe(32)
         return cls.objects.create(user=user, key_hash=hash_secret(secret)), secret

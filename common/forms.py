@@ -34,6 +34,17 @@ class VersionField(forms.IntegerField):
         super().__init__(min_value=1, required=False)
 
 
+def id_of(value: Any) -> int | None:
+    """The id a query parameter or form value names, or None when it names none.
+
+    Only ASCII digits: `str.isdigit()` also says yes to "²" (which `int()` refuses, a 500) and
+    to other scripts' digits ("١"), which no page writes into a link or a form. A number too
+    big for the database is returned as it is: lookups find nothing (404), they don't fail.
+    """
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text and text.isascii() and text.isdigit() else None
+
+
 def unix_newlines(value: Any) -> Any:
     """Text as typed, with the browser's CRLF line ends (HTML forms send them) made LF again,
     so that a save from a page gives back, byte for byte, the text the API or import stored."""

@@ -248,8 +248,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# A number of days the engine adds to or subtracts from a date (times are kept from 1970 to
+# 2100): more would overflow Python's dates in every reconciliation.
+MAX_DAYS = 36_500
 # How often beat runs the reconciliation that applies any event a missing broker dropped.
-ONCE_RECONCILE_SECONDS = env_int("ONCE_RECONCILE_SECONDS", 600)
+ONCE_RECONCILE_SECONDS = env_int("ONCE_RECONCILE_SECONDS", 600, minimum=1)
 # When beat sends the weekly review digest (and reminds owners of overdue remediations).
 ONCE_DIGEST_DAY, ONCE_DIGEST_HOUR, ONCE_DIGEST_MINUTE = env_weekly("ONCE_DIGEST_AT", "mon 08:00")
 # Who gets the digest by email; empty: every active user with an email address.
@@ -260,7 +263,7 @@ ONCE_RECURRENCE_KINDS = env_choices(
     "ONCE_RECURRENCE_KINDS", "prevent,mitigate", ["prevent", "mitigate", "detect", "process"]
 )
 # Days without recurrence after which a done fix counts as *holding*.
-ONCE_HOLDING_DAYS = env_int("ONCE_HOLDING_DAYS", 90, minimum=1)
+ONCE_HOLDING_DAYS = env_int("ONCE_HOLDING_DAYS", 90, minimum=1, maximum=MAX_DAYS)
 # The periodic reconciliation looks at rows changed since its last run; once a day it looks at
 # everything (what an incremental pass cannot see: rows deleted by hand, clock skew).
 ONCE_FULL_RECONCILE_HOUR = env_int("ONCE_FULL_RECONCILE_HOUR", 3, minimum=0, maximum=23)
@@ -296,7 +299,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 ONCE_WEBHOOK_URL = env_str("ONCE_WEBHOOK_URL")
 # Recurrence flags of incidents older than this are raised but not announced (imports of old
 # postmortems would otherwise email everyone about years-old recurrences).
-ONCE_NOTIFY_WITHIN_DAYS = env_int("ONCE_NOTIFY_WITHIN_DAYS", 30)
+ONCE_NOTIFY_WITHIN_DAYS = env_int("ONCE_NOTIFY_WITHIN_DAYS", 30, minimum=0, maximum=MAX_DAYS)
 # Where people reach Once: used for links in notifications.
 ONCE_BASE_URL = env_str("ONCE_BASE_URL", "http://127.0.0.1:8000")
 

@@ -184,10 +184,21 @@ def _check_scenarios(
     fixes = {r.pk: r for r in Remediation.objects.filter(pk__in=wanted).select_related("category")}
     for n, scenario in enumerate(record["scenarios"]):
         covered = set(ancestor_paths(scenario["category"])) if scenario["category"] else set()
+        before = own.get(scenario["id"]) if scenario["id"] else None
+        # Links this scenario already had, on the same failure mode, are not judged again: a
+        # fix re-filed under another mode (or a mode moved in the tree) since the game day was
+        # planned must not block recording its results. New links must cover the mode.
+        planned = (
+            set(before["verifies"])
+            if before is not None and before["category"] == scenario["category"]
+            else set()
+        )
         for m, pk in enumerate(scenario["verifies"]):
             fix = fixes.get(pk)
             if fix is None:
                 errors.add(("scenarios", n, "verifies", m), f"There is no remediation {pk}.")
+            elif pk in planned:
+                continue
             elif fix.category is None or fix.category.path not in covered:
                 errors.add(
                     ("scenarios", n, "verifies", m),

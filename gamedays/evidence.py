@@ -31,13 +31,22 @@ def scenario_evidence(remediation_ids: list[int]) -> dict[int, list[Evidence]]:
     for remediation_id, outcome, ran_at, title, injection, game_day in rows:
         if ran_at is None:  # excluded by the filter; a constraint says outcomes have a time
             continue
-        name = title or (injection.strip().splitlines() or ["a scenario"])[0][:80]
+        name = title or (injection.strip().splitlines() or ["a scenario"])[0]
         verb = "held" if outcome == Outcome.HELD else "failed"
         found[remediation_id].append(
             Evidence(
                 ran_at,
                 VERDICT[Outcome(outcome)],
-                f"Game day “{game_day}”: “{name}” {verb} on {ran_at:%Y-%m-%d}.",
+                f"Game day “{_short(game_day)}”: “{_short(name)}” {verb} on {ran_at:%Y-%m-%d}.",
             )
         )
     return found
+
+
+# Each title at most this long in the sentence: with the words around them it stays within the
+# 300 characters a fix keeps (Remediation.effectiveness_evidence), so the date is never cut.
+MAX_NAME = 100
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1].rstrip() + "…"

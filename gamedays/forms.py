@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from common.forms import DateTimeLocalInput, VersionField, unix_newlines
+from common.forms import DateTimeLocalInput, VersionField, id_of, unix_newlines
 from common.validation import Errors, render_path, sentence
 from gamedays.models import Environment, GameDay, Outcome
 from gamedays.records import MAX_PARTICIPANTS, MAX_SCENARIOS
@@ -61,7 +61,8 @@ class IdList(forms.Field):
     widget = ListWidget
 
     def to_python(self, value: Any) -> list[Any]:
-        return [int(v) if str(v).isdigit() else v for v in value or [] if str(v).strip()]
+        sent = [v for v in value or [] if str(v).strip()]
+        return [pk if (pk := id_of(v)) is not None else v for v in sent]
 
 
 class GameDayForm(ParseOnly):
@@ -221,8 +222,7 @@ class GameDayEditor:
         data["version"] = str(version)
         total = int(data.get("scenarios-TOTAL_FORMS") or 0)
         for n in range(total):
-            pk = data.get(f"scenarios-{n}-id", "")
-            if pk.isdigit() and int(pk) in gone:
+            if id_of(data.get(f"scenarios-{n}-id")) in gone:
                 data[f"scenarios-{n}-id"] = ""
         for n, item in enumerate(added, start=total):
             for key, value in _row(item).items():
@@ -255,8 +255,8 @@ class GameDayEditor:
             return None
         if not hasattr(self, "_scenarios"):
             self._scenarios = {s.pk: s for s in self.game_day.scenarios.all()}
-        pk = _value(form, "id")
-        return self._scenarios.get(int(pk)) if str(pk or "").isdigit() else None
+        pk = id_of(_value(form, "id"))
+        return self._scenarios.get(pk) if pk is not None else None
 
     def _participants(self) -> list[str]:
         if isinstance(self.form.data, QueryDict):
@@ -300,7 +300,7 @@ def _value(form: forms.Form, name: str) -> Any:
 
 def checked_ids(form: forms.Form) -> list[int]:
     values = _value(form, "verifies") or []
-    return [int(v) for v in values if str(v).isdigit()]
+    return [pk for pk in map(id_of, values) if pk is not None]
 
 
 def offered_fixes(form: forms.Form) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
-from common.validation import Errors, RecordInvalid, sentence
+from common.forms import id_of
+from common.validation import Errors, RecordInvalid, render_path, sentence
 from gamedays.actions import (
     add_fix_to_game_day,
     awaiting_verification,
@@ -66,8 +67,8 @@ def game_day_list(request: HttpRequest) -> HttpResponse:
 def game_day_create(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {"environment": "staging"}
     scenarios: list[dict[str, Any]] = []
-    fix_id = request.GET.get("fix", "")
-    if fix_id.isdigit():
+    fix_id = id_of(request.GET.get("fix"))
+    if fix_id is not None:
         # "Add to a new game day" from the backlog: a scenario on the fix's mode verifying it.
         fix = get_object_or_404(Remediation.objects.select_related("category"), pk=fix_id)
         if fix.category is not None:
@@ -143,7 +144,8 @@ def scenario_fixes(request: HttpRequest) -> HttpResponse:
     if not SCENARIO_PREFIX.fullmatch(prefix):
         return HttpResponseBadRequest("prefix must name a scenario row, e.g. scenarios-0.")
     path = request.GET.get(f"{prefix}-category", "")[:1000]
-    checked = [int(v) for v in request.GET.getlist(f"{prefix}-verifies") if v.isdigit()]
+    ids = map(id_of, request.GET.getlist(f"{prefix}-verifies"))
+    checked = [pk for pk in ids if pk is not None]
     context = {"prefix": prefix, "fixes": fixes_for(path, checked[: MAX_VERIFIES + 10])}
     return render(request, "gamedays/_verifies.html", context)
 
@@ -283,7 +285,13 @@ def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRes
 @require_POST
 def game_day_start(request: HttpRequest, pk: int) -> HttpResponse:
     game_day = get_object_or_404(GameDay, pk=pk)
-    game_day = start_game_day(game_day, by=request.user)
+    try:
+        game_day = start_game_day(game_day, by=request.user)
+    except RecordInvalid as invalid:  # the stored game day no longer passes its validator
+        for path, message in invalid.errors.items:
+            messages.error(request, f"{render_path(path)}: {sentence(message)}" if path
+                           else sentence(message))  # fmt: skip
+        return redirect(game_day)
     messages.success(request, f"“{game_day.title}” is {game_day.get_status_display().lower()}.")
     return redirect(game_day)
 
@@ -366,14 +374,13 @@ def backlog(request: HttpRequest) -> HttpResponse:
 def backlog_add(request: HttpRequest) -> HttpResponse:
     """ "Add to a game day": a planned one (a scenario on the fix's mode verifies it), or a new
     one (the plan form, filled in)."""
-    fix_id = request.POST.get("fix", "")
     fix = get_object_or_404(
-        Remediation.objects.select_related("category"), pk=int(fix_id) if fix_id.isdigit() else 0
+        Remediation.objects.select_related("category"), pk=id_of(request.POST.get("fix")) or 0
     )
-    target = request.POST.get("game_day", "")
-    if not target.isdigit():
+    target = id_of(request.POST.get("game_day"))
+    if target is None:
         return redirect(f"{reverse('game_day_create')}?fix={fix.pk}")
-    game_day = get_object_or_404(GameDay, pk=int(target))
+    game_day = get_object_or_404(GameDay, pk=target)
     try:
         scenario, created = add_fix_to_game_day(game_day, fix, by=request.user)
     except RecordInvalid as invalid:

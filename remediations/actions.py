@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from common import changes
@@ -204,6 +205,28 @@ def triage_flag(
             )
         effectiveness.assess(flag.fixes.values_list("remediation_id", flat=True))
     return flag
+
+
+def next_steps(flag: RecurrenceFlag) -> list[dict[str, str]]:
+    """What a triage calls for, as links ({"label", "url"}): a follow-up of each fix that did
+    not hold, or reclassifying an incident that was not a recurrence (PRODUCT.md, "Triage")."""
+    if flag.outcome == FlagOutcome.FIX_DID_NOT_HOLD:
+        new = reverse("remediation_create")
+        return [
+            {
+                "label": f"Open a follow-up of “{fix.title}”",
+                "url": f"{new}?follow_up={fix.pk}&flag={flag.pk}",
+            }
+            for fix in flag.remediations.all()
+        ]
+    if flag.outcome == FlagOutcome.NOT_A_RECURRENCE:
+        return [
+            {
+                "label": f"Reclassify {flag.incident.reference}",
+                "url": reverse("incident_edit", args=[flag.incident_id]) + "#categories",
+            }
+        ]
+    return []
 
 
 def follow_up_of(fix: Remediation, flag: RecurrenceFlag | None = None) -> Remediation:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
@@ -149,9 +150,20 @@ def assess(remediation_ids: Iterable[int]) -> int:
     return changed
 
 
+@transaction.atomic
 def _assess_chunk(ids: list[int]) -> int:
     now = timezone.now()
-    rows = list(Remediation.objects.filter(pk__in=ids).only("pk", "status", "done_at", *FIELDS))
+    # Locked, in id order, until the transaction ends: a fix reopened (or its dates changed)
+    # by someone else meanwhile is read as they committed it, never judged from the version
+    # before and written over theirs (an effectiveness on a fix that is not done breaks a
+    # constraint). Every caller locks fixes in this order, so two assessments can't deadlock;
+    # "no key" leaves alone the key-share locks of rows being linked to a fix (a scenario's).
+    rows = list(
+        Remediation.objects.filter(pk__in=ids)
+        .select_for_update(no_key=True)
+        .order_by("pk")
+        .only("pk", "status", "done_at", *FIELDS)
+    )
     done = [r.pk for r in rows if r.status == RemediationStatus.DONE]
     evidence: dict[int, list[Evidence]] = defaultdict(list)
     for source in _sources:

@@ -8,11 +8,13 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict
+from common.forms import id_of
 from common.history import versions
 from common.validation import Errors
 from incidents.models import Incident
@@ -20,6 +22,7 @@ from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
     follow_up_of,
+    next_steps,
     remediation_record_of,
     save_remediation,
     triage_flag,
@@ -110,12 +113,14 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
             except FlagAlreadyResolved as already:
                 error, status = str(already), 409
             else:
-                messages.success(
-                    request, f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
-                )
+                said = f"{flag.incident.reference}: {flag.get_outcome_display().lower()}."
                 back = request.POST.get("next", "")
                 if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None):
+                    # Back on the incident or category page: what to do next goes with it
+                    # (the flag page shows it itself).
+                    messages.success(request, with_next_steps(said, flag))
                     return redirect(back)
+                messages.success(request, said)
                 return redirect("flag_detail", pk=flag.pk)
         else:
             error, status = "Choose an outcome: press one of the three buttons.", 400
@@ -124,6 +129,17 @@ def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "note": request.POST.get("note", "") if request.method == "POST" else "",
     }  # fmt: skip
     return render(request, "remediations/flag_detail.html", context, status=status)
+
+
+def with_next_steps(text: str, flag: RecurrenceFlag) -> str:
+    """A message followed by the links to what the triage calls for, as safe HTML."""
+    steps = next_steps(flag)
+    if not steps:
+        return text
+    links = format_html_join(
+        " ", '<a class="next-step" href="{}">{}</a>', ((s["url"], s["label"]) for s in steps)
+    )
+    return format_html("{} {}", text, links)
 
 
 @require_GET
@@ -140,22 +156,23 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def remediation_create(request: HttpRequest) -> HttpResponse:
     remediation = Remediation()
-    incident_id = request.GET.get("incident", "")
-    follows = request.GET.get("follow_up", "")
-    if follows.isdigit():
+    incident_id = id_of(request.GET.get("incident"))
+    follows = id_of(request.GET.get("follow_up"))
+    scenario_id = id_of(request.GET.get("scenario"))
+    if follows is not None:
         # "Open a follow-up" after a flag was triaged "the fix did not hold".
         fix = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=follows)
-        flag_id = request.GET.get("flag", "")
+        flag_id = id_of(request.GET.get("flag"))
         flag = (
             RecurrenceFlag.objects.select_related("incident").filter(pk=flag_id).first()
-            if flag_id.isdigit()
+            if flag_id is not None
             else None
         )
         remediation = follow_up_of(fix, flag)
-    elif request.GET.get("scenario", "").isdigit():
+    elif scenario_id is not None:
         # "New remediation" from a game-day scenario: what it found becomes work.
-        remediation = from_scenario(int(request.GET["scenario"]))
-    elif incident_id.isdigit():
+        remediation = from_scenario(scenario_id)
+    elif incident_id is not None:
         # "Add a remediation" from an incident page: it comes from that incident.
         incident = get_object_or_404(
             Incident.objects.prefetch_related("categories"), pk=incident_id

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
+from common.forms import id_of
 from common.validation import RecordInvalid
 from gamedays import coverage
 from gamedays.models import Scenario
@@ -73,11 +74,12 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def incident_create(request: HttpRequest) -> HttpResponse:
     scenario = None
-    if request.GET.get("scenario", "").isdigit():
+    scenario_id = id_of(request.GET.get("scenario"))
+    if scenario_id is not None:
         # "This hurt real users → new incident", from a game-day scenario.
         scenario = get_object_or_404(
             Scenario.objects.select_related("game_day", "category").prefetch_related("services"),
-            pk=request.GET["scenario"],
+            pk=scenario_id,
         )
     return _incident_form(request, Incident(), scenario=scenario)
 
@@ -166,13 +168,13 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def category_context(request: HttpRequest) -> HttpResponse:
     """While classifying: what the knowledge base already knows about the chosen categories."""
-    ids = [int(v) for v in request.GET.getlist("categories") if v.isdigit()][:20]
-    exclude = request.GET.get("incident")
+    ids = [pk for pk in map(id_of, request.GET.getlist("categories")) if pk is not None][:20]
+    exclude = id_of(request.GET.get("incident"))
     sections = []
     for category in FailureCategory.objects.filter(pk__in=ids):
         incidents = Incident.objects.in_category(category)
-        if exclude and exclude.isdigit():
-            incidents = incidents.exclude(pk=int(exclude))
+        if exclude is not None:
+            incidents = incidents.exclude(pk=exclude)
         sections.append(
             {
                 "category": category,

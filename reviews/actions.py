@@ -8,8 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.urls import reverse
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.concurrency import StaleVersion, claim_version
@@ -20,13 +19,13 @@ from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
     clean_triage,
+    next_steps,
     remediation_record_of,
     save_remediation,
     triage_flag,
 )
 from remediations.models import (
     OPEN_STATUSES,
-    FlagOutcome,
     RecurrenceFlag,
     Remediation,
     RemediationStatus,
@@ -137,25 +136,8 @@ def _reasons(errors: Errors) -> str:
 
 
 def next_steps_of(flag: RecurrenceFlag) -> list[dict[str, str]]:
-    """What a triage calls for: a follow-up of each fix that did not hold, or reclassifying an
-    incident that was not a recurrence (PRODUCT.md, "Triage")."""
-    if flag.outcome == FlagOutcome.FIX_DID_NOT_HOLD:
-        new = reverse("remediation_create")
-        return [
-            {
-                "label": f"Open a follow-up of “{fix.title}”",
-                "url": f"{new}?follow_up={fix.pk}&flag={flag.pk}",
-            }
-            for fix in flag.remediations.all()
-        ]
-    if flag.outcome == FlagOutcome.NOT_A_RECURRENCE:
-        return [
-            {
-                "label": f"Reclassify {flag.incident.reference}",
-                "url": reverse("incident_edit", args=[flag.incident_id]) + "#categories",
-            }
-        ]
-    return []
+    """What a triage calls for (remediations.actions.next_steps), for the minutes."""
+    return next_steps(flag)
 
 
 def triage(flag: RecurrenceFlag, *, outcome: str, note: str, week: Week, by: Any) -> ReviewDecision:
@@ -298,8 +280,13 @@ def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
         existing = ReviewMeeting.objects.filter(week_start=meeting.week_start).first()
         if existing is not None:
             raise StaleVersion(existing, expected_version or 0)
-    else:
-        claim_version(meeting, expected_version if expected_version is not None else -1)
+        try:
+            with transaction.atomic():  # another first save may commit between check and insert
+                return form.save()
+        except IntegrityError:
+            existing = ReviewMeeting.objects.get(week_start=meeting.week_start)
+            raise StaleVersion(existing, expected_version or 0) from None
+    claim_version(meeting, expected_version if expected_version is not None else -1)
     return form.save()
 
 

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from common.concurrency import StaleVersion
+from common.forms import id_of
 from common.validation import Errors
 from incidents.models import FailureCategory, Incident
 from remediations.actions import FlagAlreadyResolved, TriageRefused, merged_changes
@@ -304,7 +305,8 @@ def flag_group_decision(request: HttpRequest, week: str, category: int) -> HttpR
 
 
 def _posted_ids(request: HttpRequest, category: int) -> list[int]:
-    return [int(v) for v in request.POST.getlist(f"mode-{category}-flags") if v.isdigit()]
+    ids = map(id_of, request.POST.getlist(f"mode-{category}-flags"))
+    return [pk for pk in ids if pk is not None]
 
 
 # --- Remediations ----------------------------------------------------------------------------

@@ -121,6 +121,77 @@ def test_filters_refuse_ids_beyond_64_bits(api: Any, alice_client: Client) -> No
         assert response.status_code in (200, 400), url
 
 
+# --- digits int() can't read ------------------------------------------------------------------
+
+# str.isdigit() says yes to these, int() says no ("²") or reads another script's digits ("١").
+ODD_DIGITS = ["²", "١", "٣٤", "𝟗"]
+
+
+@pytest.fixture
+def linked(alice: Any) -> dict[str, Any]:
+    """A fix, a flag naming it, and a game day with a scenario: what the pages take ids of."""
+    from gamedays.models import GameDay
+    from tests.factories import make_flag
+
+    category = get_or_create_category("Control plane > etcd")
+    incident = IncidentFactory(title="etcd lost quorum", categories=[category])
+    fix = RemediationFactory(title="Provisioned IOPS", incident=incident, category=category)
+    flag = make_flag(incident, category, fix)
+    game_day = GameDay.objects.create(title="Break etcd", scheduled_at="2030-01-01T10:00:00Z")
+    scenario = game_day.scenarios.create(category=category, injection="Kill a member")
+    return {"fix": fix, "flag": flag, "game_day": game_day, "scenario": scenario,
+            "category": category}  # fmt: skip
+
+
+def test_ids_in_queries_and_forms_in_digits_int_cannot_read_are_never_a_500(
+    alice_client: Client, linked: dict[str, Any]
+) -> None:
+    fix, flag, game_day = linked["fix"], linked["flag"], linked["game_day"]
+    category = linked["category"]
+    for odd in ODD_DIGITS:
+        for url, query in [
+            ("/remediations/new/", {"follow_up": odd}),
+            ("/remediations/new/", {"follow_up": fix.pk, "flag": odd}),
+            ("/remediations/new/", {"scenario": odd}),
+            ("/remediations/new/", {"incident": odd}),
+            ("/incidents/new/", {"scenario": odd}),
+            ("/incidents/category-context/", {"categories": odd}),
+            ("/incidents/category-context/", {"categories": category.pk, "incident": odd}),
+            ("/game-days/new/", {"fix": odd}),
+            ("/game-days/fixes/", {"prefix": "scenarios-0", "scenarios-0-verifies": odd,
+                                   "scenarios-0-category": "Control plane > etcd"}),
+        ]:  # fmt: skip
+            assert alice_client.get(url, query).status_code in (200, 400, 404), (url, query)
+        for url, data in [
+            ("/game-days/backlog/add/", {"fix": odd}),
+            ("/game-days/backlog/add/", {"fix": fix.pk, "game_day": odd}),
+            (
+                "/game-days/new/",
+                {
+                    "title": "Plan",
+                    "scheduled_at": "2030-05-04T10:00:00",
+                    "scenarios-TOTAL_FORMS": "1",
+                    "scenarios-INITIAL_FORMS": "0",
+                    "scenarios-0-category": "Control plane > etcd",
+                    "scenarios-0-injection": "Kill a member",
+                    "scenarios-0-verifies": odd,
+                },
+            ),  # fmt: skip
+            (
+                f"/review/2030-W01/modes/{flag.category_id}/triage/",
+                {
+                    f"mode-{flag.category_id}-flags": [odd, flag.pk],
+                    f"mode-{flag.category_id}-outcome": "partial",
+                    f"mode-{flag.category_id}-note": "Expected: a drill.",
+                },
+            ),  # fmt: skip
+        ]:
+            for headers in ({}, {"HX-Request": "true"}):
+                response = alice_client.post(url, data, headers=headers)
+                assert response.status_code in (200, 302, 400, 404, 409), (url, odd, headers)
+    assert game_day.scenarios.count() == 1
+
+
 # --- weeks -----------------------------------------------------------------------------------
 
 

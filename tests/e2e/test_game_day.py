@@ -112,10 +112,16 @@ def test_running_a_game_day_on_a_phone(page: Any) -> None:
                   verifies=[fix.pk]),
         _scenario(title="Fill the etcd data disk"),
     )  # fmt: skip
+    # A title pasted as one long word (a runbook's address) wraps like any other.
+    pasted = _game_day(
+        title="https://runbooks.example.com/staging/etcd/terminate-the-leader-and-watch-it-move",
+        scenarios=[_scenario(verifies=[fix.pk])],
+    )
     log_in(page, "alice", "password")
     page.set_viewport_size({"width": 390, "height": 844})
     for path in [game_day.get_absolute_url(), "/game-days/", "/game-days/new/",
-                 "/game-days/backlog/", f"/game-days/{game_day.pk}/edit/"]:  # fmt: skip
+                 "/game-days/backlog/", f"/game-days/{game_day.pk}/edit/",
+                 pasted.get_absolute_url(), f"/remediations/{fix.pk}/"]:  # fmt: skip
         page.goto(path)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 390 px"

@@ -234,5 +234,8 @@ def test_presenting_hides_the_controls(page: Any) -> None:
         assert buttons.count() == 0 or not buttons.first.is_visible(), name
     assert not page.locator("#id_notes").is_visible()
     assert page.locator("#flags li.flag-row").first.is_visible()  # the agenda itself stays
+    page.set_viewport_size({"width": PHONE, "height": 800})  # presenting from a phone
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"presenting is {overflow} px wider than a {PHONE} px phone"
     page.emulate_media(media="print")
     assert not page.get_by_role("button", name="Mark reviewed").first.is_visible()

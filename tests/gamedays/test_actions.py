@@ -92,6 +92,22 @@ def test_a_scenario_that_failed_regresses_the_fix_and_tells_its_owner(
     assert "Failed verification" in mail.outbox[0].body
 
 
+def test_the_evidence_sentence_is_whole_whatever_the_titles() -> None:
+    """The sentence beside a fix's effectiveness is kept in 300 characters: long game-day and
+    scenario titles are shortened in it, never the date it ends with."""
+    fix = _fix()
+    game_day = _save({
+        "title": "G" * 200, "scheduled_at": days(-1).isoformat(),
+        "scenarios": [{"title": "S" * 200, "category": "Control plane > etcd",
+                       "injection": "Terminate one etcd member", "verifies": [fix.pk]}],
+    })  # fmt: skip
+    record_outcome(game_day.scenarios.get(), outcome="held", observations="", ran_at=None, by=None)
+    fix.refresh_from_db()
+    assert fix.effectiveness == Effectiveness.VERIFIED
+    assert fix.effectiveness_evidence.endswith(f"” held on {timezone.now():%Y-%m-%d}.")
+    assert "G" * 40 in fix.effectiveness_evidence and "S" * 40 in fix.effectiveness_evidence
+
+
 def test_a_scenario_before_the_fix_was_done_is_no_evidence() -> None:
     fix = _fix()
     scenario = _plan(fix).scenarios.get()
@@ -110,6 +126,50 @@ def test_a_fix_must_cover_the_scenarios_failure_mode() -> None:
     ]
     above = _fix("Control plane", title="Five etcd members")
     assert _plan(above).scenarios.get().verifies.get() == above
+
+
+def test_a_fix_moved_to_another_failure_mode_does_not_block_the_game_day(alice: Any) -> None:
+    """Someone re-files a fix under another mode while a game day verifying it is planned:
+    the game day can still start, record its results and close; only a new link to a fix
+    that doesn't cover the mode is refused."""
+    from django.test import Client
+
+    from remediations.actions import remediation_record_of, save_remediation
+    from remediations.records import clean_remediation
+    from tests.conftest import MODEL_BACKEND
+
+    fix = _fix()
+    game_day = _plan(fix)
+    record = game_day_record_of(game_day)
+    record["scenarios"].append(
+        {"id": None, "title": "", "category": "Storage > EBS latency", "services": [],
+         "injection": "Throttle the volume", "hypothesis": "", "abort_conditions": "",
+         "rollback_plan": "", "verifies": [], "outcome": "pending", "observations": "",
+         "ran_at": None}
+    )  # fmt: skip
+    game_day = _save(record, game_day)
+    errors = Errors()
+    moved = clean_remediation(
+        {**remediation_record_of(fix), "category": "Networking > DNS"}, errors
+    )
+    assert not errors
+    save_remediation(fix, moved, by=None, expected_version=fix.version)
+
+    client = Client()
+    client.force_login(alice, backend=MODEL_BACKEND)
+    assert client.post(f"/game-days/{game_day.pk}/start/").status_code == 302
+    ebs = game_day.scenarios.get(category__path="Storage > EBS latency")
+    record_outcome(ebs, outcome="held", observations="Latency alarm fired.", ran_at=None, by=None)
+    assert Scenario.objects.get(pk=ebs.pk).outcome == "held"
+    etcd = game_day.scenarios.get(category__path="Control plane > etcd")
+    record_outcome(etcd, outcome="aborted", observations="", ran_at=None, by=None)
+    assert Scenario.objects.get(pk=etcd.pk).verifies.get() == fix  # kept as it was planned
+
+    record = game_day_record_of(GameDay.objects.get(pk=game_day.pk))
+    other = _fix("Networking > DNS", title="Node-local DNS cache")
+    record["scenarios"][0]["verifies"].append(other.pk)
+    with pytest.raises(RecordInvalid, match="does not cover Control plane > etcd"):
+        _save(record, GameDay.objects.get(pk=game_day.pk))
 
 
 def test_a_scenario_that_ran_cannot_be_removed_but_a_pending_one_can() -> None:
@@ -170,3 +230,58 @@ def test_the_validator_says_what_is_wrong_at_its_path() -> None:
     assert any(line.startswith("scenarios[1].category is required") for line in lines)
     assert any(line.startswith("scenarios[1].verifies[1] must be a whole number") for line in lines)
     assert any(line.startswith("scenarios[1].ran_at ") for line in lines)
+
+
+@pytest.mark.django_db(transaction=True)  # two people, two connections
+def test_a_result_recorded_while_someone_reopens_the_fix_it_verifies() -> None:
+    """On the review someone reopens a fix while, on a phone, someone records that the
+    scenario verifying it held: both saves go through, and the reopened fix has no
+    effectiveness (it is not done), never a constraint error for the second."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from remediations.actions import merged_changes, save_remediation
+    from remediations.records import clean_remediation
+
+    fix = _fix()
+    scenario = _plan(fix).scenarios.get()
+    reopened, failures = threading.Event(), []
+
+    def reopen() -> None:
+        try:
+            with transaction.atomic():
+                stored = Remediation.objects.get(pk=fix.pk)
+                errors = Errors()
+                record = clean_remediation(merged_changes(stored, {"status": "open"}), errors)
+                save_remediation(stored, record, by=None, expected_version=stored.version)
+                reopened.set()
+                time.sleep(1)  # the other save reaches the fix meanwhile
+        except Exception as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+        finally:
+            reopened.set()
+            connection.close()
+
+    def record() -> None:
+        reopened.wait()
+        try:
+            record_outcome(
+                Scenario.objects.get(pk=scenario.pk), outcome="held", observations="",
+                ran_at=None, by=None,
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reopen), threading.Thread(target=record)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    fix.refresh_from_db()
+    assert (fix.status, fix.effectiveness) == ("open", None)
+    assert Scenario.objects.get(pk=scenario.pk).outcome == "held"

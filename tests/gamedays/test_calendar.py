@@ -143,3 +143,35 @@ def test_the_feed_reads_in_a_fixed_number_of_queries(
     # the feed, game days, participants, scenarios
     with django_assert_num_queries(4):
         assert anonymous.get(url).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)  # each press commits in its own connection
+def test_pressing_make_a_new_address_twice_at_once_leaves_one_working_address(alice: Any) -> None:
+    """A double click (or two tabs) on "make a new address": both presses answer, and one
+    address works afterwards, never a server error from the one-active-feed constraint."""
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import MODEL_BACKEND
+
+    answers: list[int] = []
+    start = threading.Barrier(4)
+
+    def press() -> None:
+        client = Client(raise_request_exception=False)
+        client.force_login(alice, backend=MODEL_BACKEND)
+        start.wait()
+        try:
+            answers.append(client.post("/account/tokens/", {"action": "create"}).status_code)
+        finally:
+            connection.close()
+
+    for _ in range(5):
+        threads = [threading.Thread(target=press) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [302] * 20
+    assert CalendarFeed.objects.active().filter(user=alice).count() == 1

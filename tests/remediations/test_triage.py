@@ -290,3 +290,33 @@ def test_the_incident_page_triages_in_place_and_comes_back(alice_client: Any) ->
         f"/flags/{flag.pk}/", {"outcome": "partial", "note": "x", "next": "https://evil.example/"}
     )
     assert elsewhere.status_code == 409  # already triaged; and never redirected off-site
+
+
+@pytest.mark.parametrize("where", ["incident", "category"])
+def test_triaged_from_the_incident_or_category_page_the_next_step_is_one_click_away(
+    alice_client: Any, where: str
+) -> None:
+    """ "The fix did not hold" offers a follow-up of each fix, "not a recurrence" to reclassify
+    the incident (PRODUCT.md, "Triage"), on the page the person triaged from, too."""
+    flag, [fix] = _recurrence(("Node-local DNS cache", -40))
+    page = (
+        flag.incident.get_absolute_url() if where == "incident" else "/categories/networking-dns/"
+    )
+    back = alice_client.post(
+        f"/flags/{flag.pk}/", {"outcome": "fix_did_not_hold", "next": page}, follow=True
+    )
+    assert back.redirect_chain[-1][0] == page
+    text = back.content.decode()
+    assert f'href="/remediations/new/?follow_up={fix.pk}&amp;flag={flag.pk}"' in text
+    assert "Open a follow-up" in text
+
+    other, _ = _recurrence(("Node-local DNS cache", -40))
+    page = (
+        other.incident.get_absolute_url() if where == "incident" else "/categories/networking-dns/"
+    )
+    back = alice_client.post(
+        f"/flags/{other.pk}/",
+        {"outcome": "not_a_recurrence", "note": "A different bug.", "next": page},
+        follow=True,
+    )
+    assert f'href="/incidents/{other.incident_id}/edit/#categories"' in back.content.decode()

@@ -375,3 +375,40 @@ def test_two_people_saving_meeting_notes_do_not_overwrite_each_other(
     assert 'name="version" value="2"' in response.content.decode()
     assert bob_client.post(url, merged).status_code == 302
     assert ReviewMeeting.objects.get().notes.endswith("Bob's notes")
+
+
+@pytest.mark.django_db(transaction=True)  # each person's save commits in its own connection
+def test_the_first_notes_of_a_week_saved_by_several_people_at_once(alice: Any) -> None:
+    """Everyone opens the agenda of a week with no meeting yet and saves notes at the same
+    moment: one person's are kept, the others are told (409) with what they typed; nobody
+    gets a server error from the one-meeting-per-week constraint."""
+    import threading
+
+    from django.db import connection
+
+    from tests.conftest import MODEL_BACKEND
+
+    answers: list[tuple[int, str]] = []
+    url = reverse("review_meeting", args=["2027-W10"])
+    start = threading.Barrier(4)
+
+    def save(n: int) -> None:
+        client = Client(raise_request_exception=False)
+        client.force_login(alice, backend=MODEL_BACKEND)
+        start.wait()
+        try:
+            response = client.post(url, {"notes": f"Notes of person {n}"})
+            answers.append((response.status_code, response.content.decode()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [302, 409, 409, 409]
+    for status, page in answers:
+        if status == 409:
+            assert "Someone saved the notes while you were writing" in page
+    assert ReviewMeeting.objects.get().notes.startswith("Notes of person ")
