@@ -24,7 +24,7 @@ from incidents.actions import CategoryCache
 from incidents.models import FailureCategory
 from remediations import effectiveness
 from remediations.models import Remediation, RemediationQuerySet
-from remediations.recurrence import ancestor_paths
+from remediations.recurrence import ancestor_paths, recurrence_kinds
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -242,6 +242,10 @@ def _newly_failed(stored: dict[str, Any] | None, game_day: GameDay) -> list[int]
     )
 
 
+class GameDayClosed(Exception):
+    """A result recorded on a game day that is done or cancelled: reopen it first."""
+
+
 def record_outcome(
     scenario: Scenario,
     *,
@@ -261,6 +265,12 @@ def record_outcome(
     """
     with transaction.atomic():
         game_day = GameDay.objects.select_for_update().get(pk=scenario.game_day_id)
+        if game_day.status in (GameDayStatus.DONE, GameDayStatus.CANCELLED):
+            # Every way in alike: the page, the API's journal and import_chaos_journal.
+            raise GameDayClosed(
+                f"This game day is {game_day.get_status_display().lower()}: results are "
+                "recorded while it is planned or running."
+            )
         current = game_day_record_of(game_day)
         item = next(s for s in current["scenarios"] if s["id"] == scenario.pk)
         if seen is not None and any(item[k] != seen.get(k) for k in ("outcome", "observations")):
@@ -393,11 +403,12 @@ def close_game_day(
 
 
 def awaiting_verification() -> RemediationQuerySet:
-    """Done fixes that promise to stop or soften a failure mode (prevent, mitigate) and that
-    no evidence has tested yet: the backlog of untested fixes, oldest done first."""
+    """Done fixes of the kinds that make a promise (ONCE_RECURRENCE_KINDS: prevent and
+    mitigate by default) that no evidence has tested yet: the backlog of untested fixes,
+    oldest done first."""
     return (
         Remediation.objects.filter(
-            status="done", kind__in=["prevent", "mitigate"], effectiveness="unverified"
+            status="done", kind__in=recurrence_kinds(), effectiveness="unverified"
         )
         .select_related("category", "owner", "incident")
         .order_by("done_at", "pk")

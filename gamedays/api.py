@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from common.api import VersionedUpdates
 from common.concurrency import StaleVersion
 from common.validation import RecordInvalid
+from gamedays.actions import GameDayClosed
 from gamedays.filters import ScenarioFilterSet
 from gamedays.journal import MAX_JOURNAL_BYTES, NotAJournal, read_journal, record_journal
 from gamedays.models import GameDay, Scenario
@@ -91,6 +92,8 @@ class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
             scenario = record_journal(scenario, run, by=request.user)
         except RecordInvalid as invalid:  # e.g. the game day no longer passes its validator
             raise ValidationError({"non_field_errors": invalid.errors.as_lines()}) from None
+        except GameDayClosed as closed:
+            return Response({"detail": str(closed)}, status=status.HTTP_409_CONFLICT)
         except StaleVersion:  # pragma: no cover - record_outcome locks the game day
             return Response(
                 {"detail": "The game day changed meanwhile; send the journal again."},

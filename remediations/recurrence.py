@@ -435,9 +435,11 @@ class _Reasons:
             if fix.status != RemediationStatus.DONE:
                 return f"“{fix.title}” is no longer done (now {fix.get_status_display().lower()})."
             if fix.kind not in self.kinds:
+                if not self.kinds:
+                    return "no kind of fix raises flags any more (ONCE_RECURRENCE_KINDS is empty)."
                 return (
                     f"“{fix.title}” is a {fix.kind} fix, and only "
-                    f"{', '.join(self.kinds) or 'no'} fixes promise that a failure mode stops."
+                    f"{', '.join(self.kinds)} fixes promise that a failure mode stops."
                 )
             covered = ancestor_paths(path)
             if fix.category is None or fix.category.path not in covered:

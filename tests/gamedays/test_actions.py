@@ -29,8 +29,8 @@ def days(n: float) -> datetime.datetime:
 
 def _fix(path: str = "Control plane > etcd", **fields: Any) -> Remediation:
     return RemediationFactory(
-        category=get_or_create_category(path), kind="prevent", status="done",
-        opened_at=days(-60), done_at=days(-30), **fields,
+        **{"category": get_or_create_category(path), "kind": "prevent", "status": "done",
+           "opened_at": days(-60), "done_at": days(-30), **fields},
     )  # fmt: skip
 
 
@@ -285,3 +285,14 @@ def test_a_result_recorded_while_someone_reopens_the_fix_it_verifies() -> None:
     fix.refresh_from_db()
     assert (fix.status, fix.effectiveness) == ("open", None)
     assert Scenario.objects.get(pk=scenario.pk).outcome == "held"
+
+
+def test_the_backlog_follows_the_kinds_that_make_a_promise(settings: Any) -> None:
+    from gamedays.actions import awaiting_verification
+    from remediations import effectiveness
+
+    fixes = [_fix(kind=kind, title=kind) for kind in ("prevent", "mitigate", "detect")]
+    effectiveness.assess([f.pk for f in fixes])
+    assert {f.title for f in awaiting_verification()} == {"prevent", "mitigate"}
+    settings.ONCE_RECURRENCE_KINDS = ["prevent", "mitigate", "detect"]
+    assert {f.title for f in awaiting_verification()} == {"prevent", "mitigate", "detect"}

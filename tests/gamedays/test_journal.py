@@ -313,3 +313,20 @@ def test_the_command_names_what_is_wrong_and_exits_non_zero(
     assert code == 1 and "There is no scenario 987654" in err
     out, _, code = import_journal(path, scenario.pk)
     assert code == 0 and "held, ran at 2026-03-02 14:05:07 UTC" in out
+
+
+def test_a_closed_game_day_takes_no_journal_on_any_way_in(
+    api: APIClient, scenario: Scenario, tmp_path: Path
+) -> None:
+    from gamedays.models import GameDay
+
+    GameDay.objects.filter(pk=scenario.game_day_id).update(status="done")
+    body = json.dumps(journal()).encode()
+    response = post(api, scenario, body)
+    assert response.status_code == 409
+    assert "This game day is done" in response.json()["detail"]
+    path = tmp_path / "journal.json"
+    path.write_bytes(body)
+    with pytest.raises(CommandError, match="This game day is done"):
+        call_command("import_chaos_journal", str(path), scenario=scenario.pk)
+    assert Scenario.objects.get(pk=scenario.pk).outcome == "pending"

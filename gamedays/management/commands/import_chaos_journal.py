@@ -13,6 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from common.validation import RecordInvalid
+from gamedays.actions import GameDayClosed
 from gamedays.journal import MAX_JOURNAL_BYTES, NotAJournal, read_journal, record_journal
 from gamedays.models import Scenario
 
@@ -49,6 +50,8 @@ class Command(BaseCommand):
             for line in refused.errors.as_lines():
                 self.stderr.write(self.style.ERROR(f"{name}: {line}"))
             raise CommandError(f"{name} was not recorded.") from None
+        except GameDayClosed as closed:
+            raise CommandError(f"{name} was not recorded. {closed}") from None
         self.stdout.write(
             f"Recorded {name} for scenario {scenario.pk} ({scenario.name}) of "
             f"“{scenario.game_day.title}”: {scenario.outcome}, ran at "
