@@ -15,7 +15,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "public-incidents.jsonl"
+
+def _shared() -> Path:
+    """The `shared` folder beside the repository (or beside a folder holding a worktree of it)."""
+    repository = Path(__file__).resolve().parents[1]
+    for folder in repository.parents:
+        if (folder / "shared").is_dir():
+            return folder / "shared"
+    return repository.parent / "shared"
+
+
+SHARED = _shared()
+CORPUS = SHARED / "corpus" / "public-incidents.jsonl"
 UNKNOWN_DATE = "2000-01-01"
 
 

@@ -1,13 +1,18 @@
 """How well search finds the right past incident: nDCG@10, MRR@10 and Recall@10.
 
-    .venv/bin/python benchmarks/search_relevance.py [--corpus PATH] [--backend postgresql|sqlite]
+    .venv/bin/python benchmarks/search_relevance.py [--corpus PATH] [--queries PATH]
+        [--backend postgresql|sqlite] [--per-query]
 
 Imports the public incident corpus (benchmarks/corpus.py) into a fresh database per backend
-(PostgreSQL on the server of DATABASE_URL, and a temporary SQLite file), runs the query sets
-in benchmarks/search_queries/ through Once's search, and compares them with a plain BM25
-any-word baseline computed here over the same text (lower-cased words, no stemming, no
-field weights, no thesaurus, no typo handling). dev.json is what we look at while
-improving search; heldout.json is only for checking that gains generalize.
+(PostgreSQL on the server of DATABASE_URL, and a temporary SQLite file) and runs the judged
+queries through Once's search. The set that counts is ../shared/search/dev-queries.json,
+written and judged by someone who never saw Once's ranking (its README describes the format);
+like the corpus it is read from beside the repository, never copied into it. Our own sets in
+benchmarks/search_queries/ are extra checks only.
+
+Every set is compared with the reference baseline computed in the same run, the way
+../shared/search/bm25_baseline.py computes it: SQLite FTS5 bm25 with the porter tokenizer
+over title, summary, details and categories, every [A-Za-z0-9]+ word of the query OR-ed.
 """
 
 from __future__ import annotations
@@ -21,16 +26,16 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, cast
 
-from corpus import CORPUS, corpus_records, interchange_lines
+from corpus import CORPUS, SHARED, corpus_records, interchange_lines
 
 HERE = Path(__file__).resolve().parent
-QUERY_SETS = {
-    "dev": HERE / "search_queries" / "dev.json",
-    "heldout": HERE / "search_queries" / "heldout.json",
+SHARED_QUERIES = SHARED / "search" / "dev-queries.json"
+OWN_QUERY_SETS = {
+    "own dev (extra check)": HERE / "search_queries" / "dev.json",
+    "own held-out (extra check)": HERE / "search_queries" / "heldout.json",
 }
 KINDS = ["keyword", "multi", "typo", "natural"]
 K = 10
@@ -60,46 +65,39 @@ def recall(ranked: list[str], relevant: dict[str, int]) -> float:
     return len(wanted & set(ranked[:K])) / len(wanted) if wanted else 0.0
 
 
-# --- The baseline: plain BM25, any word ---------------------------------------------------
+# --- The baseline: plain BM25, any word (../shared/search/bm25_baseline.py) -----------------
 
-WORD = re.compile(r"\w+")
+BASELINE_WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def bm25_baseline(records: list[dict[str, Any]], queries: list[str]) -> dict[str, list[str]]:
-    k1, b = 1.2, 0.75
-    docs = {
-        r["id"]: Counter(
-            WORD.findall(
-                " ".join(
-                    [r["title"], r["summary"], r.get("details") or "", *r["categories"]]
-                ).lower()
-            )
-        )
-        for r in records
-    }
-    lengths = {d: sum(c.values()) for d, c in docs.items()}
-    average = sum(lengths.values()) / len(lengths)
-    frequency: Counter[str] = Counter()
-    for counts in docs.values():
-        frequency.update(counts.keys())
-    n = len(docs)
+    """Each query's top 10 from SQLite FTS5 bm25 (porter), its words OR-ed, default weights."""
+    import sqlite3
+
+    con = sqlite3.connect(":memory:")
+    con.execute(
+        "CREATE VIRTUAL TABLE d USING fts5(id UNINDEXED, title, summary, details, categories,"
+        " tokenize='porter')"
+    )
+    con.executemany(
+        "INSERT INTO d VALUES (?, ?, ?, ?, ?)",
+        [
+            (r["id"], r["title"], r["summary"], r.get("details") or "", " ".join(r["categories"]))
+            for r in records
+        ],
+    )
     results = {}
     for q in queries:
-        terms = set(WORD.findall(q.lower()))
-        scores: dict[str, float] = defaultdict(float)
-        for term in terms:
-            if not frequency[term]:
-                continue
-            idf = math.log(1 + (n - frequency[term] + 0.5) / (frequency[term] + 0.5))
-            for doc, counts in docs.items():
-                tf = counts.get(term, 0)
-                if tf:
-                    scores[doc] += (
-                        idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[doc] / average))
-                    )
-        results[q] = [
-            d for d, _ in sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:K]
-        ]
+        found = BASELINE_WORD.findall(q)
+        expression = " OR ".join(f'"{w}"' for w in found)
+        rows = (
+            con.execute(
+                "SELECT id FROM d WHERE d MATCH ? ORDER BY bm25(d), id LIMIT ?", (expression, K)
+            ).fetchall()
+            if found
+            else []
+        )
+        results[q] = [r[0] for r in rows]
     return results
 
 
@@ -148,12 +146,25 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--queries", type=Path, default=SHARED_QUERIES)
+    parser.add_argument("--no-own", action="store_true", help="skip our own query sets")
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], action="append")
     parser.add_argument("--per-query", action="store_true", help="also list nDCG@10 per query")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: run one backend, print JSON
     args = parser.parse_args()
 
-    sets = {name: json.loads(path.read_text())["queries"] for name, path in QUERY_SETS.items()}
+    if not args.queries.exists():
+        sys.exit(f"No judged queries at {args.queries}: pass --queries PATH.")
+    # One shape for every set: {"q", "kind", "relevant"}.
+    sets = {
+        args.queries.name: [
+            {"q": q["query"], "kind": q["kind"], "relevant": q["relevant"]}
+            for q in json.loads(args.queries.read_text())
+        ]
+    }
+    if not args.no_own:
+        for name, path in OWN_QUERY_SETS.items():
+            sets[name] = json.loads(path.read_text())["queries"]
     all_queries = sorted({q["q"] for queries in sets.values() for q in queries})
     if args.child:
         print(json.dumps(run_backend(args.child, args.corpus, all_queries)))
@@ -162,14 +173,15 @@ def main() -> None:
         sys.exit(f"No corpus at {args.corpus}: pass --corpus PATH.")
 
     records = corpus_records(args.corpus)
-    rankings = {"BM25 baseline": bm25_baseline(records, all_queries)}
+    rankings = {"BM25 (FTS5)": bm25_baseline(records, all_queries)}
     for backend in args.backend or ["postgresql", "sqlite"]:
         print(
             f"Importing {len(records)} incidents and searching with the {backend} backend…",
             file=sys.stderr,
         )
         child = subprocess.run(
-            [sys.executable, __file__, "--child", backend, "--corpus", str(args.corpus)],
+            [sys.executable, __file__, "--child", backend, "--corpus", str(args.corpus),
+             "--queries", str(args.queries), *(["--no-own"] if args.no_own else [])],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         rankings[f"Once ({backend})"] = json.loads(child.stdout.strip().splitlines()[-1])
@@ -179,7 +191,7 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}"
     )
     for name, queries in sets.items():
-        print(f"\n## {name} set ({len(queries)} queries)\n")
+        print(f"\n## {name} ({len(queries)} queries)\n")
         print("| method | kind | n | nDCG@10 | MRR@10 | Recall@10 |")
         print("|---|---|---|---|---|---|")
         for method, ranking in rankings.items():
