@@ -17,7 +17,7 @@ from common.api import VersionedUpdates
 from common.concurrency import StaleVersion
 from common.validation import RecordInvalid
 from gamedays.actions import GameDayClosed
-from gamedays.filters import ScenarioFilterSet
+from gamedays.filters import GameDayFilterSet, ScenarioFilterSet
 from gamedays.journal import MAX_JOURNAL_BYTES, NotAJournal, read_journal, record_journal
 from gamedays.models import GameDay, Scenario
 from gamedays.serializers import GameDaySerializer, JournalSerializer, ScenarioSerializer
@@ -42,6 +42,7 @@ class GameDayViewSet(
         "participants", Prefetch("scenarios", scenarios_for_api())
     )
     serializer_class = GameDaySerializer
+    filterset_class = GameDayFilterSet
 
 
 class JournalTooLarge(APIException):

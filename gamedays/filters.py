@@ -1,13 +1,13 @@
-"""The scenario FilterSet: one definition serves the API (and any HTML list that wants it)."""
+"""The game-day and scenario FilterSets: one definition serves the API and the HTML list."""
 
 from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from common.filters import FilterSet
-from gamedays.models import GameDay, Outcome, Scenario
+from gamedays.models import Environment, GameDay, GameDayStatus, Outcome, Scenario
 from incidents.filters import CategoryFilter
 from incidents.models import FailureCategory
 from remediations.models import Remediation
@@ -39,3 +39,40 @@ class ScenarioFilterSet(FilterSet):
         self, queryset: QuerySet[Scenario], name: str, value: FailureCategory | None
     ) -> QuerySet[Scenario]:
         return queryset.filter(category__in=value.descendants()) if value else queryset
+
+
+# A search is at most this many words: each must appear somewhere in the game day.
+MAX_WORDS = 10
+
+
+class GameDayFilterSet(FilterSet):
+    """Game days by words, status and environment: the list page and `/api/game-days/`."""
+
+    q = django_filters.CharFilter(
+        method="filter_words", max_length=200, label="Words",
+        help_text="Every word must appear in the title, plan, notes, or a scenario's title, "
+        "injection, hypothesis, observations, failure mode or services (ignoring case).",
+    )  # fmt: skip
+    status = django_filters.MultipleChoiceFilter(
+        choices=GameDayStatus.choices, widget=forms.CheckboxSelectMultiple
+    )
+    environment = django_filters.MultipleChoiceFilter(
+        choices=Environment.choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = GameDay
+        fields = ["q", "status", "environment"]
+
+    def filter_words(self, queryset: QuerySet[GameDay], name: str, value: str) -> QuerySet[GameDay]:
+        for word in value.split()[:MAX_WORDS]:
+            in_scenarios = Scenario.objects.filter(game_day=OuterRef("pk")).filter(
+                Q(title__icontains=word) | Q(injection__icontains=word)
+                | Q(hypothesis__icontains=word) | Q(observations__icontains=word)
+                | Q(category__path__icontains=word) | Q(services__name__icontains=word)
+            )  # fmt: skip
+            queryset = queryset.filter(
+                Q(title__icontains=word) | Q(plan__icontains=word) | Q(notes__icontains=word)
+                | Exists(in_scenarios)
+            )  # fmt: skip
+        return queryset

@@ -29,6 +29,7 @@ from gamedays.actions import (
     start_game_day,
 )
 from gamedays.conflicts import game_day_conflict, game_day_versions
+from gamedays.filters import GameDayFilterSet
 from gamedays.forms import CloseForm, GameDayEditor, OutcomeForm, fingerprint, fixes_for
 from gamedays.models import GameDay, GameDayStatus, Scenario
 from gamedays.records import MAX_VERIFIES, clean_game_day
@@ -45,9 +46,11 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 @require_GET
 def game_day_list(request: HttpRequest) -> HttpResponse:
-    game_days = GameDay.objects.select_related("facilitator").annotate(
-        scenario_count=Count("scenarios"),
-        ran_count=Count("scenarios", filter=~Q(scenarios__outcome="pending")),
+    # One FilterSet for this page and /api/game-days/: words, status, environment.
+    filterset = GameDayFilterSet(request.GET, queryset=GameDay.objects.all())
+    game_days = filterset.qs.select_related("facilitator").annotate(
+        scenario_count=Count("scenarios", distinct=True),
+        ran_count=Count("scenarios", filter=~Q(scenarios__outcome="pending"), distinct=True),
     )
     upcoming = game_days.filter(status__in=OPEN).order_by("scheduled_at", "pk")
     earlier = game_days.exclude(status__in=OPEN).order_by("-scheduled_at", "-pk")
@@ -56,8 +59,12 @@ def game_day_list(request: HttpRequest) -> HttpResponse:
         "upcoming": upcoming,
         "page": page,
         "awaiting": awaiting_verification().count(),
+        "filter": filterset,
+        "searched": request.GET.get("q", ""),
     }
-    return render(request, "gamedays/game_day_list.html", context)
+    # A filter it can't read is shown with its message, and answered 400 like the API does.
+    status = 400 if filterset.is_bound and not filterset.is_valid() else 200
+    return render(request, "gamedays/game_day_list.html", context, status=status)
 
 
 # --- Planning -------------------------------------------------------------------------------
