@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -115,7 +117,42 @@ class IncidentStatus(models.TextChoices):
     REVIEWED = "reviewed", "Reviewed"
 
 
+class Visibility(models.TextChoices):
+    EVERYONE = "everyone", "Everyone"
+    RESTRICTED = "restricted", "Restricted to its access groups"
+
+
 class IncidentQuerySet(models.QuerySet["Incident"]):
+    def visible_to(self, user: Any) -> IncidentQuerySet:
+        """The incidents `user` may see (PRODUCT.md, "Who may see and change what").
+
+        An incident is visible when it is for everyone, or `user` is its author, a member of
+        one of its access groups, or a superuser. `None` is the system (imports, tasks): it
+        sees everything. Every read of incidents, and of what belongs to them, goes through
+        this method or `hidden_from`.
+        """
+        if user is None or getattr(user, "is_superuser", False):
+            return self
+        if not getattr(user, "is_authenticated", False):
+            return self.filter(visibility=Visibility.EVERYONE)
+        return self.filter(
+            Q(visibility=Visibility.EVERYONE) | Q(author_id=user.pk) | Q(pk__in=_group_grants(user))
+        )
+
+    def hidden_from(self, user: Any) -> IncidentQuerySet:
+        """The restricted incidents `user` may not see: the complement of `visible_to`.
+
+        Small (restricted incidents are few), so a filter on a related record reads
+        `.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))` — Django keeps
+        the rows whose incident is NULL.
+        """
+        restricted = self.filter(visibility=Visibility.RESTRICTED)
+        if user is None or getattr(user, "is_superuser", False):
+            return restricted.none()
+        if not getattr(user, "is_authenticated", False):
+            return restricted
+        return restricted.exclude(author_id=user.pk).exclude(pk__in=_group_grants(user))
+
     def in_category(self, category: FailureCategory) -> IncidentQuerySet:
         """Incidents classified in the category or below it, directly or through a cause."""
         subtree = FailureCategory.objects.subtree(category)
@@ -128,6 +165,11 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
     def for_list(self) -> IncidentQuerySet:
         """What list pages show, in a fixed number of queries."""
         return self.select_related("author").prefetch_related("categories", "services")
+
+
+def _group_grants(user: Any) -> models.QuerySet[Any]:
+    """Ids of the incidents one of `user`'s groups is given access to (a subquery)."""
+    return Incident.access_groups.through.objects.filter(group__user=user.pk).values("incident_id")
 
 
 class PartsSnapshot(models.Model):
@@ -164,6 +206,13 @@ class Incident(VersionedModel):
     # NULL, not "", for "none": the unique constraint must allow many incidents without one.
     external_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     source_url = models.URLField(max_length=500, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.EVERYONE
+    )
+    # Who besides the author (and superusers) sees a restricted incident; unused otherwise.
+    access_groups = models.ManyToManyField(
+        "auth.Group", blank=True, related_name="restricted_incidents"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -184,6 +233,9 @@ class Incident(VersionedModel):
             ),
             models.CheckConstraint(
                 condition=Q(status__in=IncidentStatus.values), name="incident_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(visibility__in=Visibility.values), name="incident_visibility_valid"
             ),
             models.CheckConstraint(
                 condition=Q(detected_at__isnull=True) | Q(detected_at__gte=F("started_at")),
@@ -211,6 +263,18 @@ class Incident(VersionedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("incident_detail", args=[self.pk])
+
+    def is_visible_to(self, user: Any) -> bool:
+        """The one-incident form of `IncidentQuerySet.visible_to` (one query at most)."""
+        if self.visibility == Visibility.EVERYONE or user is None:
+            return True
+        if getattr(user, "is_superuser", False):
+            return True
+        if not getattr(user, "is_authenticated", False):
+            return False
+        if self.author_id == user.pk:
+            return True
+        return self.access_groups.filter(user=user.pk).exists()
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

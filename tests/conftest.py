@@ -1,11 +1,13 @@
-"""The cast: alice writes incidents, bob is her teammate; anonymous visitors see only the login."""
+"""The cast: alice writes incidents, bob is her teammate, charlie is in none of their groups,
+victor only reads (group `Viewers`); anonymous visitors see only the login."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.test import Client
 
+from common.roles import VIEWERS
 from tests.factories import UserFactory
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -32,6 +34,33 @@ def alice_client(alice: User) -> Client:
 def bob_client(bob: User) -> Client:
     client = Client()
     client.force_login(bob, backend=MODEL_BACKEND)
+    return client
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return UserFactory(username="charlie")
+
+
+@pytest.fixture
+def charlie_client(charlie: User) -> Client:
+    client = Client()
+    client.force_login(charlie, backend=MODEL_BACKEND)
+    return client
+
+
+@pytest.fixture
+def victor(db: None) -> User:
+    """A member of `Viewers`: reads everything he may see, changes nothing."""
+    user = UserFactory(username="victor")
+    user.groups.add(Group.objects.get_or_create(name=VIEWERS)[0])
+    return user
+
+
+@pytest.fixture
+def victor_client(victor: User) -> Client:
+    client = Client()
+    client.force_login(victor, backend=MODEL_BACKEND)
     return client
 
 

@@ -83,6 +83,13 @@ class IncidentFactory(ModelFactory[Incident]):
         if create and extracted:
             obj.services.set(extracted)
 
+    @factory.post_generation
+    def access_groups(  # noqa: N805
+        obj: Incident, create: bool, extracted: list[Any] | None, **kwargs: Any
+    ) -> None:
+        if create and extracted:
+            obj.access_groups.set(extracted)
+
 
 class RemediationFactory(ModelFactory[Remediation]):
     class Meta:
