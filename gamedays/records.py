@@ -12,6 +12,7 @@ path, required), `services` (names), `injection` (required), `hypothesis`,
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +41,8 @@ MAX_VERIFIES = 50
 MAX_TEXT = 10_000  # injection, hypothesis, abort conditions, rollback plan
 MAX_MARKDOWN = 100_000  # plan, notes, observations
 MAX_USERNAME = 150
+# How far ahead of the server's clock a scenario's `ran_at` may be (a clock or a time zone off).
+RAN_AT_SLACK = datetime.timedelta(days=1)
 
 GAME_DAY_FIELDS = (
     "external_id", "title", "scheduled_at", "environment", "facilitator", "plan", "notes",
@@ -161,6 +164,13 @@ def clean_scenario(raw: Mapping[str, Any], at: tuple[Any, ...], errors: Errors) 
         record["ran_at"] = None  # it has not run (yet): a time would claim otherwise
     elif record["ran_at"] is None:
         record["ran_at"] = timezone.now().replace(microsecond=0)  # recorded as it happens
+    elif record["ran_at"] > timezone.now() + RAN_AT_SLACK:
+        # The latest evidence wins: a mistyped year would outrank every real result.
+        errors.add(
+            (*at, "ran_at"),
+            f"is in the future ({record['ran_at']:%Y-%m-%d %H:%M} UTC): a result is recorded "
+            "once the scenario ran.",
+        )
 
     services: dict[str, str] = {}
     items = clean_list(

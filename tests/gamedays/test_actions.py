@@ -296,3 +296,13 @@ def test_the_backlog_follows_the_kinds_that_make_a_promise(settings: Any) -> Non
     assert {f.title for f in awaiting_verification()} == {"prevent", "mitigate"}
     settings.ONCE_RECURRENCE_KINDS = ["prevent", "mitigate", "detect"]
     assert {f.title for f in awaiting_verification()} == {"prevent", "mitigate", "detect"}
+
+
+def test_a_result_from_the_future_is_refused_on_every_way_in() -> None:
+    fix = _fix()
+    scenario = _plan(fix).scenarios.get()
+    with pytest.raises(RecordInvalid, match=r"scenarios\[1\]\.ran_at is in the future"):
+        record_outcome(scenario, outcome="held", observations="", ran_at=days(400), by=None)
+    fix.refresh_from_db()
+    assert Scenario.objects.get(pk=scenario.pk).outcome == "pending"
+    assert fix.effectiveness != Effectiveness.VERIFIED
