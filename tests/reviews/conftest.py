@@ -16,6 +16,7 @@ from remediations import effectiveness
 from remediations.models import RecurrenceFlag
 from remediations.recurrence import evaluate
 from reviews.weeks import Week
+from tests.clock import Clock
 from tests.factories import IncidentFactory, RemediationFactory
 
 
@@ -116,10 +117,15 @@ def game_day(
 
 
 @pytest.fixture
-def drills(kb: dict[str, Any], week: Week) -> dict[str, Any]:
+def drills(kb: dict[str, Any], week: Week, clock: Clock) -> dict[str, Any]:
     """Game days around the week: two this week (one done, whose scenarios held, failed and
     were aborted; one planned), one last week whose scenario failed, one next week; and done
-    fixes, one of them still awaiting verification."""
+    fixes, one of them still awaiting verification.
+
+    The clock stands at the week's Sunday noon: results of the week's scenarios are in the
+    past whatever day the suite runs (a result can't be dated ahead of the clock).
+    """
+    clock.now = max(clock.now, at(week, 6.5))
     config = get_or_create_category("Configuration > Invalid configuration push")
     drills: dict[str, Any] = {
         "canary": RemediationFactory(
