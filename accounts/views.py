@@ -1,39 +1,89 @@
-"""/account/tokens/: what lets calendar apps (and, later, scripts) reach Once without a login."""
+"""/account/tokens/: what lets calendar apps and scripts reach Once without a login."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import CalendarFeed
+from accounts.forms import NewTokenForm
+from accounts.models import ApiToken, CalendarFeed
+from common.forms import id_of
+from common.validation import RecordInvalid
 
-# The secret of a feed just made, kept in the session until the next page shows it once.
+# A secret just made, kept in the session until the next page shows it once. (The session
+# table already holds what opens a session, so the key passing through it for one redirect
+# exposes nothing a reader of that table couldn't use anyway; the page pops it.)
 JUST_ISSUED = "calendar_feed_secret"
+JUST_ISSUED_TOKEN = "api_token_key"  # noqa: S105  (a session key's name)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    """Your calendar feed: make one (or a new one, which ends the old), or revoke it."""
+    """Your API tokens (make one with a name and a lifetime, see them, revoke them) and your
+    calendar feed (make one, or a new one, which ends the old, or revoke it).
+
+    Every active user may, viewers too: reading through the API is reading. A key or a feed
+    address is shown once, on the page right after it was made. A token that isn't yours
+    answers 404, as if it didn't exist.
+    """
     user = request.user
     if not user.is_authenticated:  # LoginRequiredMiddleware sends visitors to log in first
         raise PermissionDenied
+    here = HttpResponseRedirect(reverse("account_tokens"))
+    form = NewTokenForm()
+    status = 200
     if request.method == "POST":
-        if request.POST.get("action") == "revoke":
+        action = request.POST.get("action")
+        if action == "create_token":
+            form = NewTokenForm(request.POST)
+            if form.is_valid():
+                try:
+                    token, key = ApiToken.issue(
+                        user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+                    )
+                except RecordInvalid as invalid:
+                    form.show(invalid.errors)
+                else:
+                    request.session[JUST_ISSUED_TOKEN] = {"id": token.pk, "key": key}
+                    return here
+            status = 400
+        elif action == "revoke_token":
+            token_id = id_of(request.POST.get("token"))
+            mine = ApiToken.objects.filter(user=user, pk=token_id).first() if token_id else None
+            if mine is None:
+                raise Http404("No such token.")
+            if ApiToken.objects.filter(pk=mine.pk).revoke():
+                messages.success(request, f"Token “{mine.name}” revoked: it no longer works.")
+            return here
+        elif action == "revoke":
             if CalendarFeed.revoke_for(user):
                 messages.success(request, "Calendar feed revoked: its address no longer works.")
+            return here
+        elif action in ("create", "regenerate"):
+            _, feed_secret = CalendarFeed.issue(user)
+            request.session[JUST_ISSUED] = feed_secret
+            return here
         else:
-            _, secret = CalendarFeed.issue(user)
-            request.session[JUST_ISSUED] = secret
-        return HttpResponseRedirect(reverse("account_tokens"))
-    secret = request.session.pop(JUST_ISSUED, None)
+            return HttpResponse("Unknown action.", status=400, content_type="text/plain")
+
+    secret = request.session.pop(JUST_ISSUED, None) if request.method == "GET" else None
     feed_url = (
         request.build_absolute_uri(reverse("game_day_calendar", args=[secret])) if secret else None
     )
     feed = CalendarFeed.objects.filter(user=user, revoked_at__isnull=True).first()
-    return render(request, "accounts/tokens.html", {"feed": feed, "feed_url": feed_url})
+    new_token = request.session.pop(JUST_ISSUED_TOKEN, None) if request.method == "GET" else None
+    api_tokens = list(ApiToken.objects.filter(user=user).unrevoked())
+    context = {
+        "feed": feed,
+        "feed_url": feed_url,
+        "form": form,
+        "api_tokens": api_tokens,
+        "new_token": new_token,
+    }
+    return render(request, "accounts/tokens.html", context, status=status)

@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.forms",  # Django's own form templates, found by our FORM_RENDERER
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -306,8 +305,9 @@ ONCE_BASE_URL = env_str("ONCE_BASE_URL", "http://127.0.0.1:8000")
 # --- REST API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous API call then gets 401 with `WWW-Authenticate: Token`.
+    # Keys are stored hashed, expire and can be revoked (accounts.models.ApiToken).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

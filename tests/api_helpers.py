@@ -7,10 +7,15 @@ from typing import Any
 from rest_framework.test import APIClient
 
 
-def api_client_for(user: Any) -> APIClient:
-    from rest_framework.authtoken.models import Token
+def api_key_for(user: Any, *, name: str = "tests", days: int | None = None) -> str:
+    """A fresh API key for `user` (accounts.models.ApiToken), as /account/tokens/ makes one."""
+    from accounts.models import ApiToken
 
+    _, key = ApiToken.issue(user, name=name, days=days)
+    return key
+
+
+def api_client_for(user: Any) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     return client

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 
 from common.validation import Errors
 from gamedays.actions import save_game_day
 from gamedays.models import GameDay
 from gamedays.records import clean_game_day
 from incidents.actions import get_or_create_category
+from tests.api_helpers import api_key_for
 from tests.factories import IncidentFactory, RemediationFactory, UserFactory, make_flag
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +33,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def test_the_api_never_fails_and_matches_its_schema(live_server: Any) -> None:
-    token = Token.objects.create(user=UserFactory(username="alice")).key
+    token = api_key_for(UserFactory(username="alice"))
     # Objects for the generated ids to find now and then (ids start low in a fresh database).
     category = get_or_create_category("Networking > Envoy")
     incident = IncidentFactory(categories=[category])

@@ -19,8 +19,8 @@ import pytest
 import redis
 import requests
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
+from tests.api_helpers import api_key_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -92,7 +92,7 @@ def production(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def test_a_recurrence_made_through_the_api_is_flagged(production: dict[str, Any]) -> None:
-    token = Token.objects.create(user=UserFactory(username="alice")).key
+    token = api_key_for(UserFactory(username="alice"))
     api = requests.Session()
     api.headers["Authorization"] = f"Token {token}"
     base = production["base"]

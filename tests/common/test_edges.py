@@ -314,13 +314,13 @@ def test_an_unexpected_error_under_the_api_is_json(
 def test_an_unexpected_error_outside_a_viewset_under_the_api_is_json(
     api: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rest_framework.authentication import TokenAuthentication
+    from accounts.authentication import ApiTokenAuthentication
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
     # Fails before DRF's exception handler can see it: the handler500 path answers.
-    monkeypatch.setattr(TokenAuthentication, "authenticate", explode)
+    monkeypatch.setattr(ApiTokenAuthentication, "authenticate", explode)
     api.raise_request_exception = False
     response = api.get("/api/incidents/")
     assert response.status_code == 500

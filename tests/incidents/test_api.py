@@ -51,8 +51,8 @@ def test_token_from_the_management_command_authenticates(alice: Any) -> None:
     import io
 
     out = io.StringIO()
-    call_command("drf_create_token", "alice", stdout=out)
-    key = out.getvalue().split()[2]
+    call_command("create_api_token", "alice", stdout=out, stderr=io.StringIO())
+    key = out.getvalue().strip()
     client = APIClient()
     assert client.get("/api/incidents/").status_code == 401
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")

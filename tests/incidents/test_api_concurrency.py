@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from incidents.models import Incident
+from tests.api_helpers import api_key_for
 from tests.factories import IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,7 +21,7 @@ CLIENTS = 8
 
 
 def test_parallel_patches_with_the_same_version_let_exactly_one_through(live_server: Any) -> None:
-    token = Token.objects.create(user=UserFactory(username="alice")).key
+    token = api_key_for(UserFactory(username="alice"))
     incident = IncidentFactory(title="Original")
     url = f"{live_server.url}/api/incidents/{incident.pk}/"
     start = threading.Barrier(CLIENTS)

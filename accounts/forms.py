@@ -1,0 +1,32 @@
+"""The form that makes an API token on /account/tokens/."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, MAX_TOKEN_NAME
+from common.validation import Errors, sentence
+
+
+class NewTokenForm(forms.Form):
+    """A name and a lifetime. The form only parses them: accounts.models.clean_token_request
+    judges them, as it does for `create_api_token`, so both refuse the same with the same words."""
+
+    name = forms.CharField(
+        required=False,
+        strip=False,
+        help_text="What it is for, e.g. “nightly export” or “laptop scripts”.",
+        widget=forms.TextInput(attrs={"maxlength": MAX_TOKEN_NAME, "autocomplete": "off"}),
+    )
+    days = forms.IntegerField(
+        label="Expires after (days)",
+        required=False,
+        initial=DEFAULT_TOKEN_DAYS,
+        help_text=f"From 1 to {MAX_TOKEN_DAYS} days.",
+        widget=forms.NumberInput(attrs={"min": 1, "max": MAX_TOKEN_DAYS}),
+    )
+
+    def show(self, errors: Errors) -> None:
+        for path, message in errors.items:
+            name = path[0] if path else None
+            self.add_error(name if name in self.fields else None, sentence(message))
