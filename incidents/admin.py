@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import AuditedDeletes
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors, clean_text, sentence
@@ -95,7 +96,7 @@ class ServiceAdminForm(forms.ModelForm):
 
 
 @admin.register(FailureCategory)
-class FailureCategoryAdmin(admin.ModelAdmin):
+class FailureCategoryAdmin(AuditedDeletes):
     form = CategoryAdminForm
     list_display = ["path", "slug"]
     search_fields = ["path", "description"]
@@ -108,7 +109,7 @@ class FailureCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(AuditedDeletes):
     form = ServiceAdminForm
     list_display = ["name"]
     search_fields = ["name"]
@@ -142,7 +143,7 @@ class TimelineInline(ReadOnlyInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(SimpleHistoryAdmin):
+class IncidentAdmin(AuditedDeletes, SimpleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
     list_filter = ["severity", "status"]
