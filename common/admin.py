@@ -1,54 +1,14 @@
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import admin, messages
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group, User
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
 
-from common import audit, notifications
+from common import notifications
 from common.models import Notification
-
-
-class AuditedDeletes(admin.ModelAdmin):
-    """A ModelAdmin whose deletions, one by one or with the "delete selected" action, are
-    written to the audit log in the same transaction (PRODUCT.md: /audit/ lists deletions).
-
-    The audit log itself (common.models.AuditEvent) has no admin: /audit/ shows it, and nothing
-    may change it.
-    """
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        target = audit.describe(obj)
-        with transaction.atomic():
-            super().delete_model(request, obj)
-            audit.deleted([target], by=request.user, via="admin")
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        targets = [audit.describe(obj) for obj in queryset]
-        with transaction.atomic():
-            super().delete_queryset(request, queryset)
-            audit.deleted(targets, by=request.user, via="admin")
-
-
-# Django's own user and group pages, with their deletions audited (changes of roles and group
-# memberships are recorded by common/audit_receivers.py, whichever way they are made).
-admin.site.unregister(User)
-admin.site.unregister(Group)
-
-
-@admin.register(User)
-class AuditedUserAdmin(AuditedDeletes, UserAdmin):
-    pass
-
-
-@admin.register(Group)
-class AuditedGroupAdmin(AuditedDeletes, GroupAdmin):
-    pass
 
 
 @admin.register(Notification)

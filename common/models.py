@@ -186,14 +186,19 @@ class AuditEvent(models.Model):
         raise AppendOnly()
 
     def detail_lines(self) -> list[str]:
-        """The detail as short lines for people: "is_staff: False → True", "added: Viewers"."""
+        """The detail as short lines for people: "is staff: False → True", "groups added:
+        Viewers" (from {"added": ["Viewers"], "of": "groups"})."""
         lines = []
+        of = self.detail.get("of")
         for key, value in self.detail.items():
+            if key == "of":
+                continue
             if isinstance(value, list) and len(value) == 2 and key in _BEFORE_AFTER:
                 text = f"{_shown(value[0])} → {_shown(value[1])}"
             else:
                 text = _shown(value)
-            lines.append(f"{key.replace('_', ' ')}: {text}")
+            name = f"{of} {key}" if of and key in ("added", "removed") else key
+            lines.append(f"{name.replace('_', ' ')}: {text}")
         return lines
 
 

@@ -14,7 +14,6 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from common.admin import AuditedDeletes
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors, clean_text, sentence
@@ -96,7 +95,7 @@ class ServiceAdminForm(forms.ModelForm):
 
 
 @admin.register(FailureCategory)
-class FailureCategoryAdmin(AuditedDeletes):
+class FailureCategoryAdmin(admin.ModelAdmin):
     form = CategoryAdminForm
     list_display = ["path", "slug"]
     search_fields = ["path", "description"]
@@ -109,7 +108,7 @@ class FailureCategoryAdmin(AuditedDeletes):
 
 
 @admin.register(Service)
-class ServiceAdmin(AuditedDeletes):
+class ServiceAdmin(admin.ModelAdmin):
     form = ServiceAdminForm
     list_display = ["name"]
     search_fields = ["name"]
@@ -143,7 +142,7 @@ class TimelineInline(ReadOnlyInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(AuditedDeletes, SimpleHistoryAdmin):
+class IncidentAdmin(SimpleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
     list_filter = ["severity", "status"]

@@ -9,7 +9,6 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from common.admin import AuditedDeletes
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors
@@ -38,7 +37,7 @@ class RemediationAdminForm(BaseVersionField, RemediationFields):
 
 
 @admin.register(Remediation)
-class RemediationAdmin(AuditedDeletes, SimpleHistoryAdmin):
+class RemediationAdmin(SimpleHistoryAdmin):
     form = RemediationAdminForm
     list_display = ["title", "kind", "status", "owner", "due_date", "category"]
     list_filter = ["status", "kind"]

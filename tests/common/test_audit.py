@@ -230,6 +230,20 @@ def test_deleting_several_categories_at_once_in_the_admin_records_each(
     assert {e.target_type for e in events} == {"failure category"}
 
 
+def test_every_admin_page_records_its_deletions_whichever_app_registered_it() -> None:
+    from django.contrib import admin
+
+    from common.audit_admin import AuditedDeletes
+
+    registered = {
+        model._meta.label: model_admin for model, model_admin in admin.site._registry.items()
+    }
+    assert {"auth.User", "auth.Group", "incidents.Incident", "remediations.Remediation"} <= set(
+        registered
+    )
+    assert [label for label, m in registered.items() if not isinstance(m, AuditedDeletes)] == []
+
+
 def test_deleting_a_category_through_the_api_is_recorded(root: User) -> None:
     category = CategoryFactory(name="Networking")
     response = api_client_for(root).delete(f"/api/categories/{category.pk}/", REMOTE_ADDR=ADDRESS)
@@ -337,6 +351,7 @@ def test_adding_and_removing_group_members_is_recorded_from_either_side(
     assert {(e.username, e.address) for e in _events(Action.GROUP_CHANGE, since)} == {
         ("root", ADDRESS)
     }
+    assert _events(Action.GROUP_CHANGE, since)[0].detail_lines() == ["groups added: Ops, Security"]
 
 
 def test_permissions_given_to_a_group_are_a_role_change(root: User) -> None:
