@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db import models
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from common.forms import DateInput
+from common.models import AuditAction, AuditEvent
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
@@ -75,3 +81,41 @@ class FilterSet(django_filters.FilterSet):
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": BooleanFilter},
     }
+
+
+class AuditEventFilterSet(FilterSet):
+    """The audit log's filters (/audit/): what, who, and between which days (inclusive)."""
+
+    action = django_filters.ChoiceFilter(choices=AuditAction.choices, empty_label="Any")
+    user = django_filters.CharFilter(
+        field_name="username",
+        label="User",
+        help_text="The username (for a failed sign-in, the name tried).",
+    )
+    after = django_filters.DateFilter(
+        method="filter_after", label="On or after", widget=DateInput()
+    )
+    before = django_filters.DateFilter(
+        method="filter_before", label="On or before", widget=DateInput()
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "user", "after", "before"]
+
+    # Days in the current time zone, compared with the stored time as is (its index serves).
+    def filter_after(
+        self, queryset: QuerySet[AuditEvent], name: str, value: datetime.date | None
+    ) -> QuerySet[AuditEvent]:
+        return queryset.filter(at__gte=_start_of(value)) if value else queryset
+
+    def filter_before(
+        self, queryset: QuerySet[AuditEvent], name: str, value: datetime.date | None
+    ) -> QuerySet[AuditEvent]:
+        if not value or value == datetime.date.max:  # no day after the last one
+            return queryset
+        return queryset.filter(at__lt=_start_of(value + datetime.timedelta(days=1)))
+
+
+def _start_of(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())

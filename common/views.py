@@ -1,13 +1,17 @@
 from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.utils import DatabaseError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+
+from common.filters import AuditEventFilterSet
+from common.models import AuditEvent
 
 PREVIEWABLE_FIELDS = {"body", "description", "notes", "plan", "observations"}
 
@@ -68,6 +72,23 @@ def markdown_preview(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("field", "body")
     text = request.POST.get(name, "") if name in PREVIEWABLE_FIELDS else ""
     return render(request, "common/preview.html", {"text": text})
+
+
+AUDIT_PAGE_SIZE = 50
+
+
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """/audit/: the audit log, newest first, filtered; read only.
+
+    Superusers only (PRODUCT.md). Anyone else, staff included, gets 404, as for a restricted
+    incident: the log names restricted incidents and who looked at them.
+    """
+    if not request.user.is_superuser:
+        raise Http404
+    filterset = AuditEventFilterSet(request.GET, queryset=AuditEvent.objects.all())
+    page = Paginator(filterset.qs, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "common/audit.html", {"filter": filterset, "page": page})
 
 
 # --- Error pages: HTML for people, JSON under /api/ (PRODUCT.md: "Errors are JSON under /api/,

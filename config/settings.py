@@ -77,6 +77,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The audit log learns the request's address and user here (common/audit.py).
+    "common.middleware.AuditContextMiddleware",
+    # Cache-Control: no-store on every response to a signed-in user (common/middleware.py).
+    "common.middleware.NoStoreMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

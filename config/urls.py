@@ -18,6 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incident_list"), name="home"),
     path("healthz", common_views.healthz, name="healthz"),
     path("preview/", common_views.markdown_preview, name="markdown_preview"),
+    path("audit/", common_views.audit_log, name="audit_log"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", account_views.tokens, name="account_tokens"),

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from common import changes
+from common import audit, changes
 from common.concurrency import claim_version, save_versioned
 from incidents.models import (
     PATH_SEPARATOR,
@@ -18,6 +18,7 @@ from incidents.models import (
     Incident,
     Service,
     TimelineEntry,
+    Visibility,
 )
 from incidents.records import INCIDENT_FIELDS
 
@@ -228,6 +229,7 @@ def save_incident(
     cache = cache or CategoryCache()
     if incident.pk and same_record(record_of(incident), record):
         return incident  # nothing changed: no new version, no history entry, no conflict
+    seen_by = _visibility_of(incident.pk) if incident.pk else None  # for the audit log
     with transaction.atomic():
         for name in INCIDENT_FIELDS:
             setattr(incident, name, record[name])
@@ -252,4 +254,32 @@ def save_incident(
         latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]
         incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))
         changes.incidents_changed([incident.pk])
+        _audit_visibility(incident, seen_by, by=by)
     return incident
+
+
+# --- The audit log: who may see an incident (PRODUCT.md, "/audit/ lists … changes of
+# visibility"). Compared as stored, before and after the save, whatever the caller changed.
+
+Seen = tuple[str, list[str]]  # (visibility, access group names, sorted)
+
+
+def _visibility_of(pk: int) -> Seen | None:
+    """The stored visibility and access groups of incident `pk` (one query); None if absent."""
+    rows = list(Incident.objects.filter(pk=pk).values_list("visibility", "access_groups__name"))
+    if not rows:
+        return None
+    return rows[0][0], sorted(name for _, name in rows if name)
+
+
+def _audit_visibility(incident: Incident, before: Seen | None, *, by: User | None) -> None:
+    """Record a change of visibility or access groups; a new incident only if restricted."""
+    before = before or (Visibility.EVERYONE.value, [])
+    after = _visibility_of(incident.pk)
+    if after is not None and after != before:
+        audit.record(
+            audit.Action.VISIBILITY_CHANGE,
+            by=by,
+            target=incident,
+            detail={"visibility": [before[0], after[0]], "access_groups": [before[1], after[1]]},
+        )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
 from rest_framework import mixins, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from common import audit
 from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
 from incidents.filters import IncidentFilterSet
@@ -33,6 +39,11 @@ class IncidentViewSet(
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incident = self.get_object()
+        audit.viewed(incident, request)  # a restricted incident's views are audited
+        return Response(self.get_serializer(incident).data)
+
 
 class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     queryset = FailureCategory.objects.annotate(
@@ -42,3 +53,9 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
         last_tested_at=last_tested_subquery(),
     )
     serializer_class = TestedCategorySerializer
+
+    def perform_destroy(self, instance: FailureCategory) -> None:
+        target = audit.describe(instance)
+        with transaction.atomic():
+            instance.delete()
+            audit.deleted([target], by=self.request.user, via="api")

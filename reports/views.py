@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from common import audit
 from common.concurrency import StaleVersion
 from common.forms import id_of
 from common.validation import RecordInvalid
@@ -54,6 +55,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    audit.viewed(incident, request)  # a restricted incident's views are audited
     context = {
         "incident": incident,
         # "This failure mode already has open remediations: …"
@@ -109,6 +111,8 @@ def _incident_form(
     request: HttpRequest, incident: Incident, *, scenario: Scenario | None = None
 ) -> HttpResponse:
     is_new = incident.pk is None
+    if not is_new:
+        audit.viewed(incident, request)  # a restricted incident's views are audited
     data = request.POST if request.method == "POST" else None
     editor = IncidentEditor(incident, data)
     if scenario is not None and data is None:
@@ -157,6 +161,7 @@ def _for_edit(pk: int) -> Incident:
 @require_GET
 def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(Incident, pk=pk)
+    audit.viewed(incident, request)  # a restricted incident's views are audited
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from common import audit
 from common.jsonlines import encode_line
 from gamedays.interchange import export_record, for_export
 from gamedays.models import GameDay
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         target = options["file"] or options["output"]
         game_days = for_export(GameDay.objects.order_by("scheduled_at", "id"))
         output = open(target, "w", encoding="utf-8") if target else None  # noqa: SIM115
+        count = 0
         try:
             for game_day in game_days.iterator(chunk_size=200):
                 line = encode_line(export_record(game_day))
@@ -32,6 +34,9 @@ class Command(BaseCommand):
                     output.write(line + "\n")
                 else:
                     self.stdout.write(line)
+                count += 1
         finally:
             if output:
                 output.close()
+            # Also when the export stopped half-way: what was written has left Once.
+            audit.exported("game days", count=count, command="export_game_days", options=options)

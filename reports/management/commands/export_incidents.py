@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from common import audit
 from incidents.models import Incident
 from reports.interchange import encode_line, export_record, for_export
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         incidents = for_export(Incident.objects.order_by("id"))
         output = open(options["output"], "w", encoding="utf-8") if options["output"] else None  # noqa: SIM115
+        count = 0
         try:
             for incident in incidents.iterator(chunk_size=500):
                 line = encode_line(export_record(incident))
@@ -26,6 +28,9 @@ class Command(BaseCommand):
                     output.write(line + "\n")
                 else:
                     self.stdout.write(line)
+                count += 1
         finally:
             if output:
                 output.close()
+            # Also when the export stopped half-way: what was written has left Once.
+            audit.exported("incidents", count=count, command="export_incidents", options=options)
