@@ -9,6 +9,8 @@ from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from common.permissions import writer_required
+
 PREVIEWABLE_FIELDS = {"body", "description", "notes", "plan", "observations"}
 
 
@@ -63,6 +65,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@writer_required
 def markdown_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: Markdown rendered by the same sanitizing renderer as the saved page."""
     name = request.GET.get("field", "body")

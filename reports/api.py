@@ -7,6 +7,7 @@ from rest_framework import mixins, viewsets
 
 from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
+from incidents.actions import delete_category
 from incidents.filters import IncidentFilterSet
 from incidents.models import Cause, FailureCategory, Incident
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
@@ -42,3 +43,7 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
         last_tested_at=last_tested_subquery(),
     )
     serializer_class = TestedCategorySerializer
+
+    def perform_destroy(self, instance: FailureCategory) -> None:
+        # Staff only (common.permissions.RolePermission answers first; the action decides).
+        delete_category(instance, by=self.request.user)
