@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # not at run time: DRF's views load the settings that name this module
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 from common.roles import can_manage, can_write, require_staff, require_writer
 
