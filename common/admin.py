@@ -1,18 +1,38 @@
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import truncatechars
 
 from common import notifications
 from common.models import Notification
+from common.roles import can_manage, can_write
+
+
+class RoleAdmin(admin.ModelAdmin):
+    """Admin permissions that follow the roles (common/roles.py) on top of Django's model
+    permissions: staff who are in `Viewers` only look, adding and changing need a writer,
+    deleting needs staff who write (`can_manage`). What a ModelAdmin forbids itself (a
+    read-only log) stays forbidden: each check is `role and super()`."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_write(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return can_write(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return can_manage(request.user) and super().has_delete_permission(request, obj)
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RoleAdmin):
     """The delivery log, read-only: what went out, what is waiting, what failed and why.
 
     Rows are never added, changed or deleted here; "retry now" is the one thing staff do.
@@ -46,7 +66,7 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("common.change_notification")
+        return can_write(request.user) and request.user.has_perm("common.change_notification")
 
     @admin.action(description="Retry now", permissions=["retry"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
@@ -58,3 +78,64 @@ class NotificationAdmin(admin.ModelAdmin):
             + (f"; {skipped} sent or being sent were left alone." if skipped else "."),
             messages.SUCCESS,
         )
+
+
+# --- Users and groups: staff business (PRODUCT.md, "Who may see and change what") -------------
+
+
+class RoleUserAdmin(UserAdmin):
+    """Django's user admin, for staff who are not viewers and hold the auth permissions
+    (superusers hold them all). Only a superuser makes or edits superusers or grants
+    individual permissions: staff can't raise themselves above staff."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_manage(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_manage(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return can_manage(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return can_manage(request.user) and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["is_superuser", "user_permissions"]
+        return readonly
+
+
+class RoleGroupAdmin(GroupAdmin):
+    """Groups (`Viewers` and the access groups of restricted incidents): staff who are not
+    viewers, with the auth permissions; only a superuser grants a group model permissions."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_manage(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return can_manage(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_manage(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return can_manage(request.user) and super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly.append("permissions")
+        return readonly
+
+
+User = get_user_model()
+for model, model_admin in ((User, RoleUserAdmin), (Group, RoleGroupAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, model_admin)

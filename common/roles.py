@@ -43,10 +43,13 @@ def can_write(user: Any) -> bool:
 
 
 def can_manage(user: Any) -> bool:
-    """May `user` delete categories and services and manage users and groups (staff)?"""
+    """May `user` delete categories and services and manage users and groups (staff)?
+
+    Staff who are also in `Viewers` only read, like every viewer: managing is changing.
+    """
     if user is None:
         return True
-    return bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+    return can_write(user) and bool(getattr(user, "is_staff", False))
 
 
 def require_writer(user: Any) -> None:

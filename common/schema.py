@@ -17,6 +17,7 @@ ERROR_SCHEMA = {
 ERRORS = {
     "400": "The request is invalid; the body says which fields and why.",
     "401": "No valid session or `Authorization: Token <key>` header.",
+    "403": "Your role may not do this: viewers only read, and only staff delete (`detail` says).",
     "404": "There is no such object.",
     "409": "The version sent is out of date, or the change conflicts with data saved meanwhile.",
     "413": "The request body is larger than the server accepts (DATA_UPLOAD_MAX_MEMORY_SIZE).",
@@ -31,6 +32,8 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
             codes = ["401"]
             if method in ("post", "put", "patch") or operation.get("parameters"):
                 codes.append("400")
+            if method in ("post", "put", "patch", "delete"):
+                codes.append("403")  # common.permissions.RolePermission
             if "{" in path:
                 codes.append("404")
             if method in ("post", "put", "patch", "delete"):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.filters import AuditEventFilterSet
 from common.models import AuditEvent
+from common.permissions import writer_required
 
 PREVIEWABLE_FIELDS = {"body", "description", "notes", "plan", "observations"}
 
@@ -67,6 +68,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@writer_required
 def markdown_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: Markdown rendered by the same sanitizing renderer as the saved page."""
     name = request.GET.get("field", "body")

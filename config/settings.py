@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "common.permissions.roles",
             ],
             "builtins": ["common.templatetags.once"],
         },
@@ -314,7 +315,9 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every active user reads, viewers only read, staff delete (common/permissions.py): the
+    # default, so no viewset can forget it.
+    "DEFAULT_PERMISSION_CLASSES": ["common.permissions.RolePermission"],
     # JSON in, JSON out: nested causes and timelines don't fit form encoding, and the
     # browsable API's inline scripts would break our CSP. People use /api/docs/.
     "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],

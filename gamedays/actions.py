@@ -17,6 +17,7 @@ from django.db import transaction
 
 from common import changes
 from common.concurrency import StaleVersion, save_versioned
+from common.roles import require_writer
 from common.validation import Errors, RecordInvalid
 from gamedays.models import GameDay, GameDayStatus, Outcome, Scenario
 from gamedays.records import GAME_DAY_FIELDS, SCENARIO_FIELDS, clean_game_day
@@ -111,8 +112,10 @@ def save_game_day(
     Returns warnings (names that match no user are left out). Raises RecordInvalid with the
     messages at their paths (a fix that does not exist or does not cover the scenario's
     failure mode, a scenario of another game day) and StaleVersion, writing nothing, when
-    someone saved a newer version meanwhile.
+    someone saved a newer version meanwhile. PermissionDenied for a viewer (`by` None is the
+    system: an import, the demo).
     """
+    require_writer(by)
     warnings: list[str] = []
     with transaction.atomic():
         stored = game_day_record_of(game_day) if game_day.pk else None
@@ -262,7 +265,9 @@ def record_outcome(
     game day as it is now. `seen` is the scenario's outcome and observations as the writer
     last saw them; when someone changed them meanwhile, StaleVersion is raised and nothing is
     written. RecordInvalid as `save_game_day`. Sets the game day running if it was planned.
+    PermissionDenied for a viewer, before anything else.
     """
+    require_writer(by)
     with transaction.atomic():
         game_day = GameDay.objects.select_for_update().get(pk=scenario.game_day_id)
         if game_day.status in (GameDayStatus.DONE, GameDayStatus.CANCELLED):
@@ -312,8 +317,9 @@ def add_fix_to_game_day(
     extended to verify it; when there is none, a scenario on that mode is added, to be planned
     in full on the game day's edit page. Applied to the game day as it is now, through
     `save_game_day`. Returns the scenario and whether it is new. RecordInvalid when the fix
-    has no failure mode or the game day is no longer planned.
+    has no failure mode or the game day is no longer planned; PermissionDenied for a viewer.
     """
+    require_writer(by)
     errors = Errors()
     if fix.category is None:
         errors.add(("verifies",), f"“{fix.title}” has no failure mode: a scenario can't test it.")
@@ -370,7 +376,9 @@ def _save_current(game_day: GameDay, raw: dict[str, Any], by: User | None) -> No
 
 def start_game_day(game_day: GameDay, *, by: User | None) -> GameDay:
     """Set a planned game day running (recording a first result does it too). A game day
-    that is already running, done or cancelled is left as it is: starting twice is harmless."""
+    that is already running, done or cancelled is left as it is: starting twice is harmless.
+    PermissionDenied for a viewer."""
+    require_writer(by)
     with transaction.atomic():
         locked = GameDay.objects.select_for_update().get(pk=game_day.pk)
         if locked.status == GameDayStatus.PLANNED:
@@ -387,8 +395,9 @@ def close_game_day(
     only what it changes counts: StaleVersion when the notes or the status changed after
     `seen_version`, the version the writer started from; otherwise it applies to the game day
     as it is now. RecordInvalid for a status other than done or cancelled, or notes the
-    validator refuses.
+    validator refuses. PermissionDenied for a viewer.
     """
+    require_writer(by)
     errors = Errors()
     if status not in (GameDayStatus.DONE, GameDayStatus.CANCELLED):
         errors.add(("status",), "A game day is closed as done or cancelled.")

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict, rebase
 from common.forms import id_of
+from common.permissions import writer_required
 from common.validation import Errors, RecordInvalid, render_path, sentence
 from gamedays.actions import (
     add_fix_to_game_day,
@@ -71,6 +72,7 @@ def game_day_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def game_day_create(request: HttpRequest) -> HttpResponse:
     initial: dict[str, Any] = {"environment": "staging"}
     scenarios: list[dict[str, Any]] = []
@@ -88,6 +90,7 @@ def game_day_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def game_day_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _game_day_form(request, get_object_or_404(GameDay, pk=pk))
 
@@ -223,6 +226,7 @@ def game_day_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@writer_required
 def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpResponse:
     """Record how one scenario went, in place (htmx), from a phone as much as a laptop.
 
@@ -290,6 +294,7 @@ def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRes
 
 
 @require_POST
+@writer_required
 def game_day_start(request: HttpRequest, pk: int) -> HttpResponse:
     game_day = get_object_or_404(GameDay, pk=pk)
     try:
@@ -304,6 +309,7 @@ def game_day_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def game_day_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Close a game day with its notes (done), or cancel it."""
     game_day = get_object_or_404(GameDay, pk=pk)
@@ -378,6 +384,7 @@ def backlog(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@writer_required
 def backlog_add(request: HttpRequest) -> HttpResponse:
     """ "Add to a game day": a planned one (a scenario on the fix's mode verifies it), or a new
     one (the plan form, filled in)."""

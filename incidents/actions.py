@@ -11,6 +11,7 @@ from django.utils.text import slugify
 
 from common import audit, changes
 from common.concurrency import claim_version, save_versioned
+from common.roles import require_staff, require_writer
 from incidents.models import (
     PATH_SEPARATOR,
     Cause,
@@ -36,14 +37,17 @@ def _unique_slug(path: str) -> str:
 
 @transaction.atomic
 def save_category(
-    category: FailureCategory, *, expected_version: int | None = None
+    category: FailureCategory, *, by: User | None, expected_version: int | None = None
 ) -> FailureCategory:
     """Create or update a category, keeping the stored paths of it and its sub-categories right.
 
     Call `category.full_clean()` first (a form does): it refuses cycles and bad names. An
     update that names the version it started from is refused with StaleVersion, writing
     nothing, when someone saved the category meanwhile; each update makes a new version.
+    Writers create and rename categories (they classify incidents); PermissionDenied for a
+    viewer (`by` None is the system).
     """
+    require_writer(by)
     old_path = None
     if category.pk:
         stored = FailureCategory.objects.get(pk=category.pk)
@@ -90,7 +94,8 @@ def get_or_create_category(path: str) -> FailureCategory:
         # second tree beside it that recurrence would never connect.
         existing = FailureCategory.objects.filter(path__iexact=full).first()
         if existing is None:
-            existing = save_category(FailureCategory(name=names[depth], parent=parent))
+            # The caller (save_incident, an import, the demo) has checked who writes.
+            existing = save_category(FailureCategory(name=names[depth], parent=parent), by=None)
         parent = existing
     assert parent is not None
     return parent
@@ -111,11 +116,15 @@ def get_or_create_services(names: Iterable[str]) -> list[Service]:
     return services
 
 
-def save_service(service: Service, *, name: str, description: str | None = None) -> Service:
+def save_service(
+    service: Service, *, by: User | None, name: str, description: str | None = None
+) -> Service:
     """Create or rename a service; a rename re-indexes the incidents it affected.
 
-    Raises ValueError when another service already has the name (ignoring case).
+    Raises ValueError when another service already has the name (ignoring case), and
+    PermissionDenied for a viewer (`by` None is the system).
     """
+    require_writer(by)
     clash = Service.objects.filter(name__iexact=name)
     if service.pk:
         clash = clash.exclude(pk=service.pk)
@@ -130,6 +139,31 @@ def save_service(service: Service, *, name: str, description: str | None = None)
         if renamed:
             changes.service_changed(service.pk)
     return service
+
+
+def delete_category(category: FailureCategory, *, by: User | None) -> None:
+    """Delete a category: staff only (PRODUCT.md, "Who may see and change what").
+
+    The incidents it classified lose it and are re-evaluated after the commit. Raises
+    PermissionDenied for anyone but staff, and ProtectedError (nothing deleted) while causes,
+    remediations, flags, scenarios or sub-categories still use it.
+    """
+    require_staff(by)
+    with transaction.atomic():
+        affected = list(category.incidents.values_list("pk", flat=True))
+        category.delete()
+        if affected:
+            changes.incidents_changed(affected)
+
+
+def delete_service(service: Service, *, by: User | None) -> None:
+    """Delete a service: staff only. The incidents it affected lose it and are re-indexed."""
+    require_staff(by)
+    with transaction.atomic():
+        affected = list(service.incidents.values_list("pk", flat=True))
+        service.delete()
+        if affected:
+            changes.incidents_changed(affected)
 
 
 class CategoryCache:
@@ -224,8 +258,10 @@ def save_incident(
     history record keeps the parts (`parts_of`), so history and the conflict page show them.
     After the commit, search and the recurrence engine hear of it (common/changes.py).
 
-    Raises StaleVersion, writing nothing, when someone saved a newer version meanwhile.
+    Raises StaleVersion, writing nothing, when someone saved a newer version meanwhile, and
+    PermissionDenied for a viewer (`by` None is the system: an import command, a task).
     """
+    require_writer(by)
     cache = cache or CategoryCache()
     if incident.pk and same_record(record_of(incident), record):
         return incident  # nothing changed: no new version, no history entry, no conflict

@@ -11,13 +11,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors, clean_text, sentence
-from incidents.actions import record_of, save_category, save_incident, save_service
+from incidents.actions import (
+    delete_category,
+    delete_service,
+    record_of,
+    save_category,
+    save_incident,
+    save_service,
+)
 from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident, Service, TimelineEntry
 from incidents.records import clean_incident, clean_name
@@ -95,7 +104,7 @@ class ServiceAdminForm(forms.ModelForm):
 
 
 @admin.register(FailureCategory)
-class FailureCategoryAdmin(admin.ModelAdmin):
+class FailureCategoryAdmin(RoleAdmin):
     form = CategoryAdminForm
     list_display = ["path", "slug"]
     search_fields = ["path", "description"]
@@ -104,11 +113,18 @@ class FailureCategoryAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: FailureCategory, form: forms.ModelForm, change: bool
     ) -> None:
-        save_category(obj)  # keeps the paths of sub-categories right
+        save_category(obj, by=request.user)  # keeps the paths of sub-categories right
+
+    def delete_model(self, request: HttpRequest, obj: FailureCategory) -> None:
+        delete_category(obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[FailureCategory]) -> None:
+        for category in queryset:
+            delete_category(category, by=request.user)
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(RoleAdmin):
     form = ServiceAdminForm
     list_display = ["name"]
     search_fields = ["name"]
@@ -119,7 +135,14 @@ class ServiceAdmin(admin.ModelAdmin):
         name = obj.name
         if obj.pk:  # the form changed obj in place: rename from the stored row
             obj.name = Service.objects.values_list("name", flat=True).get(pk=obj.pk)
-        save_service(obj, name=name.strip(), description=obj.description)
+        save_service(obj, by=request.user, name=name.strip(), description=obj.description)
+
+    def delete_model(self, request: HttpRequest, obj: Service) -> None:
+        delete_service(obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
+        for service in queryset:
+            delete_service(service, by=request.user)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -142,7 +165,7 @@ class TimelineInline(ReadOnlyInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(SimpleHistoryAdmin):
+class IncidentAdmin(RoleAdmin, SimpleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
     list_filter = ["severity", "status"]

@@ -109,14 +109,18 @@ class CategorySerializer(serializers.ModelSerializer):
 
     def create(self, validated_data: dict[str, Any]) -> FailureCategory:
         validated_data.pop("version", None)
-        return actions.save_category(FailureCategory(**validated_data))
+        return actions.save_category(
+            FailureCategory(**validated_data), by=self.context["request"].user
+        )
 
     def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:
         """An update may send the `version` it read: a stale one is refused with 409."""
         expected = validated_data.pop("version", None)
         for name, value in validated_data.items():
             setattr(instance, name, value)
-        return actions.save_category(instance, expected_version=expected)
+        return actions.save_category(
+            instance, by=self.context["request"].user, expected_version=expected
+        )
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -153,6 +157,6 @@ class ServiceSerializer(serializers.ModelSerializer):
 
     def _save(self, service: Service, data: dict[str, Any]) -> Service:
         try:
-            return actions.save_service(service, **data)
+            return actions.save_service(service, by=self.context["request"].user, **data)
         except ValueError as clash:
             raise serializers.ValidationError({"name": [str(clash)]}) from None

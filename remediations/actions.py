@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from common import changes
 from common.concurrency import save_versioned
+from common.roles import require_writer
 from common.validation import Errors, clean_choice, clean_text, sentence
 from incidents.actions import CategoryCache, save_incident
 from incidents.models import Incident
@@ -70,8 +71,9 @@ def save_remediation(
 
     Returns warnings for the writer (an `owner` that matches no user leaves it unassigned:
     PRODUCT.md, "Interchange format"). Raises StaleVersion, writing nothing, when someone
-    saved a newer version meanwhile.
+    saved a newer version meanwhile, and PermissionDenied for a viewer (`by` None: the system).
     """
+    require_writer(by)
     cache = cache or CategoryCache()
     if remediation.pk and _unchanged(remediation, record):
         return []  # nothing changed: no new version, no history entry, no conflict
@@ -128,8 +130,10 @@ def save_report(
     new ones (the page's and the API's "new remediations"), or — for an import, with
     `match_by_title` — matched to the incident's existing ones by title and updated, and none
     is deleted (PRODUCT.md, "Interchange format"). One transaction; returns the warnings.
-    Raises StaleVersion, writing nothing, when the incident changed meanwhile.
+    Raises StaleVersion, writing nothing, when the incident changed meanwhile, and
+    PermissionDenied for a viewer.
     """
+    require_writer(by)
     cache = cache or CategoryCache()
     warnings: list[str] = []
     with transaction.atomic():
@@ -185,8 +189,10 @@ def triage_flag(
     TriageRefused (with the sentence to show) for an outcome or note the rules refuse, and
     FlagAlreadyResolved when the flag is no longer open: of two people triaging it at once,
     the first wins and the second is told. `at` (default now) is when it was decided, for
-    decisions carried in from elsewhere (the demo's earlier reviews).
+    decisions carried in from elsewhere (the demo's earlier reviews). PermissionDenied for a
+    viewer, before anything else is looked at.
     """
+    require_writer(by)
     errors = Errors()
     outcome, note = clean_triage(outcome, note, errors)
     if errors:

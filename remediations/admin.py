@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors
@@ -37,7 +38,7 @@ class RemediationAdminForm(BaseVersionField, RemediationFields):
 
 
 @admin.register(Remediation)
-class RemediationAdmin(SimpleHistoryAdmin):
+class RemediationAdmin(RoleAdmin, SimpleHistoryAdmin):
     form = RemediationAdminForm
     list_display = ["title", "kind", "status", "owner", "due_date", "category"]
     list_filter = ["status", "kind"]

@@ -16,6 +16,7 @@ from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict
 from common.forms import id_of
 from common.history import versions
+from common.permissions import writer_required, writer_required_to_change
 from common.validation import Errors
 from incidents.models import Incident
 from remediations.actions import (
@@ -95,6 +96,7 @@ def flag_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required_to_change
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A recurrence, and its triage (PRODUCT.md, "Triage"). After "the fix did not hold" the
     page offers a follow-up for each named fix; after "not a recurrence", to reclassify."""
@@ -154,6 +156,7 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def remediation_create(request: HttpRequest) -> HttpResponse:
     remediation = Remediation()
     incident_id = id_of(request.GET.get("incident"))
@@ -208,6 +211,7 @@ def from_scenario(scenario_id: int) -> Remediation:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def remediation_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _remediation_form(request, get_object_or_404(Remediation, pk=pk))
 

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from common import audit
 from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
+from incidents.actions import delete_category
 from incidents.filters import IncidentFilterSet
 from incidents.models import Cause, FailureCategory, Incident
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
@@ -55,7 +56,8 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     serializer_class = TestedCategorySerializer
 
     def perform_destroy(self, instance: FailureCategory) -> None:
+        # Staff only (common.permissions.RolePermission answers first; the action decides).
         target = audit.describe(instance)
         with transaction.atomic():
-            instance.delete()
+            delete_category(instance, by=self.request.user)
             audit.deleted([target], by=self.request.user, via="api")

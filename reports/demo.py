@@ -230,7 +230,7 @@ def _create_category(path: str, description: str) -> None:
     category = actions.get_or_create_category(path)
     if not category.description:
         category.description = description
-        actions.save_category(category)
+        actions.save_category(category, by=None)
 
 
 def _store(records: Iterable[dict[str, Any]]) -> list[str]:

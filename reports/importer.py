@@ -18,6 +18,7 @@ from django.db import DatabaseError, transaction
 
 from common import changes
 from common.bulk import create_with_history, insert_rows, relax_commit_durability
+from common.roles import require_writer
 from incidents.actions import parts_of
 from incidents.models import Cause, Incident, TimelineEntry
 from incidents.records import INCIDENT_FIELDS
@@ -52,9 +53,14 @@ class _Prepared:
 
 
 class BatchImporter:
-    """Feed parsed records with `add`; call `flush` at the end. Both yield Outcomes."""
+    """Feed parsed records with `add`; call `flush` at the end. Both yield Outcomes.
+
+    `by` is who imports (None: the system, e.g. `manage.py import_incidents`); a viewer is
+    refused with PermissionDenied before anything is read.
+    """
 
     def __init__(self, *, by: Any = None, batch_size: int = 500) -> None:
+        require_writer(by)  # new incidents are bulk-written here, not through save_report
         self.by = by if by is not None and by.is_authenticated else None
         self.batch_size = batch_size
         self.resolver = Resolver()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from common import audit
 from common.concurrency import StaleVersion
 from common.forms import id_of
+from common.permissions import writer_required, writer_required_to_change
 from common.validation import RecordInvalid
 from gamedays import coverage
 from gamedays.models import Scenario
@@ -74,6 +75,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def incident_create(request: HttpRequest) -> HttpResponse:
     scenario = None
     scenario_id = id_of(request.GET.get("scenario"))
@@ -102,6 +104,7 @@ def _from_scenario(scenario: Scenario) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
     get_object_or_404(Incident, pk=pk)
     return _incident_form(request, _for_edit(pk))
@@ -194,10 +197,11 @@ def category_context(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required_to_change
 def category_tree(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST or None, prefix="new")
     if request.method == "POST" and form.is_valid():
-        category = actions.save_category(form.save(commit=False))
+        category = actions.save_category(form.save(commit=False), by=request.user)
         messages.success(request, f"Category “{category.path}” added.")
         return redirect("category_tree")
     # The tree by default; sorted by how the fixes fared (remediations.impact) or by when the
@@ -243,6 +247,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@writer_required
 def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(FailureCategory, slug=slug)
     form = CategoryForm(request.POST or None, instance=category)
@@ -250,8 +255,9 @@ def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             actions.save_category(
-                form.save(commit=False), expected_version=form.cleaned_data.get("version")
-            )
+                form.save(commit=False), by=request.user,
+                expected_version=form.cleaned_data.get("version"),
+            )  # fmt: skip
         except StaleVersion as stale:
             current = FailureCategory.objects.get(pk=stale.instance.pk)
             theirs = current.description[:200] or "(no description)"

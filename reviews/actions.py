@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.concurrency import StaleVersion, claim_version
+from common.roles import require_writer
 from common.validation import Errors, RecordInvalid, render_path, sentence
 from incidents.actions import record_of, save_incident
 from incidents.models import Incident, IncidentStatus
@@ -103,8 +104,9 @@ def mark_reviewed(
     An incident still investigating without a resolved time can't be reviewed (ReviewRefused
     says why); the time given goes through the incident's one validator (started ≤ detected ≤
     resolved). Raises StaleVersion, writing nothing, if the incident changed since
-    `expected_version`.
+    `expected_version`; PermissionDenied for a viewer.
     """
+    require_writer(by)
     raw = {**record_of(incident), "status": IncidentStatus.REVIEWED}
     if resolved_at is not None:
         raw["resolved_at"] = resolved_at
@@ -143,8 +145,10 @@ def next_steps_of(flag: RecurrenceFlag) -> list[dict[str, str]]:
 def triage(flag: RecurrenceFlag, *, outcome: str, note: str, week: Week, by: Any) -> ReviewDecision:
     """Triage one flag (remediations.actions.triage_flag) and write it into the minutes.
 
-    Raises TriageRefused or FlagAlreadyResolved, writing nothing, as triage_flag does.
+    Raises TriageRefused or FlagAlreadyResolved, writing nothing, as triage_flag does;
+    PermissionDenied for a viewer.
     """
+    require_writer(by)
     with transaction.atomic():
         triage_flag(flag, outcome=outcome, by=by, note=note)
         outcome_label = flag.get_outcome_display()
@@ -172,8 +176,10 @@ def triage_group(
     """The same outcome and note for each flag, each through `triage`, each on its own: one
     that someone else triaged meanwhile is reported and the others go through.
 
-    Raises TriageRefused, touching none, when the outcome or note is refused for all of them.
+    Raises TriageRefused, touching none, when the outcome or note is refused for all of them;
+    PermissionDenied for a viewer.
     """
+    require_writer(by)
     errors = Errors()
     clean_triage(outcome, note, errors)
     if errors:
@@ -240,8 +246,10 @@ def decide_remediation(
     """Save the remediation from a record cleaned by `clean_remediation` (reassign, reschedule,
     reopen, mark done…) and write what changed into the minutes, in one transaction.
 
-    Raises StaleVersion, writing nothing, if it changed since `expected_version`.
+    Raises StaleVersion, writing nothing, if it changed since `expected_version`;
+    PermissionDenied for a viewer.
     """
+    require_writer(by)
     before = remediation_record_of(remediation)
     with transaction.atomic():
         save_remediation(remediation, record, by=by, expected_version=expected_version)
@@ -263,12 +271,14 @@ def decide_remediation(
 
 
 @transaction.atomic
-def save_meeting(form: Any, *, expected_version: int | None) -> ReviewMeeting:
+def save_meeting(form: Any, *, by: Any, expected_version: int | None) -> ReviewMeeting:
     """Save the meeting's notes and attendees from its form, from the version it showed.
 
     Raises StaleVersion, writing nothing, when someone saved the notes meanwhile (a meeting
-    saved for the first time by two people at once: the second is an update of the first).
+    saved for the first time by two people at once: the second is an update of the first);
+    PermissionDenied for a viewer.
     """
+    require_writer(by)
     meeting: ReviewMeeting = form.instance
     if expected_version is None and meeting.pk is not None and _blank(meeting):
         # The page was opened before the week had a meeting; a decision made one since,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from common.concurrency import StaleVersion
 from common.forms import id_of
+from common.permissions import writer_required
 from common.validation import Errors
 from incidents.models import FailureCategory, Incident
 from remediations.actions import FlagAlreadyResolved, TriageRefused, merged_changes
@@ -157,6 +158,7 @@ def _fragment(
 
 
 @require_POST
+@writer_required
 def incident_reviewed(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
     incident = get_object_or_404(Incident, pk=pk)
@@ -211,6 +213,7 @@ def _flags() -> Any:
 
 
 @require_POST
+@writer_required
 def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
     flag = get_object_or_404(_flags(), pk=pk)
@@ -252,6 +255,7 @@ def _triaged_text(flag: RecurrenceFlag) -> str:
 
 
 @require_POST
+@writer_required
 def flag_group_decision(request: HttpRequest, week: str, category: int) -> HttpResponse:
     """One outcome and note for every open recurrence of a failure mode the page showed."""
     the_week = _week(week)
@@ -313,6 +317,7 @@ def _posted_ids(request: HttpRequest, category: int) -> list[int]:
 
 
 @require_POST
+@writer_required
 def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
     remediation = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=pk)
@@ -360,6 +365,7 @@ def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpRespon
 
 
 @require_POST
+@writer_required
 def remediation_reopen(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     """A fix marked done this week turns out not to be: open again (done time cleared)."""
     the_week = _week(week)
@@ -403,6 +409,7 @@ def remediation_reopen(request: HttpRequest, week: str, pk: int) -> HttpResponse
 
 
 @require_POST
+@writer_required
 def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
     the_week = _week(week)
     meeting = ReviewMeeting.objects.filter(week_start=the_week.monday).first()
@@ -411,7 +418,9 @@ def meeting_notes(request: HttpRequest, week: str) -> HttpResponse:
     conflict = False
     if saved:
         try:
-            actions.save_meeting(form, expected_version=form.cleaned_data.get("version"))
+            actions.save_meeting(
+                form, by=request.user, expected_version=form.cleaned_data.get("version")
+            )
         except StaleVersion as stale:
             saved, conflict = False, True
             # Their notes are shown above the form (the stored meeting); this editor's stay in

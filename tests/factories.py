@@ -56,7 +56,7 @@ class CategoryFactory(ModelFactory[FailureCategory]):
     def _create(
         cls, model_class: Callable[..., FailureCategory], *args: Any, **kwargs: Any
     ) -> FailureCategory:
-        return save_category(model_class(*args, **kwargs))
+        return save_category(model_class(*args, **kwargs), by=None)
 
 
 class IncidentFactory(ModelFactory[Incident]):

@@ -14,7 +14,7 @@ from incidents.actions import get_or_create_category
 from incidents.models import FailureCategory, Incident
 from remediations.models import FlagState, RecurrenceLink
 from tests.api_helpers import api_client_for
-from tests.factories import IncidentFactory, RemediationFactory, make_flag
+from tests.factories import IncidentFactory, RemediationFactory, UserFactory, make_flag
 
 pytestmark = pytest.mark.django_db
 
@@ -327,7 +327,8 @@ def test_categories_api_creates_moves_and_refuses_cycles(api: APIClient) -> None
 
 def test_a_category_in_use_cannot_be_deleted(api: APIClient) -> None:
     category = get_or_create_category("Storage > EBS latency")
-    response = api.delete(f"/api/categories/{category.parent_id}/")
+    staff = api_client_for(UserFactory(username="sam", is_staff=True))  # deleting is staff's
+    response = staff.delete(f"/api/categories/{category.parent_id}/")
     assert response.status_code == 409
     assert "still in use" in response.json()["detail"]
 

@@ -145,7 +145,7 @@ def test_a_category_moved_with_the_broker_down_is_applied_by_the_next_incrementa
     ebs = FailureCategory.objects.get(path="Storage > EBS latency")
     with django_capture_on_commit_callbacks(execute=True):
         ebs.parent = get_or_create_category("Networking")
-        save_category(ebs)
+        save_category(ebs, by=None)
     result = reconcile()
     assert result["incidents"] == 4  # those under the category moved
     assert flagged() == {i.pk for i in history["in_ebs"] + history["in_dns"]}

@@ -260,7 +260,7 @@ def test_moving_a_category_under_a_fixed_parent_raises_flags() -> None:
     evaluate([incident.pk])
     assert not RecurrenceFlag.objects.exists()
     orphan.parent = networking
-    save_category(orphan)
+    save_category(orphan, by=None)
     evaluate([incident.pk])
     assert RecurrenceFlag.objects.get().category.path == "Networking > Proxies"
 
