@@ -39,7 +39,7 @@ urlpatterns = [
         name="password_reset_done",
     ),
     path(
-        "accounts/password/reset/<uidb64>/<token>/",
+        "accounts/password/reset/<str:uidb64>/<str:token>/",
         signin.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),

@@ -64,9 +64,9 @@ def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None
         if server.poll() is not None:
             pytest.fail(f"The test OpenID provider exited:\n{log.read_text()}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.1)  # polling a starting server, not waiting out time in a test
     pytest.fail(f"The test OpenID provider did not answer {url} within 30 s:\n{log.read_text()}")
