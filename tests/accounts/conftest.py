@@ -2,8 +2,6 @@ from typing import Any
 
 import pytest
 
-from tests.oidc_provider.fixture import oidc_provider  # noqa: F401  (fixture: a real OpenID provider)
-
 
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings: Any) -> None:
