@@ -36,6 +36,7 @@ import requests
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 from django.core.exceptions import SuspiciousOperation
 from django.db import IntegrityError, transaction
@@ -183,6 +184,12 @@ class OidcBackend(OIDCAuthenticationBackend):
         if request is None or "nonce" not in credentials or not is_configured():
             return None
         user: User | None = super().authenticate(request, **credentials)
+        return user
+
+    def get_user(self, user_id: Any) -> User | None:
+        # The library's own returns deactivated accounts too: a person deactivated after
+        # signing in by single sign-on would keep their session. Django's refuses them.
+        user: User | None = ModelBackend.get_user(self, user_id)
         return user
 
     def _verify_jws(self, payload: bytes | str, key: Any) -> dict[str, Any]:

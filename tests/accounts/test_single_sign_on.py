@@ -64,6 +64,21 @@ def test_a_person_signs_in_through_the_provider_to_their_own_account(
     assert identity.issuer == sso.issuer and identity.subject
 
 
+def test_deactivating_an_account_ends_its_single_sign_on_session(
+    sso: OidcProvider, bob: User
+) -> None:
+    client = Client()
+    sign_in(client, sso, "bob")
+    assert signed_in_as(client) == "bob"
+    bob.is_active = False
+    bob.save()
+    assert signed_in_as(client) is None
+    # Nor can the provider sign the account in again.
+    sign_in(client, sso, "bob")
+    assert signed_in_as(client) is None
+    assert "your Once account is deactivated" in client.get(reverse("login")).content.decode()
+
+
 def test_the_second_sign_in_finds_the_account_by_subject_even_after_an_email_change(
     sso: OidcProvider, bob: User
 ) -> None:
