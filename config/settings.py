@@ -212,8 +212,13 @@ if ONCE_OIDC_ISSUER:
             "(give all four, or none to read them from the issuer's discovery document)."
         )
 else:
-    for _name in ("ONCE_OIDC_CLIENT_ID", "ONCE_OIDC_CLIENT_SECRET"):
-        if globals()[_name]:
+    _given = {
+        "ONCE_OIDC_CLIENT_ID": ONCE_OIDC_CLIENT_ID,
+        "ONCE_OIDC_CLIENT_SECRET": ONCE_OIDC_CLIENT_SECRET,
+    }
+    _given |= {f"ONCE_OIDC_{name.upper()}": url for name, url in ONCE_OIDC_ENDPOINTS.items()}
+    for _name, _value in _given.items():
+        if _value:
             raise ImproperlyConfigured(
                 f"ONCE_OIDC_ISSUER must be set when {_name} is (the provider's issuer URL, "
                 "e.g. https://login.example.com/realms/staff)."

@@ -41,6 +41,7 @@ def check_with(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[
         ("ONCE_OIDC_ISSUER", {**CONFIGURED, "ONCE_OIDC_ISSUER": "login.example.com"}),
         ("ONCE_OIDC_CLIENT_SECRET", {**CONFIGURED, "ONCE_OIDC_CLIENT_SECRET": ""}),
         ("ONCE_OIDC_ISSUER", {"ONCE_OIDC_CLIENT_ID": "once"}),
+        ("ONCE_OIDC_ISSUER", {"ONCE_OIDC_JWKS_URI": "https://login.example.com/jwks"}),
         ("ONCE_OIDC_SCOPES", {**CONFIGURED, "ONCE_OIDC_SCOPES": "email profile"}),
         ("ONCE_OIDC_SIGN_ALGO", {**CONFIGURED, "ONCE_OIDC_SIGN_ALGO": "none"}),
         (
