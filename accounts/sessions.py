@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.signals import user_logged_in
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -43,8 +44,9 @@ class IdleTimeoutMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        user = getattr(request, "user", None)
-        if session is not None and user is not None and user.is_authenticated:
+        # A signed-in session, not merely a signed-in request: an API call by token has no
+        # session, and refreshing one would create a session row per call.
+        if session is not None and SESSION_KEY in session:
             now = int(timezone.now().timestamp())
             if now - int(session.get(ACTIVE_AT, 0)) >= refresh_step():
                 # Marks the session modified: SessionMiddleware saves it with a new expiry

@@ -61,3 +61,13 @@ def test_requests_close_together_do_not_write_the_session(bob: User) -> None:
     with CaptureQueriesContext(connection) as captured:
         client.get(reverse("account_tokens"))
     assert not any("UPDATE" in q["sql"] and "django_session" in q["sql"] for q in captured)
+
+
+def test_an_api_call_by_token_makes_no_session(bob: User) -> None:
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(bob)
+    response = client.get("/api/incidents/")
+    assert response.status_code == 200
+    assert "sessionid" not in response.cookies
