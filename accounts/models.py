@@ -224,3 +224,30 @@ class ApiToken(models.Model):
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USE_PRECISION)
         ).update(last_used_at=now)
         self.last_used_at = now
+
+
+class SingleSignOnIdentity(models.Model):
+    """Who a person is at the OpenID provider (issuer + subject), bound to their Once account.
+
+    The subject (`sub`) is the one identifier a provider promises never to reassign; emails and
+    usernames change and can be reused. So after the first sign-in, only this binds.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_login_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="unique_sso_subject"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="one_sso_identity_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} at {self.issuer}"

@@ -96,3 +96,32 @@ def env_weekly(name: str, default: str) -> tuple[str, int, int]:
             f"{name} must be a weekday and a 24-hour time like 'mon 08:30', not {raw!r}."
         ) from None
     return day[:3], hour, minute
+
+
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def env_url(name: str) -> str:
+    """An https:// URL (http:// only on this machine: a provider run for development or tests),
+    without a query or fragment; "" when unset."""
+    from urllib.parse import urlsplit
+
+    raw = env_str(name)
+    if not raw:
+        return ""
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if (
+        host is None
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS))
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be an https:// URL without query or fragment "
+            f"(http:// only for localhost), not {raw!r}."
+        )
+    return raw

@@ -17,6 +17,7 @@ from config.env import (
     env_int,
     env_list,
     env_str,
+    env_url,
     env_weekly,
     runs_offline_command,
 )
@@ -81,6 +82,8 @@ MIDDLEWARE = [
     "common.middleware.AuditContextMiddleware",
     # Cache-Control: no-store on every response to a signed-in user (common/middleware.py).
     "common.middleware.NoStoreMiddleware",
+    # Slides a signed-in session's expiry forward (ONCE_SESSION_IDLE_MINUTES).
+    "accounts.sessions.IdleTimeoutMiddleware",
     # Every page needs a login unless its view is marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -139,7 +142,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # django-axes first, so a locked-out username+address is refused before the password check.
+    # Single sign-on first: it acts only on the OpenID Connect callback (accounts/oidc.py), and
+    # answering there before django-axes is what lets a locked-out account still sign in by SSO.
+    "accounts.oidc.OidcBackend",
+    # django-axes next, so a locked-out username+address is refused before the password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -152,14 +158,75 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "incident_list"
 LOGOUT_REDIRECT_URL = "login"
+# A password-reset link works for this long (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = env_int("ONCE_PASSWORD_RESET_HOURS", 24, minimum=1, maximum=168) * 3600
+
+# Sessions end after this long without a request (accounts/sessions.py slides the expiry
+# forward as people work, writing the session at most every few minutes).
+ONCE_SESSION_IDLE_MINUTES = env_int("ONCE_SESSION_IDLE_MINUTES", 480, minimum=5, maximum=43_200)
+SESSION_COOKIE_AGE = ONCE_SESSION_IDLE_MINUTES * 60
 
 # Login rate limit: after 5 failures for one username from one address, that pair waits 15 min.
+# The address is the client's (common/clientip.py): behind the documented proxy, the one the
+# proxy saw, so failures from one desk can't lock a colleague out of theirs.
 AXES_FAILURE_LIMIT = env_int("ONCE_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "common.clientip.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+
+# OpenID Connect single sign-on (accounts/oidc.py). Unset issuer: local accounts only. The
+# provider's endpoints come from its discovery document, fetched on the first sign-in, unless
+# all four are given here.
+ONCE_OIDC_ISSUER = env_url("ONCE_OIDC_ISSUER")
+ONCE_OIDC_CLIENT_ID = env_str("ONCE_OIDC_CLIENT_ID")
+ONCE_OIDC_CLIENT_SECRET = env_str("ONCE_OIDC_CLIENT_SECRET")
+# Space- or comma-separated, as providers' documentation writes them either way.
+ONCE_OIDC_SCOPES = " ".join(
+    env_str("ONCE_OIDC_SCOPES", "openid email profile").replace(",", " ").split()
+)
+ONCE_OIDC_SIGN_ALGO = env_str("ONCE_OIDC_SIGN_ALGO", "RS256")
+ONCE_OIDC_CREATE_USERS = env_bool("ONCE_OIDC_CREATE_USERS", default=True)
+ONCE_OIDC_ENDPOINTS = {
+    name: env_url(f"ONCE_OIDC_{name.upper()}")
+    for name in ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+}
+if ONCE_OIDC_ISSUER:
+    for _name in ("ONCE_OIDC_CLIENT_ID", "ONCE_OIDC_CLIENT_SECRET"):
+        if not globals()[_name]:
+            raise ImproperlyConfigured(
+                f"{_name} must be set when ONCE_OIDC_ISSUER is (the client registered with "
+                "the OpenID provider)."
+            )
+    if "openid" not in ONCE_OIDC_SCOPES.split():
+        raise ImproperlyConfigured(
+            f"ONCE_OIDC_SCOPES must include openid, not {ONCE_OIDC_SCOPES!r}."
+        )
+    if ONCE_OIDC_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}:
+        raise ImproperlyConfigured(
+            "ONCE_OIDC_SIGN_ALGO must be one of RS256, RS384, RS512, ES256, ES384 or ES512, "
+            f"not {ONCE_OIDC_SIGN_ALGO!r}."
+        )
+    _missing = [name for name, url in ONCE_OIDC_ENDPOINTS.items() if not url]
+    if 0 < len(_missing) < len(ONCE_OIDC_ENDPOINTS):
+        raise ImproperlyConfigured(
+            f"ONCE_OIDC_{_missing[0].upper()} must be set when another ONCE_OIDC_* endpoint is "
+            "(give all four, or none to read them from the issuer's discovery document)."
+        )
+else:
+    _given = {
+        "ONCE_OIDC_CLIENT_ID": ONCE_OIDC_CLIENT_ID,
+        "ONCE_OIDC_CLIENT_SECRET": ONCE_OIDC_CLIENT_SECRET,
+    }
+    _given |= {f"ONCE_OIDC_{name.upper()}": url for name, url in ONCE_OIDC_ENDPOINTS.items()}
+    for _name, _value in _given.items():
+        if _value:
+            raise ImproperlyConfigured(
+                f"ONCE_OIDC_ISSUER must be set when {_name} is (the provider's issuer URL, "
+                "e.g. https://login.example.com/realms/staff)."
+            )
 
 # --- Security --------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

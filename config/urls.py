@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 from django.views.generic import RedirectView
 
+from accounts import oidc, signin
 from accounts import views as account_views
 from common import views as common_views
 from gamedays.calendar import calendar_feed
@@ -19,8 +21,39 @@ urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
     path("preview/", common_views.markdown_preview, name="markdown_preview"),
     path("audit/", common_views.audit_log, name="audit_log"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", signin.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        signin.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/password/reset/<str:uidb64>/<str:token>/",
+        signin.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/password/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    # OpenID Connect single sign-on (404 unless ONCE_OIDC_ISSUER is set).
+    path("oidc/authenticate/", login_not_required(oidc.OidcStartView.as_view()), name="oidc_start"),
+    path(
+        "oidc/callback/", login_not_required(oidc.OidcCallbackView.as_view()), name="oidc_callback"
+    ),
     path("account/tokens/", account_views.tokens, name="account_tokens"),
     path("incidents/", incident_views.incident_list, name="incident_list"),
     path("incidents/new/", incident_views.incident_create, name="incident_create"),

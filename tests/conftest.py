@@ -65,4 +65,5 @@ def victor_client(victor: User) -> Client:
 
 
 from tests.clock import clock  # noqa: E402, F401  (fixture: a clock the test moves)
+from tests.oidc_provider.fixture import oidc_provider  # noqa: E402, F401  (fixture: an OpenID provider)
 from tests.webhook import webhook  # noqa: E402, F401  (fixture: a local ONCE_WEBHOOK_URL)

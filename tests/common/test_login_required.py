@@ -11,9 +11,20 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Pages an anonymous visitor may see. Anything else must send them to the login page.
-PUBLIC = {"/accounts/login/", "/healthz"}
+PUBLIC = {
+    "/accounts/login/",
+    "/healthz",
+    # Forgotten passwords: a reset link's token is the credential.
+    "/accounts/password/reset/",
+    "/accounts/password/reset/sent/",
+    "/accounts/password/reset/x/x/",
+    "/accounts/password/reset/done/",
+}
+# Single sign-on, for visitors on their way in: not found unless ONCE_OIDC_* configures it
+# (tests/accounts/test_single_sign_on.py walks it configured).
+SINGLE_SIGN_ON = {"/oidc/authenticate/", "/oidc/callback/"}
 # Addresses whose secret is the credential (calendar apps can't log in): a wrong secret is 404.
-BY_SECRET = {"/game-days/calendar/x.ics"}
+BY_SECRET = {"/game-days/calendar/x.ics"} | SINGLE_SIGN_ON
 # Django's admin answers with its own redirect to the login page; checked below like the rest.
 
 
