@@ -1,15 +1,23 @@
-"""Search as the page and the API see it: a query in, ranked incidents with snippets out."""
+"""Search as the page and the API see it: a query in, ranked incidents with snippets out.
+
+Every search is made for someone (`viewer`): the incidents hidden from them
+(`Incident.objects.hidden_from`, a few ids) are left out of the ranking, the count, the
+snippets, the typo fixes and the failure modes suggested (PRODUCT.md, "Who may see and change
+what"; docs/search.md, "Restricted incidents").
+"""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from incidents.models import FailureCategory, Incident
+from incidents.models import Cause, FailureCategory, Incident
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
 from search.backends.base import Hit, SearchBackend
@@ -47,22 +55,31 @@ class SearchResults:
         return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 
 
+def hidden_ids(viewer: Any) -> list[int]:
+    """The ids of the incidents `viewer` may not see (one small query; none for the system)."""
+    return sorted(Incident.objects.hidden_from(viewer).values_list("pk", flat=True))
+
+
 def search(
     text: str,
     *,
+    viewer: Any,
     within: QuerySet[Incident] | None = None,
     newest_first: bool = False,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResults:
-    """Incidents matching `text`, best first. Raises SearchTimeout if the database gives up."""
+    """Incidents matching `text` that `viewer` may see, best first (`viewer` None: the system,
+    which sees all). Raises SearchTimeout if the database gives up."""
     engine = backend()
     query = parse(text)
-    corrections = fix_typos(query, engine)
+    hidden = hidden_ids(viewer)
+    corrections = fix_typos(query, engine, hidden=hidden)
     rerank = engine.exact_bonus > 0 and not newest_first and offset < RERANK_TOP
     ranked = engine.rank(
         query,
         within=within,
+        hidden=hidden,
         newest_first=newest_first,
         limit=max(RERANK_TOP, offset + limit) if rerank else limit,
         offset=0 if rerank else offset,
@@ -78,12 +95,18 @@ def search(
         count=ranked.count,
         count_capped=ranked.count_capped,
         corrections=corrections,
-        failure_modes=failure_modes(query) if offset == 0 else [],
+        failure_modes=failure_modes(query, hidden=hidden) if offset == 0 else [],
     )
 
 
-def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]]:
-    """Widen each unknown single word with the vocabulary words it is probably a typo of."""
+def fix_typos(
+    query: Query, engine: SearchBackend, *, hidden: Sequence[int] = ()
+) -> list[tuple[str, list[str]]]:
+    """Widen each unknown single word with the vocabulary words it is probably a typo of.
+
+    Words are known, and suggested, only when an incident outside `hidden` uses them: the
+    words of a restricted report are never shown to someone who may not see it.
+    """
     candidates = [
         c
         for c in query.concepts
@@ -94,12 +117,14 @@ def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]
     ]
     if not candidates:
         return []
-    known = engine.known_words({word for c in candidates for term in c.terms for word in term})
+    known = engine.known_words(
+        {word for c in candidates for term in c.terms for word in term}, hidden=hidden
+    )
     fixes = []
     for concept in candidates:
         if concept.typed[0] in known:
             continue
-        similar = engine.similar_words(concept.typed[0])
+        similar = engine.similar_words(concept.typed[0], hidden=hidden)
         if any(stem(w) == stem(concept.typed[0]) for w in similar):
             continue  # "kubernets" stems like "kubernetes": the index matches it already
         for word in similar:
@@ -200,8 +225,12 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
     return results
 
 
-def failure_modes(query: Query) -> list[FailureCategory]:
-    """Categories whose name or path says what the query asks: their pages answer it best."""
+def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCategory]:
+    """Categories whose name or path says what the query asks: their pages answer it best.
+
+    A category that only incidents in `hidden` are classified into (directly or through a
+    cause) is left out: its name may be a word of a restricted report.
+    """
     concept_stems = [
         [frozenset(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
         for c in query.concepts
@@ -217,9 +246,34 @@ def failure_modes(query: Query) -> list[FailureCategory]:
                 score += 1
         if score:
             scored.append((-score, path, pk))
-    chosen = [pk for _, _, pk in sorted(scored)[:FAILURE_MODES_SHOWN]]
+    ranked = [pk for _, _, pk in sorted(scored)]
+    if hidden and ranked:
+        secret = _only_hidden_use(ranked, hidden)
+        ranked = [pk for pk in ranked if pk not in secret]
+    chosen = ranked[:FAILURE_MODES_SHOWN]
     found = FailureCategory.objects.in_bulk(chosen)
     return [found[pk] for pk in chosen if pk in found]
+
+
+def _only_hidden_use(category_ids: list[int], hidden: Sequence[int]) -> set[int]:
+    """Those of the categories that incidents in `hidden` use and no other incident does."""
+    direct = Incident.categories.through.objects.filter(failurecategory_id__in=category_ids)
+    causes = Cause.objects.filter(category_id__in=category_ids)
+    used_hidden = set(
+        direct.filter(incident_id__in=hidden).values_list("failurecategory_id", flat=True)
+    ) | set(causes.filter(incident_id__in=hidden).values_list("category_id", flat=True))
+    if not used_hidden:
+        return set()
+    used_visible = set(
+        direct.filter(failurecategory_id__in=used_hidden)
+        .exclude(incident_id__in=hidden)
+        .values_list("failurecategory_id", flat=True)
+    ) | set(
+        causes.filter(category_id__in=used_hidden)
+        .exclude(incident_id__in=hidden)
+        .values_list("category_id", flat=True)
+    )
+    return used_hidden - used_visible
 
 
 @lru_cache(maxsize=20_000)
