@@ -103,7 +103,10 @@ def test_someone_outside_its_groups_finds_nothing_by_the_canary(
 def test_a_shared_word_finds_only_the_public_incident_and_counts_only_it(
     secret: Incident, public: Incident, charlie_client: Client, bob_client: Client
 ) -> None:
-    for params in ({}, {"sort": "newest"}, {"severity": ["SEV1", "SEV2"]}, {"limit": 1}):
+    variants: list[dict[str, Any]] = [
+        {}, {"sort": "newest"}, {"severity": ["SEV1", "SEV2"]}, {"limit": 1},
+    ]  # fmt: skip
+    for params in variants:
         response = charlie_client.get("/api/search/", {"q": "outage", **params})
         assert response.status_code == 200
         assert CANARY not in response.content.decode().lower()
