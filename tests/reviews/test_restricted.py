@@ -77,8 +77,9 @@ def make_secret(kb: dict[str, Any], week: Week, security: Group, bob: User) -> A
             ),
         }  # fmt: skip
         if scenario:  # the game day is everyone's; the scenario that caused the incident is not
-            drill = game_day("Key rotation drill", at(week, 1.3), [
-                {"title": f"Leak a {CANARY} key", "outcome": "failed", "ran_at": at(week, 1.3),
+            # Monday's first minutes: a result can't be dated ahead of now.
+            drill = game_day("Key rotation drill", at(week, 0.001), [
+                {"title": f"Leak a {CANARY} key", "outcome": "failed", "ran_at": at(week, 0.001),
                  "verifies": [kb["fix"].pk]},
             ], status="done")  # fmt: skip
             made["scenario"] = Scenario.objects.get(game_day=drill)
