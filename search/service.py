@@ -17,7 +17,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from incidents.models import Cause, FailureCategory, Incident
+from incidents.models import FailureCategory, Incident
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
 from search.backends.base import Hit, SearchBackend
@@ -228,8 +228,8 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
 def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCategory]:
     """Categories whose name or path says what the query asks: their pages answer it best.
 
-    A category that only incidents in `hidden` are classified into (directly or through a
-    cause) is left out: its name may be a word of a restricted report.
+    A category that only incidents in `hidden` are classified into, in it or below it
+    (directly or through a cause), is left out: its name may be a word of a restricted report.
     """
     concept_stems = [
         [frozenset(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
@@ -247,33 +247,27 @@ def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCa
         if score:
             scored.append((-score, path, pk))
     ranked = [pk for _, _, pk in sorted(scored)]
-    if hidden and ranked:
-        secret = _only_hidden_use(ranked, hidden)
-        ranked = [pk for pk in ranked if pk not in secret]
-    chosen = ranked[:FAILURE_MODES_SHOWN]
-    found = FailureCategory.objects.in_bulk(chosen)
-    return [found[pk] for pk in chosen if pk in found]
+    if not hidden:
+        found = FailureCategory.objects.in_bulk(ranked[:FAILURE_MODES_SHOWN])
+        return [found[pk] for pk in ranked[:FAILURE_MODES_SHOWN] if pk in found]
+    found = FailureCategory.objects.in_bulk(ranked)
+    chosen: list[FailureCategory] = []
+    for pk in ranked:  # a query or two per category, only while fewer than shown are chosen
+        if len(chosen) == FAILURE_MODES_SHOWN:
+            break
+        if pk in found and not _known_only_through(found[pk], hidden):
+            chosen.append(found[pk])
+    return chosen
 
 
-def _only_hidden_use(category_ids: list[int], hidden: Sequence[int]) -> set[int]:
-    """Those of the categories that incidents in `hidden` use and no other incident does."""
-    direct = Incident.categories.through.objects.filter(failurecategory_id__in=category_ids)
-    causes = Cause.objects.filter(category_id__in=category_ids)
-    used_hidden = set(
-        direct.filter(incident_id__in=hidden).values_list("failurecategory_id", flat=True)
-    ) | set(causes.filter(incident_id__in=hidden).values_list("category_id", flat=True))
-    if not used_hidden:
-        return set()
-    used_visible = set(
-        direct.filter(failurecategory_id__in=used_hidden)
-        .exclude(incident_id__in=hidden)
-        .values_list("failurecategory_id", flat=True)
-    ) | set(
-        causes.filter(category_id__in=used_hidden)
-        .exclude(incident_id__in=hidden)
-        .values_list("category_id", flat=True)
+def _known_only_through(category: FailureCategory, hidden: Sequence[int]) -> bool:
+    """True when incidents in `hidden` are classified in the category or below it (directly or
+    through a cause) and no other incident is: its name, or a name below it, may be a word of
+    a restricted report ("Quokkabyte > Leaks" would otherwise show "Quokkabyte")."""
+    incidents = Incident.objects.in_category(category)
+    return (
+        incidents.filter(pk__in=hidden).exists() and not incidents.exclude(pk__in=hidden).exists()
     )
-    return used_hidden - used_visible
 
 
 @lru_cache(maxsize=20_000)

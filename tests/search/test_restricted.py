@@ -186,11 +186,17 @@ def test_a_word_only_a_hidden_incident_uses_is_unknown_to_an_outsider(
 
 
 def test_a_failure_mode_only_a_hidden_incident_uses_is_not_suggested(
-    kb: Any, secret: Incident, charlie_client: Client, bob_client: Client
+    kb: Any, secret: Incident, security: Group, charlie_client: Client, bob_client: Client
 ) -> None:
     assert api(charlie_client, f"{CANARY} leaks")["failure_modes"] == []
     assert [m["path"] for m in api(bob_client, f"{CANARY} leaks")["failure_modes"]] == [
         f"Security > {CANARY.capitalize()} leaks"
+    ]
+    # Nor the category above it, when its name is the canary and nothing visible is below it.
+    restrict(kb("Quiet leak", categories=[f"{CANARY.capitalize()} > Vault"]), security)
+    assert api(charlie_client, CANARY)["failure_modes"] == []
+    assert f"{CANARY.capitalize()} > Vault" in [
+        m["path"] for m in api(bob_client, CANARY)["failure_modes"]
     ]
     # Once a visible incident is classified there too, the category is no secret.
     kb("Badge reader outage", categories=[f"Security > {CANARY.capitalize()} leaks"])
