@@ -290,3 +290,32 @@ def test_an_owner_is_not_reminded_of_a_remediation_of_an_incident_hidden_from_th
     delivered(digest.remind_overdue, week)
     assert all(CANARY not in m.body.lower() for m in mail.outbox)
     assert "charlie@example.com" not in {m.to[0] for m in mail.outbox}
+
+
+def test_the_minutes_of_a_public_flag_never_name_a_fix_from_a_hidden_incident(
+    make_secret: Any, week: Week, bob: User, charlie_client: Client, bob_client: Client
+) -> None:
+    """bob may see the fix; the minutes are everyone's, so its follow-up link stays off them."""
+    made = make_secret(scenario=False)
+    badges = get_or_create_category("Security > Badges")
+    public = IncidentFactory(
+        title="Badge readers down", started_at=at(week, 0.001), categories=[badges]
+    )
+    public_fix = RemediationFactory(
+        title="Spare badge readers", category=badges, kind="prevent", status="done",
+        opened_at=at(week, -30), done_at=at(week, -20),
+    )  # fmt: skip
+    made["done"].kind, made["done"].category = "prevent", badges
+    made["done"].done_at = at(week, -5)
+    made["done"].save(update_fields=["kind", "category", "done_at"])
+    evaluate([public.pk])
+    flag = RecurrenceFlag.objects.get(incident=public)
+    assert set(flag.remediations.all()) == {public_fix, made["done"]}
+    actions.triage(flag, outcome="fix_did_not_hold", note="", week=week, by=bob)
+
+    minutes = agenda_api(charlie_client, week)["decisions"]
+    assert "Badge readers down" in json.dumps(minutes)
+    assert "Spare badge readers" in json.dumps(minutes)  # the positive control
+    assert CANARY not in json.dumps(minutes).lower()
+    for page in pages(charlie_client, week):
+        assert CANARY not in page.lower()
