@@ -138,7 +138,10 @@ def run_backend(backend: str, corpus: Path, queries: list[str]) -> dict[str, lis
         os.unlink(file.name)
         # Every corpus record is imported with an external_id.
         external = cast(dict[int, str], dict(Incident.objects.values_list("pk", "external_id")))
-        return {q: [external[r.incident.pk] for r in search(q, limit=K).results] for q in queries}
+        return {
+            q: [external[r.incident.pk] for r in search(q, viewer=None, limit=K).results]
+            for q in queries
+        }
 
 
 def main() -> None:

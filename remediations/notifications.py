@@ -5,14 +5,22 @@ PRODUCT.md: "The owners of the named fixes and the configured channels are notif
 flag." Each raised flag records one message per owner (an email, key `flag:<id>`) and one for
 `ONCE_WEBHOOK_URL`; the delivery log (`common/notifications.py`) sends each exactly once,
 retries failures with backoff, and keeps a re-opened flag from being announced again.
+
+Restricted incidents (PRODUCT.md, "Who may see and change what"). An owner is emailed only
+when they may see the flag's incident, and each email names only the fixes its recipient may
+see (a fix from a restricted incident shares that incident's visibility). The webhook is a
+shared channel: a flag on a restricted incident is never posted there, and a flag on an
+incident for everyone is posted naming only the fixes everyone may see.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -33,8 +41,19 @@ def flag_url(flag: RecurrenceFlag) -> str:
     return settings.ONCE_BASE_URL.rstrip("/") + reverse("flag_detail", args=[flag.pk])
 
 
-def _fixes(flag: RecurrenceFlag) -> list[Remediation]:
-    return sorted(flag.remediations.all(), key=lambda fix: (fix.done_at or fix.opened_at, fix.pk))
+def _fixes(flag: RecurrenceFlag, viewers: list[Any] | None = None) -> list[Remediation]:
+    """The flag's fixes, oldest first; with `viewers`, only those every one of them may see."""
+    return sorted(
+        (fix for fix in flag.remediations.all() if _visible(fix.incident, viewers)),
+        key=lambda fix: (fix.done_at or fix.opened_at, fix.pk),
+    )
+
+
+def _visible(incident: Any, viewers: list[Any] | None) -> bool:
+    """May each of `viewers` see `incident` (None: no incident; viewers None: the system)?"""
+    if incident is None or viewers is None:
+        return True
+    return all(incident.is_visible_to(viewer) for viewer in viewers)
 
 
 def _fix_titles(fixes: list[Remediation]) -> str:
@@ -44,36 +63,64 @@ def _fix_titles(fixes: list[Remediation]) -> str:
     return ", ".join(titles[:-1]) + " and " + titles[-1]
 
 
-def message(flag: RecurrenceFlag) -> str:
+def message(flag: RecurrenceFlag, viewers: list[Any] | None = None) -> str:
     return (
         f"Recurrence: {flag.category.path} came back in {flag.incident.reference} "
-        f"“{flag.incident.title}” after {_fix_titles(_fixes(flag))}. "
+        f"“{flag.incident.title}” after {_fix_titles(_fixes(flag, viewers))}. "
         f"Did the fix hold? Triage it: {flag_url(flag)}"
     )
 
 
-def owner_addresses(flag: RecurrenceFlag) -> list[str]:
-    """Where to email the owners of the fixes the flag names, each address once."""
-    owners = [fix.owner for fix in flag.remediations.all()]
-    return sorted({owner.email for owner in owners if owner is not None and owner.email})
+def owner_addresses(flag: RecurrenceFlag) -> dict[str, list[Any]]:
+    """Where to email the owners of the fixes the flag names, each address once, with the
+    owners who read it: only owners who may see the flag's incident and that fix."""
+    by_address: dict[str, list[Any]] = {}
+    for fix in flag.remediations.all():
+        owner = fix.owner
+        if owner is None or not owner.email:
+            continue
+        if not (_visible(flag.incident, [owner]) and _visible(fix.incident, [owner])):
+            continue
+        readers = by_address.setdefault(owner.email, [])
+        if owner not in readers:
+            readers.append(owner)
+    return dict(sorted(by_address.items()))
 
 
-def messages(flag: RecurrenceFlag) -> list[Message]:
-    text = message(flag)
-    fixes = _fixes(flag)
-    after = f"after “{fixes[0].title}”" if len(fixes) == 1 else f"after {len(fixes)} fixes"
+def _subject(flag: RecurrenceFlag, fixes: list[Remediation]) -> str:
+    if not fixes:  # none the reader may see
+        after = "after its fix"
+    elif len(fixes) == 1:
+        after = f"after “{fixes[0].title}”"
+    else:
+        after = f"after {len(fixes)} fixes"
     # Titles may hold line breaks; record() makes the subject one bounded line.
-    subject = (
+    return (
         f"[Once] {flag.category.path} recurred in {flag.incident.reference} "
         f"“{flag.incident.title}” {after}"
     )
-    found = [
-        Message(Notification.Channel.EMAIL, address, subject, text)
-        for address in owner_addresses(flag)
-    ]
+
+
+def messages(flag: RecurrenceFlag) -> list[Message]:
+    found = []
+    for address, readers in owner_addresses(flag).items():
+        if not _visible(flag.incident, readers):  # an address several owners share
+            continue
+        fixes = _fixes(flag, readers)
+        found.append(
+            Message(
+                Notification.Channel.EMAIL,
+                address,
+                _subject(flag, fixes),
+                message(flag, readers),
+            )
+        )
     if not found:
-        logger.info("Flag %s: no owner of its fixes has an email address.", flag.pk)
-    if settings.ONCE_WEBHOOK_URL:
+        logger.info("Flag %s: no owner of its fixes who may see it has an email address.", flag.pk)
+    everyone = [AnonymousUser()]
+    if settings.ONCE_WEBHOOK_URL and _visible(flag.incident, everyone):
+        fixes = _fixes(flag, everyone)
+        subject, text = _subject(flag, fixes), message(flag, everyone)
         payload = {
             "flag": {
                 "id": flag.pk,
@@ -123,7 +170,9 @@ def announce(flag_ids: list[int]) -> int:
     added = 0
     flags = (
         RecurrenceFlag.objects.select_related("incident", "category")
-        .prefetch_related(Prefetch("remediations", Remediation.objects.select_related("owner")))
+        .prefetch_related(
+            Prefetch("remediations", Remediation.objects.select_related("owner", "incident"))
+        )
         .filter(pk__in=[pk for pk in wanted if flag_key(pk) not in already])
     )
     with transaction.atomic():

@@ -15,7 +15,7 @@ from common.concurrency import StaleVersion, claim_version
 from common.roles import require_writer
 from common.validation import Errors, RecordInvalid, render_path, sentence
 from incidents.actions import record_of, save_incident
-from incidents.models import Incident, IncidentStatus
+from incidents.models import Incident, IncidentStatus, Visibility
 from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
@@ -138,8 +138,17 @@ def _reasons(errors: Errors) -> str:
 
 
 def next_steps_of(flag: RecurrenceFlag) -> list[dict[str, str]]:
-    """What a triage calls for (remediations.actions.next_steps), for the minutes."""
-    return next_steps(flag)
+    """What a triage calls for (remediations.actions.next_steps), for the minutes.
+
+    The minutes are read by everyone who sees the flag's incident, so a follow-up of a fix
+    that came from a restricted incident is left out: its title would name it (PRODUCT.md,
+    "Who may see and change what"). Its link stays on the flag's own page.
+    """
+    secret = Remediation.objects.filter(
+        pk__in=flag.fixes.values("remediation_id"), incident__visibility=Visibility.RESTRICTED
+    ).values_list("pk", flat=True)
+    hidden_urls = {f"follow_up={pk}&" for pk in secret}
+    return [step for step in next_steps(flag) if not any(u in step["url"] for u in hidden_urls)]
 
 
 def triage(flag: RecurrenceFlag, *, outcome: str, note: str, week: Week, by: Any) -> ReviewDecision:

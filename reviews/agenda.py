@@ -7,6 +7,12 @@ Game days add three sections: the week's game days (their scenarios' outcomes co
 same query), the scenarios that failed this week (with the fixes they verify, one query more)
 and the fixes still awaiting verification.
 tests/reviews/test_agenda.py pins the number of queries; benchmarks/review_speed.py times it.
+
+The agenda is built for one viewer: an incident hidden from them (`Incident.objects.hidden_from`,
+PRODUCT.md "Who may see and change what"), and its remediations, flags, scenarios and the
+decisions about them, are absent from every section, count, trend and from the minutes. The
+hidden incidents are a subquery excluded from each query (restricted incidents are few), so
+the number of queries stays the same.
 """
 
 from __future__ import annotations
@@ -152,15 +158,20 @@ def _section(queryset: QuerySet[Any]) -> Section:
     return Section(rows=rows, total=queryset.order_by()[: COUNT_CAP + 1].count())
 
 
-def build(week: Week) -> Agenda:
-    incidents = Incident.objects.only(
+def build(week: Week, *, viewer: Any) -> Agenda:
+    """The week's agenda as `viewer` may see it (None: the system, which sees everything)."""
+    hidden = Incident.objects.hidden_from(viewer).values("pk")
+    incidents = Incident.objects.exclude(pk__in=hidden).only(
         "pk", "title", "severity", "status", "started_at", "detected_at", "resolved_at", "version"
     )
     remediations = Remediation.objects.select_related("owner", "category").only(
         "pk", "title", "status", "kind", "due_date", "done_at", "opened_at", "version",
         "owner__username", "category__path", "category__slug", "category__name", "incident_id",
     )  # fmt: skip
+    remediations = remediations.exclude(incident__in=hidden)
+    visible_fixes = Remediation.objects.exclude(incident__in=hidden)
     open_remediations = remediations.filter(status__in=OPEN_STATUSES)
+    visible_flags = RecurrenceFlag.objects.filter(state=FlagState.OPEN).exclude(incident__in=hidden)
 
     meeting = ReviewMeeting.objects.filter(week_start=week.monday).first()
     attendee_ids: set[int] = set()
@@ -170,13 +181,15 @@ def build(week: Week) -> Agenda:
         attendees = list(meeting.attendees.order_by("username").values_list("pk", "username"))
         attendee_ids = {pk for pk, _ in attendees}
         attendee_names = [name for _, name in attendees]
-        reviewed_ids = set(meeting.reviewed_incidents.values_list("pk", flat=True))
+        reviewed_ids = set(
+            meeting.reviewed_incidents.exclude(pk__in=hidden).values_list("pk", flat=True)
+        )
     trend_weeks = [week.back(n) for n in range(TREND_WEEKS - 1, -1, -1)]
     open_flags = list(
-        RecurrenceFlag.objects.filter(state=FlagState.OPEN)
-        .select_related("incident", "category")
+        visible_flags.select_related("incident", "category")
         .prefetch_related(
-            Prefetch("remediations", Remediation.objects.only("pk", "title", "done_at"))
+            # A fix from a hidden incident is hidden too, even when a visible flag names it.
+            Prefetch("remediations", visible_fixes.only("pk", "title", "done_at"))
         )
         .only(
             "pk",
@@ -196,8 +209,7 @@ def build(week: Week) -> Agenda:
     # Open flags are few once triaged (one per incident and failure mode that came back after
     # a promise), so they are counted per mode without a cap: a group says what it holds.
     flags_per_category = dict(
-        RecurrenceFlag.objects.filter(state=FlagState.OPEN)
-        .order_by()
+        visible_flags.order_by()
         .values("category_id")
         .annotate(n=Count("pk"))
         .values_list("category_id", "n")
@@ -231,16 +243,19 @@ def build(week: Week) -> Agenda:
                 done_at__lt=week.ends_at,
             ).order_by("done_at", "pk")
         ),
-        game_days=_section(_game_days(week)),
-        failed_verifications=_section(_failed_verifications(week)),
+        game_days=_section(_game_days(week, hidden)),
+        failed_verifications=_section(_failed_verifications(week, hidden)),
         awaiting_verification=_section(
-            awaiting_verification().select_related(None).only("pk", "title", "kind", "done_at")
+            awaiting_verification()
+            .exclude(incident__in=hidden)
+            .select_related(None)
+            .only("pk", "title", "kind", "done_at")
         ),
         trend_weeks=trend_weeks,
-        trends=_trends(trend_weeks),
-        uncovered_categories=_uncovered_categories(),
+        trends=_trends(trend_weeks, hidden),
+        uncovered_categories=_uncovered_categories(hidden),
         meeting=meeting,
-        decisions=decisions_of(week),
+        decisions=decisions_of(week, viewer=viewer),
         flags_per_category=flags_per_category,
         attendee_ids=attendee_ids,
         attendee_names=attendee_names,
@@ -248,11 +263,18 @@ def build(week: Week) -> Agenda:
     )
 
 
-def _game_days(week: Week) -> QuerySet[GameDay]:
-    """The game days scheduled in the week, in order, with their scenarios' outcomes counted."""
+def _hidden_scenarios(hidden: QuerySet[Any]) -> QuerySet[Any]:
+    """Scenarios that caused an incident hidden from the viewer share its visibility."""
+    return Scenario.objects.filter(incidents__in=hidden).values("pk")
+
+
+def _game_days(week: Week, hidden: QuerySet[Any]) -> QuerySet[GameDay]:
+    """The game days scheduled in the week, in order, with their scenarios' outcomes counted
+    (those the viewer may see)."""
+    secret = _hidden_scenarios(hidden)
 
     def outcomes(outcome: str) -> Count:
-        return Count("scenarios", filter=Q(scenarios__outcome=outcome))
+        return Count("scenarios", filter=Q(scenarios__outcome=outcome) & ~Q(scenarios__in=secret))
 
     return (
         GameDay.objects.filter(scheduled_at__gte=week.starts_at, scheduled_at__lt=week.ends_at)
@@ -267,17 +289,18 @@ def _game_days(week: Week) -> QuerySet[GameDay]:
     )
 
 
-def _failed_verifications(week: Week) -> QuerySet[Scenario]:
+def _failed_verifications(week: Week, hidden: QuerySet[Any]) -> QuerySet[Scenario]:
     """Scenarios that failed in the week, with the fixes they verify (which it regressed)."""
     return (
         Scenario.objects.filter(
             outcome=Outcome.FAILED, ran_at__gte=week.starts_at, ran_at__lt=week.ends_at
         )
+        .exclude(pk__in=_hidden_scenarios(hidden))
         .select_related("game_day", "category")
         .prefetch_related(
             Prefetch(
                 "verifies",
-                Remediation.objects.only(
+                Remediation.objects.exclude(incident__in=hidden).only(
                     "pk",
                     "title",
                     "kind",
@@ -304,10 +327,18 @@ def _failed_verifications(week: Week) -> QuerySet[Scenario]:
     )
 
 
-def decisions_of(week: Week) -> list[ReviewDecision]:
-    """What was decided on the week's review page, in order: one query, meeting or not."""
+def decisions_of(week: Week, *, viewer: Any) -> list[ReviewDecision]:
+    """What was decided on the week's review page, in order: one query, meeting or not.
+
+    A decision about an incident hidden from `viewer`, or about one of its remediations or
+    flags, is left out: its subject quotes their titles.
+    """
+    hidden = Incident.objects.hidden_from(viewer).values("pk")
     return list(
         ReviewDecision.objects.filter(meeting__week_start=week.monday)
+        .exclude(incident__in=hidden)
+        .exclude(remediation__incident__in=hidden)
+        .exclude(flag__incident__in=hidden)
         .select_related("by")
         .only(
             "pk",
@@ -327,8 +358,9 @@ def decisions_of(week: Week) -> list[ReviewDecision]:
     )
 
 
-def _trends(weeks: list[Week]) -> list[Trend]:
-    """The categories with the most incidents over these weeks, counted per week."""
+def _trends(weeks: list[Week], hidden: QuerySet[Any]) -> list[Trend]:
+    """The categories with the most incidents over these weeks, counted per week (only the
+    incidents the viewer may see)."""
     index = {w.monday: i for i, w in enumerate(weeks)}
     rows = (
         # django-stubs loses annotations on an auto-created through model ("Cannot resolve
@@ -337,6 +369,7 @@ def _trends(weeks: list[Week]) -> list[Trend]:
             incident__started_at__gte=weeks[0].starts_at,
             incident__started_at__lt=weeks[-1].ends_at,
         )
+        .exclude(incident__in=hidden)
         .annotate(week=TruncWeek("incident__started_at"))
         .values("failurecategory_id", "failurecategory__path", "failurecategory__slug", "week")
         .annotate(n=Count("incident_id"))
@@ -360,13 +393,17 @@ def _trends(weeks: list[Week]) -> list[Trend]:
 
 
 # Sequence: the categories carry their annotations, a subtype a list[FailureCategory] refuses.
-def _uncovered_categories() -> Sequence[FailureCategory]:
-    """Categories with incidents but no remediation on them or on any category above them."""
-    through = Incident.categories.through.objects.filter(failurecategory_id=OuterRef("pk"))
+def _uncovered_categories(hidden: QuerySet[Any]) -> Sequence[FailureCategory]:
+    """Categories with incidents but no remediation on them or on any category above them
+    (counting only the incidents and remediations the viewer may see)."""
+    through = Incident.categories.through.objects.filter(failurecategory_id=OuterRef("pk")).exclude(
+        incident__in=hidden
+    )
+    fixes = Remediation.objects.filter(category_id=OuterRef("pk")).exclude(incident__in=hidden)
     categories = list(
         FailureCategory.objects.annotate(
             has_incidents=Exists(through),
-            has_remediations=Exists(Remediation.objects.filter(category_id=OuterRef("pk"))),
+            has_remediations=Exists(fixes),
         ).only("pk", "name", "path", "slug")
     )
     remedied = {c.path for c in categories if c.has_remediations}

@@ -25,7 +25,7 @@ class ReviewAgendaView(APIView):
             the_week = Week.parse(week)
         except ValueError as error:
             raise NotFound(str(error)) from error
-        built = agenda.build(the_week)
+        built = agenda.build(the_week, viewer=request.user)
         sections = {
             name: getattr(built, name)
             for name in (

@@ -2,6 +2,13 @@
 
 Both are messages in the delivery log (common/notifications.py): the digest is key
 `digest:<week>` once per recipient and channel, each reminder `overdue:<week>:<owner>:<id>`.
+
+Who sees what (PRODUCT.md, "Who may see and change what"; issue 13). Each email is one
+message to one address (never a shared To or Cc), built from the agenda as that recipient may
+see it: the active user with that address, or — for an address of no user, or one several
+users share — only what everyone may see. The webhook (a shared channel) gets the agenda as
+everyone may see it: a restricted incident is never in it, nor in its counts. Recipients who
+may see the same incidents share one agenda build.
 The log's unique constraint keeps a retried task or a second beat from sending anything twice,
 and it retries a failed delivery with backoff on its own, channel by channel.
 """
@@ -15,12 +22,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from common.models import Notification
 from common.notifications import Message, one_line, record
+from incidents.models import Incident
 from remediations.models import Remediation
 from reviews import agenda
 from reviews.weeks import Week
@@ -118,16 +127,40 @@ def recipients() -> list[str]:
     return sorted(set(users.values_list("email", flat=True)))
 
 
+def viewer_of(address: str, users: dict[str, list[Any]]) -> Any:
+    """Whose eyes an address reads the digest with: its one active user, else nobody's
+    (an anonymous viewer sees only the incidents for everyone)."""
+    found = users.get(address.lower(), [])
+    return found[0] if len(found) == 1 else AnonymousUser()
+
+
+def _users_by_address(addresses: list[str]) -> dict[str, list[Any]]:
+    users: dict[str, list[Any]] = defaultdict(list)
+    wanted = {a.lower() for a in addresses}
+    for user in get_user_model().objects.filter(is_active=True).exclude(email=""):
+        if user.email.lower() in wanted:
+            users[user.email.lower()].append(user)
+    return users
+
+
 def send_digest(week: Week) -> dict[str, bool]:
     """Record the week's agenda for each recipient and channel not sent it yet; per channel,
     whether this call added any (the delivery log sends them, and retries)."""
-    built = agenda.build(week)
-    text = digest_text(built)
     subject = f"[Once] Weekly review {week.label}"
-    found = [
-        Message(Notification.Channel.EMAIL, address, subject, text) for address in recipients()
-    ]
+    addresses = recipients()
+    users = _users_by_address(addresses)
+    # The agenda depends on the viewer only through the incidents hidden from them.
+    texts: dict[frozenset[int], str] = {}
+    found = []
+    for address in addresses:
+        viewer = viewer_of(address, users)
+        hidden = frozenset(Incident.objects.hidden_from(viewer).values_list("pk", flat=True))
+        if hidden not in texts:
+            texts[hidden] = digest_text(agenda.build(week, viewer=viewer))
+        found.append(Message(Notification.Channel.EMAIL, address, subject, texts[hidden]))
     if settings.ONCE_WEBHOOK_URL:
+        built = agenda.build(week, viewer=AnonymousUser())  # a shared channel: everyone's view
+        text = digest_text(built)
         payload = {
             "review": {
                 "week": week.label,
@@ -177,7 +210,7 @@ def remind_overdue(week: Week) -> int:
         Remediation.objects.still_open()
         .filter(due_date__lt=today, owner__isnull=False)
         .exclude(owner__email="")
-        .select_related("owner")
+        .select_related("owner", "incident")
     )
     by_owner: dict[int, list[Remediation]] = defaultdict(list)
     for remediation in overdue.order_by("due_date", "pk").iterator():
@@ -190,7 +223,12 @@ def remind_overdue(week: Week) -> int:
             # would otherwise both read "not reminded yet").
             get_user_model().objects.select_for_update().filter(pk=owner_id).first()
             covered = reminded_this_week(week, owner_id)
-            new = [r for r in remediations if r.pk not in covered]
+            # A remediation of an incident hidden from its owner is not theirs to hear about.
+            new = [
+                r
+                for r in remediations
+                if r.pk not in covered and (r.incident is None or r.incident.is_visible_to(r.owner))
+            ]
             if not new:
                 continue
             lines = "\n".join(

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -98,7 +99,7 @@ def _agenda_page(
 ) -> HttpResponse:
     """The agenda. A refused decision comes back with its form (`bound`, by kind and row),
     the reason on its row (`errors`) or at its section (`notes`)."""
-    built = agenda.build(week)
+    built = agenda.build(week, viewer=request.user)
     top, by_section = _messages_by_section(request)
     for section, extra in (notes or {}).items():
         by_section[section] += extra
@@ -148,7 +149,7 @@ def _fragment(
     html = render_to_string(template, {"week": week, **context}, request=request)
     html += render_to_string(
         "reviews/_decisions.html",
-        {"week": week, "decisions": agenda.decisions_of(week), "oob": True},
+        {"week": week, "decisions": agenda.decisions_of(week, viewer=request.user), "oob": True},
         request=request,
     )
     return HttpResponse(html, status=status)
@@ -161,7 +162,7 @@ def _fragment(
 @writer_required
 def incident_reviewed(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), pk=pk)
     form = ReviewedForm(request.POST)
     error, status = "", 200
     if not form.is_valid():
@@ -206,9 +207,26 @@ def _first_error(form: Any) -> str:
 # --- Recurrence flags ------------------------------------------------------------------------
 
 
-def _flags() -> Any:
-    return RecurrenceFlag.objects.select_related("incident", "category").prefetch_related(
-        "remediations"
+def _hidden(user: Any) -> Any:
+    """The incidents `user` may not see, as a subquery: their flags and remediations are
+    absent from the review's actions too (404, as on their own pages)."""
+    return Incident.objects.hidden_from(user).values("pk")
+
+
+def _flags(user: Any) -> Any:
+    hidden = _hidden(user)
+    return (
+        RecurrenceFlag.objects.exclude(incident__in=hidden)
+        .select_related("incident", "category")
+        .prefetch_related(
+            Prefetch("remediations", Remediation.objects.exclude(incident__in=hidden))
+        )
+    )
+
+
+def _remediations(user: Any) -> Any:
+    return Remediation.objects.exclude(incident__in=_hidden(user)).select_related(
+        "owner", "category"
     )
 
 
@@ -216,7 +234,7 @@ def _flags() -> Any:
 @writer_required
 def flag_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
-    flag = get_object_or_404(_flags(), pk=pk)
+    flag = get_object_or_404(_flags(request.user), pk=pk)
     form = TriageForm(request.POST, prefix=f"flag-{flag.pk}")
     error, status = "", 200
     if not form.is_valid():
@@ -272,7 +290,9 @@ def flag_group_decision(request: HttpRequest, week: str, category: int) -> HttpR
         status = 400
     else:
         flags = list(
-            _flags().filter(pk__in=form.cleaned_data["flags"], category=mode).order_by("pk")
+            _flags(request.user)
+            .filter(pk__in=form.cleaned_data["flags"], category=mode)
+            .order_by("pk")
         )
         try:
             results = actions.triage_group(
@@ -286,7 +306,7 @@ def flag_group_decision(request: HttpRequest, week: str, category: int) -> HttpR
         status = 409
     if _is_htmx(request):
         shown = sorted(
-            _flags().filter(pk__in=_posted_ids(request, mode.pk), category=mode),
+            _flags(request.user).filter(pk__in=_posted_ids(request, mode.pk), category=mode),
             key=lambda f: (f.incident.started_at, f.pk),
         )
         context = {
@@ -320,7 +340,7 @@ def _posted_ids(request: HttpRequest, category: int) -> list[int]:
 @writer_required
 def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     the_week = _week(week)
-    remediation = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=pk)
+    remediation = get_object_or_404(_remediations(request.user), pk=pk)
     overdue = remediation.due_date is not None and remediation.due_date < the_week.monday
     form = RemediationDecisionForm(
         request.POST, instance=remediation, prefix=f"remediation-{remediation.pk}"
@@ -369,7 +389,7 @@ def remediation_decision(request: HttpRequest, week: str, pk: int) -> HttpRespon
 def remediation_reopen(request: HttpRequest, week: str, pk: int) -> HttpResponse:
     """A fix marked done this week turns out not to be: open again (done time cleared)."""
     the_week = _week(week)
-    remediation = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=pk)
+    remediation = get_object_or_404(_remediations(request.user), pk=pk)
     form = ReopenForm(request.POST)
     error, status = "", 200
     if not form.is_valid():

@@ -88,6 +88,7 @@ class SearchViewSet(viewsets.GenericViewSet):
         try:
             found = search(
                 form.cleaned_data["q"],
+                viewer=request.user,
                 within=within if filtered else None,
                 newest_first=form.cleaned_data["sort"] == "newest",
                 limit=limit,

@@ -1,11 +1,19 @@
-"""Search as the page and the API see it: a query in, ranked incidents with snippets out."""
+"""Search as the page and the API see it: a query in, ranked incidents with snippets out.
+
+Every search is made for someone (`viewer`): the incidents hidden from them
+(`Incident.objects.hidden_from`, a few ids) are left out of the ranking, the count, the
+snippets, the typo fixes and the failure modes suggested (PRODUCT.md, "Who may see and change
+what"; docs/search.md, "Restricted incidents").
+"""
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.db.models import Count, QuerySet
 
@@ -47,22 +55,31 @@ class SearchResults:
         return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 
 
+def hidden_ids(viewer: Any) -> list[int]:
+    """The ids of the incidents `viewer` may not see (one small query; none for the system)."""
+    return sorted(Incident.objects.hidden_from(viewer).values_list("pk", flat=True))
+
+
 def search(
     text: str,
     *,
+    viewer: Any,
     within: QuerySet[Incident] | None = None,
     newest_first: bool = False,
     limit: int = 20,
     offset: int = 0,
 ) -> SearchResults:
-    """Incidents matching `text`, best first. Raises SearchTimeout if the database gives up."""
+    """Incidents matching `text` that `viewer` may see, best first (`viewer` None: the system,
+    which sees all). Raises SearchTimeout if the database gives up."""
     engine = backend()
     query = parse(text)
-    corrections = fix_typos(query, engine)
+    hidden = hidden_ids(viewer)
+    corrections = fix_typos(query, engine, hidden=hidden)
     rerank = engine.exact_bonus > 0 and not newest_first and offset < RERANK_TOP
     ranked = engine.rank(
         query,
         within=within,
+        hidden=hidden,
         newest_first=newest_first,
         limit=max(RERANK_TOP, offset + limit) if rerank else limit,
         offset=0 if rerank else offset,
@@ -78,12 +95,18 @@ def search(
         count=ranked.count,
         count_capped=ranked.count_capped,
         corrections=corrections,
-        failure_modes=failure_modes(query) if offset == 0 else [],
+        failure_modes=failure_modes(query, hidden=hidden) if offset == 0 else [],
     )
 
 
-def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]]:
-    """Widen each unknown single word with the vocabulary words it is probably a typo of."""
+def fix_typos(
+    query: Query, engine: SearchBackend, *, hidden: Sequence[int] = ()
+) -> list[tuple[str, list[str]]]:
+    """Widen each unknown single word with the vocabulary words it is probably a typo of.
+
+    Words are known, and suggested, only when an incident outside `hidden` uses them: the
+    words of a restricted report are never shown to someone who may not see it.
+    """
     candidates = [
         c
         for c in query.concepts
@@ -94,12 +117,14 @@ def fix_typos(query: Query, engine: SearchBackend) -> list[tuple[str, list[str]]
     ]
     if not candidates:
         return []
-    known = engine.known_words({word for c in candidates for term in c.terms for word in term})
+    known = engine.known_words(
+        {word for c in candidates for term in c.terms for word in term}, hidden=hidden
+    )
     fixes = []
     for concept in candidates:
         if concept.typed[0] in known:
             continue
-        similar = engine.similar_words(concept.typed[0])
+        similar = engine.similar_words(concept.typed[0], hidden=hidden)
         if any(stem(w) == stem(concept.typed[0]) for w in similar):
             continue  # "kubernets" stems like "kubernetes": the index matches it already
         for word in similar:
@@ -200,8 +225,12 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
     return results
 
 
-def failure_modes(query: Query) -> list[FailureCategory]:
-    """Categories whose name or path says what the query asks: their pages answer it best."""
+def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCategory]:
+    """Categories whose name or path says what the query asks: their pages answer it best.
+
+    A category that only incidents in `hidden` are classified into, in it or below it
+    (directly or through a cause), is left out: its name may be a word of a restricted report.
+    """
     concept_stems = [
         [frozenset(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
         for c in query.concepts
@@ -217,9 +246,28 @@ def failure_modes(query: Query) -> list[FailureCategory]:
                 score += 1
         if score:
             scored.append((-score, path, pk))
-    chosen = [pk for _, _, pk in sorted(scored)[:FAILURE_MODES_SHOWN]]
-    found = FailureCategory.objects.in_bulk(chosen)
-    return [found[pk] for pk in chosen if pk in found]
+    ranked = [pk for _, _, pk in sorted(scored)]
+    if not hidden:
+        found = FailureCategory.objects.in_bulk(ranked[:FAILURE_MODES_SHOWN])
+        return [found[pk] for pk in ranked[:FAILURE_MODES_SHOWN] if pk in found]
+    found = FailureCategory.objects.in_bulk(ranked)
+    chosen: list[FailureCategory] = []
+    for pk in ranked:  # a query or two per category, only while fewer than shown are chosen
+        if len(chosen) == FAILURE_MODES_SHOWN:
+            break
+        if pk in found and not _known_only_through(found[pk], hidden):
+            chosen.append(found[pk])
+    return chosen
+
+
+def _known_only_through(category: FailureCategory, hidden: Sequence[int]) -> bool:
+    """True when incidents in `hidden` are classified in the category or below it (directly or
+    through a cause) and no other incident is: its name, or a name below it, may be a word of
+    a restricted report ("Quokkabyte > Leaks" would otherwise show "Quokkabyte")."""
+    incidents = Incident.objects.in_category(category)
+    return (
+        incidents.filter(pk__in=hidden).exists() and not incidents.exclude(pk__in=hidden).exists()
+    )
 
 
 @lru_cache(maxsize=20_000)

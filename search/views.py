@@ -29,7 +29,7 @@ def _page_number(raw: str) -> int:
 @require_GET
 def search_page(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
-    filterset = IncidentFilterSet(request.GET, queryset=Incident.objects.all())
+    filterset = IncidentFilterSet(request.GET, queryset=Incident.objects.all(), request=request)
     context: dict[str, object] = {"form": form, "filter": filterset}
     filtered = any(request.GET.get(name) for name in IncidentFilterSet.base_filters)
     context["filtered"] = filtered
@@ -41,6 +41,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     try:
         found = search(
             form.cleaned_data["q"],
+            viewer=request.user,
             within=filterset.qs if filtered else None,
             newest_first=form.cleaned_data["sort"] == "newest",
             limit=PAGE_SIZE,

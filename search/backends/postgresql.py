@@ -19,7 +19,7 @@ A query of only very common words ranks the first CANDIDATES matches.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import connection, transaction
@@ -29,12 +29,12 @@ from django.db.utils import OperationalError
 from incidents.models import Incident
 from search.backends.base import (
     COUNT_CAP,
-    TYPO_FIXES,
     TYPO_SIMILARITY,
     Hit,
     Ranked,
     SearchBackend,
     SearchTimeout,
+    hidden_sql,
     term_text,
     timeout_ms,
     within_sql,
@@ -69,7 +69,7 @@ class PostgreSQLBackend(SearchBackend):
     vendor = "postgresql"
     exact_bonus = 0.3  # see search.service.exact_words_first; chosen on the dev query set
 
-    def similar_words(self, word: str) -> list[str]:
+    def vocabulary_near(self, word: str, limit: int) -> list[str]:
         # The threshold is transaction-local: the GIN trigram index serves `%` at that level.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -79,15 +79,30 @@ class PostgreSQLBackend(SearchBackend):
             cursor.execute(
                 "SELECT word FROM search_word WHERE word %% %s "
                 "ORDER BY similarity(word, %s) DESC, word LIMIT %s",
-                [word, word, TYPO_FIXES],
+                [word, word, limit],
             )
             return [row[0] for row in cursor.fetchall()]
+
+    def occurring(self, words: set[str], hidden: Sequence[int]) -> set[str]:
+        if not words:
+            return set()
+        excluded, params = hidden_sql("d.incident_id", hidden)
+        with connection.cursor() as cursor:
+            # One index probe per word; the first visible document found answers it.
+            cursor.execute(
+                f"""SELECT w FROM unnest(%s::text[]) AS w
+                    WHERE EXISTS (SELECT 1 FROM search_document d
+                                  WHERE d.vector @@ plainto_tsquery('english', w) {excluded})""",
+                [sorted(words), *params],
+            )
+            return {row[0] for row in cursor.fetchall()}
 
     def rank(
         self,
         query: Query,
         *,
         within: QuerySet[Incident] | None,
+        hidden: Sequence[int] = (),
         newest_first: bool,
         limit: int,
         offset: int,
@@ -101,7 +116,7 @@ class PostgreSQLBackend(SearchBackend):
                     [str(timeout_ms())],
                 )
                 previous = cursor.fetchone()[0]
-                ranked = self._rank(cursor, query, within, newest_first, limit, offset)
+                ranked = self._rank(cursor, query, within, hidden, newest_first, limit, offset)
                 if nested:  # the local setting would outlive this search in the outer transaction
                     cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
                 return ranked
@@ -115,10 +130,13 @@ class PostgreSQLBackend(SearchBackend):
         cursor: CursorWrapper,
         query: Query,
         within: QuerySet[Incident] | None,
+        hidden: Sequence[int],
         newest_first: bool,
         limit: int,
         offset: int,
     ) -> Ranked:
+        # Incidents hidden from the user are left out of frequencies, candidates and counts.
+        excluded, excluded_params = hidden_sql("d.incident_id", hidden)
         # 1. Each concept (and the exclusions) as a tsquery, with its document frequency.
         # Frequencies are counted on the words without their order ("probe"): the GIN index
         # answers that exactly, while checking a phrase's word order reads every document.
@@ -131,7 +149,7 @@ class PostgreSQLBackend(SearchBackend):
             f"""
             SELECT q::text,
                    (SELECT count(*) FROM (SELECT 1 FROM search_document d
-                                          WHERE d.vector @@ p LIMIT %s) s),
+                                          WHERE d.vector @@ p {excluded} LIMIT %s) s),
                    (SELECT greatest(reltuples::bigint, 0) FROM pg_class
                     WHERE oid = 'search_document'::regclass)
             FROM unnest(ARRAY[{", ".join(sql for sql, _ in parts)}]::tsquery[],
@@ -140,6 +158,7 @@ class PostgreSQLBackend(SearchBackend):
             ORDER BY n
             """,
             [
+                *excluded_params,
                 FREQUENCY_CAP,
                 *(p for _, params in parts for p in params),
                 *(p for _, params in probes for p in params),
@@ -163,6 +182,8 @@ class PostgreSQLBackend(SearchBackend):
         candidates = self._candidates(concepts, any_of)
         in_filter, filter_params = within_sql(within)
         filter_clause = f"AND d.incident_id {in_filter}" if in_filter else ""
+        filter_clause = f"{filter_clause} {excluded}"
+        filter_params = [*filter_params, *excluded_params]
 
         # 2. Score the candidates, one ts_rank per concept, weighed by rarity.
         idf = [_idf(documents, frequency) for _, frequency in concepts]

@@ -8,6 +8,7 @@ stemming comes from the tokenizer (search/migrations/0002_full_text_index.py).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -17,12 +18,12 @@ from django.db.utils import OperationalError
 from incidents.models import Incident
 from search.backends.base import (
     COUNT_CAP,
-    TYPO_FIXES,
     TYPO_SIMILARITY,
     Hit,
     Ranked,
     SearchBackend,
     SearchTimeout,
+    hidden_sql,
     timeout_ms,
     within_sql,
 )
@@ -53,7 +54,7 @@ class SQLiteBackend(SearchBackend):
     vendor = "sqlite"
     exact_bonus = 0.0  # bm25 over Porter stems ranks worse with it (search_relevance.py)
 
-    def similar_words(self, word: str) -> list[str]:
+    def vocabulary_near(self, word: str, limit: int) -> list[str]:
         # The embedded vocabulary is small: compare in Python, the way pg_trgm would.
         nearby = SearchWord.objects.annotate(n=Length("word")).filter(
             n__gte=len(word) - 3, n__lte=len(word) + 3
@@ -62,13 +63,27 @@ class SQLiteBackend(SearchBackend):
             ((similarity(word, w), w) for w in nearby.values_list("word", flat=True)),
             key=lambda pair: (-pair[0], pair[1]),
         )
-        return [w for score, w in scored[:TYPO_FIXES] if score >= TYPO_SIMILARITY]
+        return [w for score, w in scored[:limit] if score >= TYPO_SIMILARITY]
+
+    def occurring(self, words: set[str], hidden: Sequence[int]) -> set[str]:
+        excluded, params = hidden_sql("f.rowid", hidden)
+        found = set()
+        with connection.cursor() as cursor:
+            for word in sorted(words):  # a few words, one index look-up each
+                cursor.execute(
+                    f"SELECT 1 FROM search_fts f WHERE search_fts MATCH %s {excluded} LIMIT 1",
+                    [_phrase((word,)), *params],
+                )
+                if cursor.fetchone():
+                    found.add(word)
+        return found
 
     def rank(
         self,
         query: Query,
         *,
         within: QuerySet[Incident] | None,
+        hidden: Sequence[int] = (),
         newest_first: bool,
         limit: int,
         offset: int,
@@ -81,7 +96,7 @@ class SQLiteBackend(SearchBackend):
         # SQLite has no statement timeout: a progress handler aborts the statement instead.
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 100)
         try:
-            return self._rank(query, within, newest_first, limit, offset)
+            return self._rank(query, within, hidden, newest_first, limit, offset)
         except OperationalError as error:
             if "interrupted" in str(error):
                 raise SearchTimeout from error
@@ -93,6 +108,7 @@ class SQLiteBackend(SearchBackend):
         self,
         query: Query,
         within: QuerySet[Incident] | None,
+        hidden: Sequence[int],
         newest_first: bool,
         limit: int,
         offset: int,
@@ -100,6 +116,10 @@ class SQLiteBackend(SearchBackend):
         expression = match_expression(query)
         in_filter, filter_params = within_sql(within)
         filter_clause = f"AND f.rowid {in_filter}" if in_filter else ""
+        # Incidents hidden from the user are neither ranked nor counted.
+        excluded, excluded_params = hidden_sql("f.rowid", hidden)
+        filter_clause = f"{filter_clause} {excluded}"
+        filter_params = [*filter_params, *excluded_params]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""SELECT count(*) FROM (SELECT 1 FROM search_fts f

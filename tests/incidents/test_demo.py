@@ -204,7 +204,7 @@ def test_the_demo_has_game_days_that_verify_its_fixes(settings: Any) -> None:
     assert list(failed.verifies.all()) == [canary]
     # This week's is on the review, with its failed verification; next week's is all ahead.
     assert week.starts_at <= this_week.scheduled_at < week.ends_at
-    built = agenda.build(week)
+    built = agenda.build(week, viewer=None)
     assert [g.pk for g in built.game_days.rows] == [this_week.pk]
     assert [s.game_day_id for s in built.failed_verifications.rows] == [this_week.pk]
     assert week.next.starts_at <= planned.scheduled_at < week.next.ends_at

@@ -27,7 +27,7 @@ def titles(rows: list[Any]) -> list[str]:
 
 
 def test_each_section_holds_what_the_meeting_decides_on(kb: dict[str, Any], week: Week) -> None:
-    built = agenda.build(week)
+    built = agenda.build(week, viewer=None)
     assert [(s, titles(rows)) for s, rows in built.new_by_severity()] == [
         ("SEV1", ["Checkout down"]), ("SEV3", ["Slow search"]),
     ]  # fmt: skip
@@ -44,7 +44,7 @@ def test_each_section_holds_what_the_meeting_decides_on(kb: dict[str, Any], week
 
 
 def test_last_weeks_agenda_is_about_last_week(kb: dict[str, Any], week: Week) -> None:
-    built = agenda.build(week.previous)
+    built = agenda.build(week.previous, viewer=None)
     assert titles(built.new_incidents.rows) == ["DNS timeouts last week"]
     assert titles(built.done_remediations.rows) == []
     assert titles(built.due_remediations.rows) == ["Alert on DNS latency"]
@@ -54,7 +54,7 @@ def test_trends_count_incidents_per_week_for_the_busiest_categories(
     kb: dict[str, Any], week: Week
 ) -> None:
     IncidentFactory(title="DNS again", started_at=at(week, -8), categories=[kb["dns"]])
-    built = agenda.build(week)
+    built = agenda.build(week, viewer=None)
     assert [w.label for w in built.trend_weeks][-1] == week.label
     assert len(built.trend_weeks) == 12
     dns = next(t for t in built.trends if t.path == "Networking > DNS")
@@ -70,14 +70,14 @@ def test_categories_without_any_remediation_above_or_on_them(
     storage = get_or_create_category("Storage > EBS")
     IncidentFactory(title="EBS latency", started_at=at(week, -2), categories=[storage])
     RemediationFactory(title="Storage review", category=get_or_create_category("Storage"))
-    paths = [c.path for c in agenda.build(week).uncovered_categories]
+    paths = [c.path for c in agenda.build(week, viewer=None).uncovered_categories]
     assert paths == ["Networking > Envoy"]  # EBS is covered by the remediation on Storage
 
 
 def test_long_sections_show_their_first_rows_and_count_the_rest(week: Week, db: Any) -> None:
     for n in range(agenda.SHOWN + 7):
         IncidentFactory(title=f"Old {n}", started_at=at(week, -3), status="resolved")
-    section = agenda.build(week).unreviewed_incidents
+    section = agenda.build(week, viewer=None).unreviewed_incidents
     assert len(section.rows) == agenda.SHOWN and section.total == agenda.SHOWN + 7
     assert section.more == 7
 

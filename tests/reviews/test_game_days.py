@@ -34,7 +34,7 @@ def _section(page: str, anchor: str) -> str:
 def test_the_agenda_holds_the_weeks_game_days_with_their_outcomes(
     drills: dict[str, Any], week: Week
 ) -> None:
-    built = agenda.build(week)
+    built = agenda.build(week, viewer=None)
     assert [g.title for g in built.game_days.rows] == [
         "Break etcd and the config path", "Evict every pod",
     ]  # fmt: skip
@@ -48,7 +48,7 @@ def test_the_agenda_holds_the_weeks_game_days_with_their_outcomes(
     assert [r.title for r in built.awaiting_verification.rows] == ["Validate configs in CI"]
     assert built.awaiting_verification.total == awaiting_verification().count() == 1
     # Last week's agenda has last week's failure, and the same fixes awaiting verification.
-    earlier = agenda.build(week.previous)
+    earlier = agenda.build(week.previous, viewer=None)
     assert [g.title for g in earlier.game_days.rows] == ["Last week's drill"]
     assert [s.name for s in earlier.failed_verifications.rows] == ["Fill the etcd disk"]
 
