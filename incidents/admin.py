@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -24,7 +25,7 @@ from incidents.records import clean_incident, clean_name
 
 RECORD_FIELDS = [
     "title", "summary", "body", "severity", "status", "started_at", "detected_at",
-    "resolved_at", "external_id", "source_url",
+    "resolved_at", "external_id", "source_url", "visibility",
 ]  # fmt: skip
 
 
@@ -46,9 +47,12 @@ class RulesOfTheValidator(forms.ModelForm):
 
 
 class IncidentAdminForm(BaseVersionField, RulesOfTheValidator):
+    # Who saves: set by IncidentAdmin.get_form, for the validator's visibility rule.
+    user: Any = None
+
     class Meta:
         model = Incident
-        fields = [*RECORD_FIELDS, "categories", "services"]
+        fields = [*RECORD_FIELDS, "categories", "services", "access_groups"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -58,9 +62,12 @@ class IncidentAdminForm(BaseVersionField, RulesOfTheValidator):
             **{name: cleaned.get(name) for name in RECORD_FIELDS},
             "categories": [c.path for c in cleaned.get("categories") or []],
             "services": [s.name for s in cleaned.get("services") or []],
+            "access_groups": [g.name for g in cleaned.get("access_groups") or []],
         }
         errors = Errors()
-        self.record = clean_incident(raw, errors)
+        self.record = clean_incident(
+            raw, errors, by=self.user, incident=self.instance if self.instance.pk else None
+        )
         for path, message in errors.items:
             name = path[0] if path else None
             self.add_error(name if name in self.fields else None, sentence(message))
@@ -145,11 +152,24 @@ class TimelineInline(ReadOnlyInline):
 class IncidentAdmin(SimpleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
-    list_filter = ["severity", "status"]
+    list_filter = ["severity", "status", "visibility"]
     search_fields = ["title", "summary", "external_id"]
     autocomplete_fields = ["categories", "services"]
+    filter_horizontal = ["access_groups"]
     readonly_fields = ["author", "created_at", "updated_at"]
     inlines = [CauseInline, TimelineInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        """The admin is for staff; staff who are not superusers see here only the incidents
+        they see on the pages (a restricted one they are not granted is absent: 404)."""
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user
+        return form
 
     def save_model(
         self, request: HttpRequest, obj: Incident, form: IncidentAdminForm, change: bool
