@@ -51,7 +51,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 @require_GET
 def game_day_list(request: HttpRequest) -> HttpResponse:
     # One FilterSet for this page and /api/game-days/: words, status, environment.
-    filterset = GameDayFilterSet(request.GET, queryset=GameDay.objects.all())
+    filterset = GameDayFilterSet(request.GET, queryset=GameDay.objects.all(), request=request)
     # Scenarios hidden from the user (linked to a restricted incident) are not counted.
     hidden = Scenario.objects.hidden_from(request.user).values("pk")
     shown = ~Q(scenarios__in=hidden)
