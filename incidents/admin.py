@@ -11,12 +11,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.concurrency import StaleVersion
-from common.forms import BaseVersionField
+from common.forms import BaseVersionField, id_of
 from common.validation import Errors, clean_text, sentence
 from incidents.actions import record_of, save_category, save_incident, save_service
 from incidents.forms import CategoryForm
@@ -148,8 +149,34 @@ class TimelineInline(ReadOnlyInline):
     model = TimelineEntry
 
 
+class VisibleHistoryAdmin(SimpleHistoryAdmin):
+    """A history in the admin only of a row `get_queryset` shows the user: simple-history
+    falls back to the stored versions of a row it doesn't find, which would show a restricted
+    incident (or its remediation) to staff it is hidden from. Superusers see every history,
+    deleted rows' included."""
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _require_visible(self, request: HttpRequest, object_id: str) -> None:
+        if getattr(request.user, "is_superuser", False):
+            return
+        pk = id_of(unquote(object_id))
+        if pk is None or not self.get_queryset(request).filter(pk=pk).exists():
+            raise Http404("No such row.")
+
+
 @admin.register(Incident)
-class IncidentAdmin(SimpleHistoryAdmin):
+class IncidentAdmin(VisibleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
     list_filter = ["severity", "status", "visibility"]

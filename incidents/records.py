@@ -214,7 +214,8 @@ def clean_access(
     incident is seen by its author, members of its groups and superusers (PRODUCT.md, "Who
     may see and change what"), so a person may not restrict it away from themselves: the
     result must still be visible to `by` (the system, `None`, may set anything). Unknown
-    groups are refused by name: "access_groups[1]: there is no group “Secuirty”."
+    groups are refused by name: "access_groups[1] names a group that doesn't exist:
+    “Secuirty”."
     """
     visibility = clean_choice(
         raw.get("visibility"), ("visibility",), errors,
@@ -236,7 +237,9 @@ def clean_access(
         known = set(Group.objects.filter(name__in=names).values_list("name", flat=True))
         for n, name in enumerate(names):
             if name not in known:
-                errors.add(("access_groups", n), f"there is no group “{name[:100]}”.")
+                errors.add(
+                    ("access_groups", n), f"names a group that doesn't exist: “{name[:100]}”."
+                )
                 unknown = True
     if visibility == Visibility.RESTRICTED and not unknown and not _still_sees(by, incident, names):
         errors.add(

@@ -8,11 +8,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors
+from incidents.admin import VisibleHistoryAdmin
 from incidents.models import Incident
 from remediations.actions import remediation_record_of, save_remediation
 from remediations.forms import RemediationFields
@@ -39,7 +39,7 @@ class RemediationAdminForm(BaseVersionField, RemediationFields):
 
 
 @admin.register(Remediation)
-class RemediationAdmin(SimpleHistoryAdmin):
+class RemediationAdmin(VisibleHistoryAdmin):
     form = RemediationAdminForm
     list_display = ["title", "kind", "status", "owner", "due_date", "category"]
     list_filter = ["status", "kind"]
