@@ -36,6 +36,7 @@ from gamedays.actions import save_game_day
 from gamedays.models import GameDay, Scenario
 from gamedays.records import clean_game_day
 from incidents.models import FailureCategory, Incident
+from remediations import effectiveness
 from remediations.actions import save_report
 from remediations.models import Effectiveness, RecurrenceLink, Remediation, RemediationStatus
 from remediations.records import clean_report
@@ -150,6 +151,7 @@ def world(alice: User, bob: User, charlie: User) -> World:
                 "outcome": "failed",
                 "ran_at": now - 5 * DAY,
                 "observations": f"{CANARY} observed.",
+                "verifies": [public_fix.pk],
             },  # fmt: skip
         ],
     }
@@ -163,6 +165,8 @@ def world(alice: User, bob: User, charlie: User) -> World:
         title=f"After game day: {CANARY}", description=f"{CANARY} again.", category=category,
         scenario=hidden_scenario,
     )  # fmt: skip
+    # The failed test of a public fix is evidence on that fix, which charlie sees.
+    effectiveness.assess([public_fix.pk])
     _, secret = CalendarFeed.issue(charlie)
 
     found = World(
@@ -400,6 +404,16 @@ def test_charlie_meets_no_canary_in_the_api(world: World, charlie_client: Client
     assert (hidden.status_code, hidden.json().keys()) == (
         missing.status_code, missing.json().keys(),
     )  # fmt: skip
+
+
+def test_a_fix_tested_by_a_hidden_scenario_does_not_name_it(
+    world: World, charlie_client: Client
+) -> None:
+    world.public_fix.refresh_from_db()
+    assert world.public_fix.effectiveness == Effectiveness.REGRESSED
+    assert "a restricted scenario failed" in world.public_fix.effectiveness_evidence
+    page = charlie_client.get(f"/remediations/{world.public_fix.pk}/").content.decode()
+    assert "a restricted scenario failed" in page
 
 
 def test_the_api_walk_would_notice_a_leak(world: World, bob_client: Client) -> None:
