@@ -11,7 +11,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -68,7 +67,7 @@ class CalendarFeed(models.Model):
 
     @classmethod
     @transaction.atomic
-    def issue(cls, user: AbstractBaseUser) -> tuple[CalendarFeed, str]:
+    def issue(cls, user: Any) -> tuple[CalendarFeed, str]:
         """A new feed for `user`, revoking the one they had; returns it and its secret (shown
         once: only its hash is kept). Two at once for one person (a double click) take turns:
         the person's row is locked, so the second revokes the first's feed, never meeting
@@ -79,7 +78,7 @@ class CalendarFeed(models.Model):
         return cls.objects.create(user=user, key_hash=hash_secret(secret)), secret
 
     @classmethod
-    def revoke_for(cls, user: AbstractBaseUser) -> int:
+    def revoke_for(cls, user: Any) -> int:
         """Revoke `user`'s active feed: its URL answers 404 from now on."""
         return cls.objects.filter(user=user, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
@@ -188,7 +187,7 @@ class ApiToken(models.Model):
 
     @classmethod
     @transaction.atomic
-    def issue(cls, user: AbstractBaseUser, *, name: Any, days: Any = None) -> tuple[ApiToken, str]:
+    def issue(cls, user: Any, *, name: Any, days: Any = None) -> tuple[ApiToken, str]:
         """A new token for `user`; returns it and its key, which is shown once and never
         stored (only its hash is). Raises RecordInvalid for a bad name or lifetime, or when
         the person already has MAX_ACTIVE_TOKENS tokens in force; the person's row is locked,

@@ -69,6 +69,58 @@ def game_day_record_of(game_day: GameDay) -> dict[str, Any]:
     }
 
 
+def hidden_scenario_ids(game_day: GameDay, user: Any) -> set[int]:
+    """The game day's scenarios hidden from `user`: those linked to a restricted incident
+    `user` may not see share its visibility (PRODUCT.md, "Who may see and change what")."""
+    if not game_day.pk:
+        return set()
+    hidden = Scenario.objects.hidden_from(user).filter(game_day=game_day)
+    return set(hidden.values_list("pk", flat=True))
+
+
+def without_scenarios(record: dict[str, Any], hidden: set[int]) -> dict[str, Any]:
+    """A game-day record (or a history version's parts) without the `hidden` scenarios."""
+    if not hidden or record.get("scenarios") is None:
+        return record
+    return {**record, "scenarios": [s for s in record["scenarios"] if s.get("id") not in hidden]}
+
+
+def keeping_scenarios(
+    record: dict[str, Any], stored: dict[str, Any], hidden: set[int], user: Any
+) -> dict[str, Any]:
+    """`record`, written by `user`, who can't see the `hidden` scenarios of `stored`, with
+    those kept as stored (after the others): what a person can't see they can't change or
+    remove. An id of a hidden scenario sent anyway is read as a new scenario. Likewise a
+    stored scenario keeps verifying the fixes hidden from `user` (they could not uncheck
+    what they were not shown)."""
+    typed = record.get("scenarios")
+    if not stored or not isinstance(typed, list):
+        return record  # nothing stored, or the validator says what is wrong with it
+    before = {s["id"]: s for s in stored["scenarios"]}
+    named = {pk for s in stored["scenarios"] for pk in s["verifies"]}
+    unseen = named - set(
+        Remediation.objects.visible_to(user).filter(pk__in=named).values_list("pk", flat=True)
+    )
+    if not hidden and not unseen:
+        return record
+    mine = []
+    for item in typed:
+        if isinstance(item, dict) and item.get("id") in hidden:
+            item = {**item, "id": None}
+        elif (
+            isinstance(item, dict)
+            and item.get("id") in before
+            and isinstance(item.get("verifies"), list)
+        ):
+            kept = [pk for pk in before[item["id"]]["verifies"] if pk in unseen]
+            item = {
+                **item,
+                "verifies": item["verifies"] + [pk for pk in kept if pk not in item["verifies"]],
+            }
+        mine.append(item)
+    return {**record, "scenarios": mine + [s for s in stored["scenarios"] if s["id"] in hidden]}
+
+
 def parts_of(record: dict[str, Any]) -> dict[str, Any]:
     """What a history version keeps beside the game day's own fields: its participants and
     scenarios, as JSON."""

@@ -21,12 +21,16 @@ from gamedays.filters import GameDayFilterSet, ScenarioFilterSet
 from gamedays.journal import MAX_JOURNAL_BYTES, NotAJournal, read_journal, record_journal
 from gamedays.models import GameDay, Scenario
 from gamedays.serializers import GameDaySerializer, JournalSerializer, ScenarioSerializer
+from remediations.models import Remediation
 
 
-def scenarios_for_api() -> QuerySet[Scenario]:
-    """Scenarios with what their representation reads, in a fixed number of queries."""
-    return Scenario.objects.select_related("category", "game_day").prefetch_related(
-        "services", "verifies"
+def scenarios_for_api(user: Any) -> QuerySet[Scenario]:
+    """The scenarios `user` may see with what their representation reads (the fixes they
+    verify that `user` may see), in a fixed number of queries."""
+    return (
+        Scenario.objects.visible_to(user)
+        .select_related("category", "game_day")
+        .prefetch_related("services", Prefetch("verifies", Remediation.objects.visible_to(user)))
     )
 
 
@@ -38,11 +42,15 @@ class GameDayViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = GameDay.objects.select_related("facilitator").prefetch_related(
-        "participants", Prefetch("scenarios", scenarios_for_api())
-    )
+    queryset = GameDay.objects.all()
     serializer_class = GameDaySerializer
     filterset_class = GameDayFilterSet
+
+    def get_queryset(self) -> QuerySet[GameDay]:
+        """Game days are shared; their scenarios hidden from the caller are left out."""
+        return GameDay.objects.select_related("facilitator").prefetch_related(
+            "participants", Prefetch("scenarios", scenarios_for_api(self.request.user))
+        )
 
 
 class JournalTooLarge(APIException):
@@ -64,9 +72,14 @@ class JournalParser(BaseParser):
 
 
 class ScenarioViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = scenarios_for_api()
+    queryset = Scenario.objects.all()
     serializer_class = ScenarioSerializer
     filterset_class = ScenarioFilterSet
+
+    def get_queryset(self) -> QuerySet[Scenario]:
+        """The scenarios the caller may see; one linked to a restricted incident hidden from
+        them answers 404."""
+        return scenarios_for_api(self.request.user)
 
     @extend_schema(request=JournalSerializer, responses={200: ScenarioSerializer})
     @action(detail=True, methods=["post"], parser_classes=[JournalParser])

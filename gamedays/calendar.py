@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import AbstractBaseUser
@@ -38,10 +39,11 @@ STATUS = {
 }
 
 
-def feed_game_days(now: datetime.datetime | None = None) -> QuerySet[GameDay]:
-    """The game days a feed holds, with what an event reads, in a fixed number of queries."""
+def feed_game_days(now: datetime.datetime | None, user: Any) -> QuerySet[GameDay]:
+    """The game days a feed holds, with what an event reads (the scenarios `user`, whose
+    feed it is, may see), in a fixed number of queries."""
     since = (now or timezone.now()) - datetime.timedelta(days=PAST_DAYS)
-    scenarios = Scenario.objects.select_related("category")
+    scenarios = Scenario.objects.visible_to(user).select_related("category")
     return (
         GameDay.objects.filter(scheduled_at__gte=since)
         .select_related("facilitator")
@@ -131,7 +133,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
     if feed.last_used_at is None or now - feed.last_used_at > datetime.timedelta(minutes=5):
         CalendarFeed.objects.filter(pk=feed.pk).update(last_used_at=now)  # shown on the page
     body = build_calendar(
-        feed_game_days(now), base_url=request.build_absolute_uri("/"), user=feed.user
+        feed_game_days(now, feed.user), base_url=request.build_absolute_uri("/"), user=feed.user
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="once-game-days.ics"'

@@ -13,7 +13,7 @@ from typing import Any
 
 from common.conflicts import Conflict
 from common.history import FieldChange, Version, field_changes, versions
-from gamedays.actions import game_day_record_of, parts_of
+from gamedays.actions import game_day_record_of, parts_of, without_scenarios
 from gamedays.models import GameDay, Outcome
 
 FIELDS = ["title", "scheduled_at", "environment", "facilitator", "plan", "notes", "status"]
@@ -108,17 +108,22 @@ def part_changes(before: dict[str, Any], after: dict[str, Any]) -> list[FieldCha
     return changes
 
 
-def game_day_versions(game_day: GameDay) -> list[GameDayVersion]:
-    """Every version of the game day, newest first, with what it changed and its scenarios."""
+def game_day_versions(game_day: GameDay, hidden: set[int] | None = None) -> list[GameDayVersion]:
+    """Every version of the game day, newest first, with what it changed and its scenarios,
+    leaving out the `hidden` scenarios (ids hidden from the reader) in every version."""
     result = versions(game_day, FIELDS, related=("facilitator",))
     history = game_day.history
-    parts = list(history.order_by("history_date", "history_id").values_list("parts", flat=True))
+    parts = [
+        without_scenarios(kept, hidden or set()) if kept is not None else None
+        for kept in history.order_by("history_date", "history_id").values_list("parts", flat=True)
+    ]
     oldest_first = list(reversed(result))
     entries = []
     for n, version in enumerate(oldest_first):
         kept = parts[n] if n < len(parts) else None
-        if n and kept is not None and parts[n - 1] is not None:
-            version.changes.extend(part_changes(parts[n - 1], kept))
+        earlier = parts[n - 1] if n else None
+        if kept is not None and earlier is not None:
+            version.changes.extend(part_changes(earlier, kept))
         entries.append(
             GameDayVersion(
                 version=version,
@@ -136,20 +141,24 @@ class GameDayConflict:
     gone: set[int]  # scenarios of the editor's that others removed meanwhile
 
 
-def game_day_conflict(current: GameDay, base_version: int, mine: set[int]) -> GameDayConflict:
+def game_day_conflict(
+    current: GameDay, base_version: int, mine: set[int], hidden: set[int] | None = None
+) -> GameDayConflict:
     """What changed since `base_version` (the version the editor started from), for an edit
-    that was refused as stale; `mine` are the ids of the scenarios the editor sent."""
+    that was refused as stale; `mine` are the ids of the scenarios the editor sent; the
+    `hidden` scenarios (hidden from the editor) are left out of what it says."""
+    hidden = hidden or set()
     history = current.history
     base = history.filter(version=base_version).order_by("-history_id").first()
     latest = history.order_by("-history_id").first()
-    record = game_day_record_of(current)
+    record = without_scenarios(game_day_record_of(current), hidden)
     now = parts_of(record)
     if base is None:
         changes = [FieldChange(label="(earlier version not found)", before="", after="")]
     else:
         changes = field_changes(base, current, GameDay, FIELDS)
         if base.parts is not None:
-            changes += part_changes(base.parts, now)
+            changes += part_changes(without_scenarios(base.parts, hidden), now)
     base_ids = {s.get("id") for s in base.parts["scenarios"]} if base and base.parts else set(mine)
     current_ids = {s["id"] for s in record["scenarios"]}
     return GameDayConflict(

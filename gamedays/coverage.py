@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import F, Max, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Concat
@@ -27,12 +28,13 @@ SHOWN_SCENARIOS = 20  # on the category page, most recent first; the rest are co
 SORTS = {"never_tested": "Never tested"}
 
 
-def last_tested_subquery() -> Subquery:
-    """For a FailureCategory queryset: when a scenario on the category or below it last ran
-    (None if never). One correlated subquery, so a list costs no extra query."""
+def last_tested_subquery(user: Any) -> Subquery:
+    """For a FailureCategory queryset: when a scenario `user` may see on the category or below
+    it last ran (None if never). One correlated subquery, so a list costs no extra query."""
     below = Concat(OuterRef("path"), Value(PATH_SEPARATOR))
     latest = (
-        Scenario.objects.ran()
+        Scenario.objects.visible_to(user)
+        .ran()
         .filter(Q(category__path=OuterRef("path")) | Q(category__path__startswith=below))
         .order_by("-ran_at")
         .values("ran_at")[:1]
@@ -40,20 +42,24 @@ def last_tested_subquery() -> Subquery:
     return Subquery(latest)
 
 
-def last_tested_at(category: FailureCategory) -> datetime.datetime | None:
-    """When a scenario on `category` or below it last ran; None if never."""
+def last_tested_at(category: FailureCategory, user: Any) -> datetime.datetime | None:
+    """When a scenario `user` may see on `category` or below it last ran; None if never."""
     found: datetime.datetime | None = (
-        Scenario.objects.ran().in_category(category).aggregate(at=Max("ran_at"))["at"]
+        Scenario.objects.visible_to(user)
+        .ran()
+        .in_category(category)
+        .aggregate(at=Max("ran_at"))["at"]
     )
     return found
 
 
-def last_tested_by_path() -> dict[str, datetime.datetime]:
+def last_tested_by_path(user: Any) -> dict[str, datetime.datetime]:
     """{category path: when a scenario on it or below it last ran}, for every tested mode, in
     one query: the latest run per mode, carried up to the modes above it."""
     latest: dict[str, datetime.datetime] = {}
     rows = (
-        Scenario.objects.ran()
+        Scenario.objects.visible_to(user)
+        .ran()
         .order_by()
         .values("category__path")
         .annotate(at=Max("ran_at"))
@@ -79,13 +85,16 @@ class ModeScenarios:
         return self.total - len(self.scenarios)
 
 
-def mode_scenarios(category: FailureCategory) -> ModeScenarios:
-    """The scenarios on the mode or below it, the most recent first: those still to run (the
-    latest planned first), then those that ran (the latest first). Four queries."""
-    scenarios = Scenario.objects.in_category(category)
+def mode_scenarios(category: FailureCategory, user: Any) -> ModeScenarios:
+    """The scenarios `user` may see on the mode or below it, the most recent first: those
+    still to run (the latest planned first), then those that ran (the latest first). Four
+    queries."""
+    scenarios = Scenario.objects.visible_to(user).in_category(category)
     shown = (
         scenarios.select_related("game_day", "category")
-        .prefetch_related(Prefetch("verifies", Remediation.objects.select_related("category")))
+        .prefetch_related(
+            Prefetch("verifies", Remediation.objects.visible_to(user).select_related("category"))
+        )
         .order_by(F("ran_at").desc(nulls_first=True), "-game_day__scheduled_at", "position", "pk")[
             :SHOWN_SCENARIOS
         ]
@@ -107,7 +116,7 @@ class TestedStanding:
         return self.standing.has_incidents and self.last_tested_at is None
 
 
-def with_tests(rows: list[ModeStanding], sort: str) -> list[TestedStanding]:
+def with_tests(rows: list[ModeStanding], sort: str, user: Any) -> list[TestedStanding]:
     """The standings with when each mode was last tested; sorted by `sort` when it is a key
     of SORTS, else left in their order:
 
@@ -115,7 +124,7 @@ def with_tests(rows: list[ModeStanding], sort: str) -> list[TestedStanding]:
       incidents first; then the tested ones, least recently tested first; then the modes
       without incidents that nobody tested.
     """
-    tested = last_tested_by_path()
+    tested = last_tested_by_path(user)
     found = [TestedStanding(row, tested.get(row.category.path)) for row in rows]
     if sort == "never_tested":
         oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from gamedays.models import Outcome, Scenario
+from incidents.models import Visibility
 from remediations.effectiveness import Evidence
 from remediations.models import Effectiveness
 
@@ -24,20 +25,30 @@ def scenario_evidence(remediation_ids: list[int]) -> dict[int, list[Evidence]]:
         scenario__outcome__in=list(VERDICT),
         scenario__ran_at__isnull=False,
     )
-    rows = through.values_list(
-        "remediation_id", "scenario__outcome", "scenario__ran_at", "scenario__title",
-        "scenario__injection", "scenario__game_day__title",
+    rows = list(
+        through.values_list(
+            "remediation_id", "scenario_id", "scenario__outcome", "scenario__ran_at",
+            "scenario__title", "scenario__injection", "scenario__game_day__title",
+        )
     )  # fmt: skip
-    for remediation_id, outcome, ran_at, title, injection, game_day in rows:
+    # The sentence is kept on the fix, which people a restricted incident is hidden from may
+    # see: a scenario linked to one (it shares its visibility) is not named.
+    restricted = set(
+        Scenario.incidents.through.objects.filter(
+            scenario_id__in={row[1] for row in rows}, incident__visibility=Visibility.RESTRICTED
+        ).values_list("scenario_id", flat=True)
+    )
+    for remediation_id, scenario_id, outcome, ran_at, title, injection, game_day in rows:
         if ran_at is None:  # excluded by the filter; a constraint says outcomes have a time
             continue
         name = title or (injection.strip().splitlines() or ["a scenario"])[0]
+        named = "a restricted scenario" if scenario_id in restricted else f"“{_short(name)}”"
         verb = "held" if outcome == Outcome.HELD else "failed"
         found[remediation_id].append(
             Evidence(
                 ran_at,
                 VERDICT[Outcome(outcome)],
-                f"Game day “{_short(game_day)}”: “{_short(name)}” {verb} on {ran_at:%Y-%m-%d}.",
+                f"Game day “{_short(game_day)}”: {named} {verb} on {ran_at:%Y-%m-%d}.",
             )
         )
     return found

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -35,6 +37,12 @@ class ScenarioFilterSet(FilterSet):
         model = Scenario
         fields = ["game_day", "category", "outcome", "verifies"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A fix hidden from the caller reads like one that doesn't exist.
+        user = getattr(self.request, "user", None)
+        self.filters["verifies"].queryset = Remediation.objects.visible_to(user)  # type: ignore[attr-defined]
+
     def filter_category(
         self, queryset: QuerySet[Scenario], name: str, value: FailureCategory | None
     ) -> QuerySet[Scenario]:
@@ -66,7 +74,9 @@ class GameDayFilterSet(FilterSet):
 
     def filter_words(self, queryset: QuerySet[GameDay], name: str, value: str) -> QuerySet[GameDay]:
         for word in value.split()[:MAX_WORDS]:
-            in_scenarios = Scenario.objects.filter(game_day=OuterRef("pk")).filter(
+            # Only the scenarios the searcher may see: a hidden one's words find nothing.
+            scenarios = Scenario.objects.visible_to(getattr(self.request, "user", None))
+            in_scenarios = scenarios.filter(game_day=OuterRef("pk")).filter(
                 Q(title__icontains=word) | Q(injection__icontains=word)
                 | Q(hypothesis__icontains=word) | Q(observations__icontains=word)
                 | Q(category__path__icontains=word) | Q(services__name__icontains=word)

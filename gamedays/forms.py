@@ -15,7 +15,7 @@ from common.forms import DateTimeLocalInput, VersionField, id_of, unix_newlines
 from common.validation import Errors, render_path, sentence
 from gamedays.models import Environment, GameDay, Outcome
 from gamedays.records import MAX_PARTICIPANTS, MAX_SCENARIOS
-from incidents.models import FailureCategory
+from incidents.models import FailureCategory, sees_every_incident
 from remediations.models import Remediation
 
 # The scenario fields typed on the plan; outcome, observations and when it ran are recorded
@@ -140,10 +140,15 @@ class GameDayEditor:
         *,
         initial: dict[str, Any] | None = None,
         scenarios: list[dict[str, Any]] | None = None,
+        hidden: set[int] | None = None,
+        user: Any = None,
     ) -> None:
         self.game_day = game_day
+        self.user = user  # who edits: the fixes offered are those they may see
+        # Scenarios hidden from the editor (linked to a restricted incident): never shown.
+        self.hidden = hidden or set()
         if data is None and game_day.pk:
-            initial, scenarios = _initial(game_day)
+            initial, scenarios = _initial(game_day, self.hidden)
         self.form = GameDayForm(data, initial=initial or {})
         # A plan without scenarios shows one row to fill in.
         self.scenarios = ScenarioFormSet(data, initial=scenarios or [{}], prefix="scenarios")
@@ -213,7 +218,7 @@ class GameDayEditor:
     @classmethod
     def bound_to(
         cls, game_day: GameDay, data: QueryDict, *, version: int, added: list[dict[str, Any]],
-        gone: set[int],
+        gone: set[int], hidden: set[int] | None = None, user: Any = None,
     ) -> GameDayEditor:  # fmt: skip
         """What the editor sent, based on `version` now (the conflict page): scenarios others
         `added` meanwhile are appended so saving keeps them; rows of scenarios others removed
@@ -231,7 +236,7 @@ class GameDayEditor:
                 else:
                     data[f"scenarios-{n}-{key}"] = value
         data["scenarios-TOTAL_FORMS"] = str(total + len(added))
-        return cls(game_day, data)
+        return cls(game_day, data, hidden=hidden, user=user)
 
     def context(self) -> dict[str, Any]:
         return {
@@ -246,7 +251,9 @@ class GameDayEditor:
             "category_paths": list(FailureCategory.objects.values_list("path", flat=True)),
             "participants": self._participants(),
             "max_participants": MAX_PARTICIPANTS,
-            "rows": [(f, offered_fixes(f), self._stored(f)) for f in self.scenarios.forms],
+            "rows": [
+                (f, offered_fixes(f, self.user), self._stored(f)) for f in self.scenarios.forms
+            ],
         }
 
     def _stored(self, form: forms.Form) -> Any:
@@ -254,7 +261,9 @@ class GameDayEditor:
         if not self.game_day.pk:
             return None
         if not hasattr(self, "_scenarios"):
-            self._scenarios = {s.pk: s for s in self.game_day.scenarios.all()}
+            self._scenarios = {
+                s.pk: s for s in self.game_day.scenarios.all() if s.pk not in self.hidden
+            }
         pk = id_of(_value(form, "id"))
         return self._scenarios.get(pk) if pk is not None else None
 
@@ -274,10 +283,10 @@ def _row(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _initial(game_day: GameDay) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    from gamedays.actions import game_day_record_of
+def _initial(game_day: GameDay, hidden: set[int]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    from gamedays.actions import game_day_record_of, without_scenarios
 
-    record = game_day_record_of(game_day)
+    record = without_scenarios(game_day_record_of(game_day), hidden)
     initial = {name: record[name] for name in (
         "title", "scheduled_at", "environment", "facilitator", "participants", "plan", "notes",
     )}  # fmt: skip
@@ -303,17 +312,20 @@ def checked_ids(form: forms.Form) -> list[int]:
     return [pk for pk in map(id_of, values) if pk is not None]
 
 
-def offered_fixes(form: forms.Form) -> dict[str, Any]:
+def offered_fixes(form: forms.Form, user: Any) -> dict[str, Any]:
     """What a scenario row offers to verify (see `fixes_for`)."""
-    return fixes_for(_value(form, "category") or "", checked_ids(form))
+    return fixes_for(_value(form, "category") or "", checked_ids(form), user)
 
 
-def fixes_for(typed_path: str, checked: list[int]) -> dict[str, Any]:
+def fixes_for(typed_path: str, checked: list[int], user: Any) -> dict[str, Any]:
     """The done fixes a scenario on `typed_path` can verify, unverified first
     (`gamedays.actions.covering_fixes`), with those checked; fixes still checked that don't
     cover it (the mode changed), to uncheck; and, as a planning aid, fixes awaiting
-    verification below the mode, which a narrower scenario would verify."""
+    verification below the mode, which a narrower scenario would verify. Only fixes `user`
+    may see are named."""
     from gamedays.actions import covering_fixes
+
+    visible = Remediation.objects.visible_to(user)
 
     path = canonical_path(typed_path.strip()) or ""
     offered: list[Remediation] = []
@@ -321,15 +333,16 @@ def fixes_for(typed_path: str, checked: list[int]) -> dict[str, Any]:
     if path:
         category = FailureCategory.objects.filter(path=path).first() or FailureCategory(path=path)
         offered = covering_fixes(category)
+        if not sees_every_incident(user):
+            shown = set(visible.filter(pk__in=[r.pk for r in offered]).values_list("pk", flat=True))
+            offered = [r for r in offered if r.pk in shown]
         below = list(
-            Remediation.objects.filter(
+            visible.filter(
                 category__path__istartswith=f"{path} > ", status="done", effectiveness="unverified"
             ).select_related("category").order_by("done_at", "pk")[:5]
         )  # fmt: skip
     ids = {r.pk for r in offered}
-    stray = [
-        r for r in Remediation.objects.filter(pk__in=set(checked) - ids).select_related("category")
-    ]
+    stray = [r for r in visible.filter(pk__in=set(checked) - ids).select_related("category")]
     return {
         "path": path,
         "offered": [(r, r.pk in checked) for r in offered],

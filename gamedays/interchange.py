@@ -176,10 +176,16 @@ def _stamp(moment: datetime.datetime | None) -> str | None:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def for_export(queryset: QuerySet[GameDay]) -> QuerySet[GameDay]:
-    """The game days with everything export_record reads, in a fixed number of queries."""
-    scenarios = Scenario.objects.select_related("category").prefetch_related(
-        "services", Prefetch("verifies", Remediation.objects.select_related("incident"))
+def for_export(queryset: QuerySet[GameDay], *, user: Any = None) -> QuerySet[GameDay]:
+    """The game days with everything export_record reads, in a fixed number of queries.
+
+    `user` (None: the system, which sees everything) leaves out the scenarios and fixes
+    hidden from them (those of restricted incidents they may not see)."""
+    fixes = Remediation.objects.visible_to(user).select_related("incident")
+    scenarios = (
+        Scenario.objects.visible_to(user)
+        .select_related("category")
+        .prefetch_related("services", Prefetch("verifies", fixes))
     )
     return queryset.select_related("facilitator").prefetch_related(
         "participants", Prefetch("scenarios", scenarios)

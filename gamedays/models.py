@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -11,7 +13,13 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from common.concurrency import VersionedModel
-from incidents.models import FailureCategory, Incident, PartsSnapshot, Service
+from incidents.models import (
+    FailureCategory,
+    Incident,
+    PartsSnapshot,
+    Service,
+    sees_every_incident,
+)
 from remediations.models import Remediation
 
 
@@ -43,6 +51,22 @@ class GameDayQuerySet(models.QuerySet["GameDay"]):
 
 
 class ScenarioQuerySet(models.QuerySet["Scenario"]):
+    def visible_to(self, user: Any) -> ScenarioQuerySet:
+        """The scenarios `user` may see: one linked to an incident hidden from `user` (it
+        caused it) shares that incident's visibility (PRODUCT.md, "Who may see")."""
+        if sees_every_incident(user):
+            return self
+        return self.exclude(incidents__in=Incident.objects.hidden_from(user).values("pk"))
+
+    def hidden_from(self, user: Any) -> ScenarioQuerySet:
+        """The complement of `visible_to` (small: few incidents are restricted)."""
+        if sees_every_incident(user):
+            return self.none()
+        links = Scenario.incidents.through.objects.filter(
+            incident__in=Incident.objects.hidden_from(user).values("pk")
+        )
+        return self.filter(pk__in=links.values("scenario_id"))
+
     def in_category(self, category: FailureCategory) -> ScenarioQuerySet:
         """Scenarios on the failure mode or on a mode below it: what tests it."""
         return self.filter(category__in=category.descendants())

@@ -15,7 +15,13 @@ from rest_framework import serializers
 
 from common.api import VersionField, require_version
 from common.validation import Errors, RecordInvalid
-from gamedays.actions import game_day_record_of, save_game_day
+from gamedays.actions import (
+    game_day_record_of,
+    hidden_scenario_ids,
+    keeping_scenarios,
+    save_game_day,
+    without_scenarios,
+)
 from gamedays.models import Environment, GameDay, GameDayStatus, Outcome, Scenario
 from gamedays.records import (
     GAME_DAY_FIELDS,
@@ -156,6 +162,12 @@ class GameDaySerializer(serializers.ModelSerializer):
     def to_representation(self, instance: GameDay) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["facilitator"] = instance.facilitator.get_username() if instance.facilitator else None
+        if "scenarios" not in getattr(instance, "_prefetched_objects_cache", {}):
+            # Just written (reads prefetch only what the caller may see): leave out the
+            # scenarios hidden from the caller.
+            user = getattr(self.context.get("request"), "user", None)
+            hidden = hidden_scenario_ids(instance, user)
+            data["scenarios"] = [s for s in data["scenarios"] if s["id"] not in hidden]
         return data
 
     def get_validators(self) -> list[Any]:
@@ -174,12 +186,18 @@ class GameDaySerializer(serializers.ModelSerializer):
             )
         given = {key: value for key, value in data.items() if key in WRITABLE}
         errors = Errors()
+        user = self.context["request"].user
         stored = game_day_record_of(self.instance) if self.instance is not None else None
+        # Scenarios hidden from the caller read as absent, and are kept as stored.
+        hidden = hidden_scenario_ids(self.instance, user) if self.instance is not None else set()
+        seen = without_scenarios(stored, hidden) if stored else None
         if "scenarios" in given:
             given["scenarios"] = _merged_scenarios(
-                stored["scenarios"] if stored else [], given["scenarios"], errors
+                seen["scenarios"] if seen else [], given["scenarios"], errors
             )
         raw = {**stored, **given} if stored else given
+        if stored and "scenarios" in given:
+            raw = keeping_scenarios(raw, stored, hidden, user)
         record = clean_game_day(raw, errors)
         if errors:
             raise serializers.ValidationError(errors.as_nested())

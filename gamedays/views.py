@@ -25,15 +25,19 @@ from gamedays.actions import (
     awaiting_verification,
     close_game_day,
     game_day_record_of,
+    hidden_scenario_ids,
+    keeping_scenarios,
     record_outcome,
     save_game_day,
     start_game_day,
+    without_scenarios,
 )
 from gamedays.conflicts import game_day_conflict, game_day_versions
 from gamedays.filters import GameDayFilterSet
 from gamedays.forms import CloseForm, GameDayEditor, OutcomeForm, fingerprint, fixes_for
 from gamedays.models import GameDay, GameDayStatus, Scenario
 from gamedays.records import MAX_VERIFIES, clean_game_day
+from incidents.models import Incident
 from remediations.models import Remediation
 
 PAGE_SIZE = 50
@@ -48,10 +52,15 @@ def _is_htmx(request: HttpRequest) -> bool:
 @require_GET
 def game_day_list(request: HttpRequest) -> HttpResponse:
     # One FilterSet for this page and /api/game-days/: words, status, environment.
-    filterset = GameDayFilterSet(request.GET, queryset=GameDay.objects.all())
+    filterset = GameDayFilterSet(request.GET, queryset=GameDay.objects.all(), request=request)
+    # Scenarios hidden from the user (linked to a restricted incident) are not counted.
+    hidden = Scenario.objects.hidden_from(request.user).values("pk")
+    shown = ~Q(scenarios__in=hidden)
     game_days = filterset.qs.select_related("facilitator").annotate(
-        scenario_count=Count("scenarios", distinct=True),
-        ran_count=Count("scenarios", filter=~Q(scenarios__outcome="pending"), distinct=True),
+        scenario_count=Count("scenarios", filter=shown, distinct=True),
+        ran_count=Count(
+            "scenarios", filter=shown & ~Q(scenarios__outcome="pending"), distinct=True
+        ),
     )
     upcoming = game_days.filter(status__in=OPEN).order_by("scheduled_at", "pk")
     earlier = game_days.exclude(status__in=OPEN).order_by("-scheduled_at", "-pk")
@@ -59,7 +68,7 @@ def game_day_list(request: HttpRequest) -> HttpResponse:
     context = {
         "upcoming": upcoming,
         "page": page,
-        "awaiting": awaiting_verification().count(),
+        "awaiting": awaiting_verification().visible_to(request.user).count(),
         "filter": filterset,
         "searched": request.GET.get("q", ""),
     }
@@ -79,7 +88,9 @@ def game_day_create(request: HttpRequest) -> HttpResponse:
     fix_id = id_of(request.GET.get("fix"))
     if fix_id is not None:
         # "Add to a new game day" from the backlog: a scenario on the fix's mode verifying it.
-        fix = get_object_or_404(Remediation.objects.select_related("category"), pk=fix_id)
+        fix = get_object_or_404(
+            Remediation.objects.visible_to(request.user).select_related("category"), pk=fix_id
+        )
         if fix.category is not None:
             initial["title"] = f"Game day: {fix.category.path}"[:200]
             scenarios = [
@@ -104,15 +115,20 @@ def _game_day_form(
 ) -> HttpResponse:
     is_new = game_day.pk is None
     data = request.POST if request.method == "POST" else None
-    editor = GameDayEditor(game_day, data, initial=initial, scenarios=scenarios)
+    # Scenarios hidden from this editor are neither shown nor changed: kept as stored.
+    hidden = hidden_scenario_ids(game_day, request.user)
+    editor = GameDayEditor(
+        game_day, data, initial=initial, scenarios=scenarios, hidden=hidden, user=request.user
+    )
     context: dict[str, Any] = {"game_day": game_day}
     status = 200
     if data is not None:
         status = 400
         if editor.is_valid():
             errors = Errors()
-            record = clean_game_day(editor.record(game_day_record_of(game_day) if not is_new
-                                                  else {}), errors)  # fmt: skip
+            stored = game_day_record_of(game_day) if not is_new else {}
+            typed = editor.record(without_scenarios(stored, hidden) if stored else {})
+            record = clean_game_day(keeping_scenarios(typed, stored, hidden, request.user), errors)
             try:
                 errors.raise_if_any()
                 warnings = save_game_day(
@@ -127,10 +143,12 @@ def _game_day_form(
                 # current version, and the page shows what the other person changed.
                 current = GameDay.objects.get(pk=stale.instance.pk)
                 mine = {s["id"] for s in record["scenarios"] if s["id"]}
-                found = game_day_conflict(current, stale.submitted_version, mine)
+                hidden = hidden_scenario_ids(current, request.user)
+                found = game_day_conflict(current, stale.submitted_version, mine, hidden)
                 editor = GameDayEditor.bound_to(
-                    current, data, version=current.version, added=found.added, gone=found.gone
-                )
+                    current, data, version=current.version, added=found.added, gone=found.gone,
+                    hidden=hidden, user=request.user,
+                )  # fmt: skip
                 editor.is_valid()
                 context.update(conflict=found.conflict, game_day=current)
                 status = 409
@@ -140,7 +158,7 @@ def _game_day_form(
                 messages.success(request, f"Game day {'planned' if is_new else 'saved'}.")
                 return redirect(game_day)
     context.update(editor.context())
-    context["awaiting"] = awaiting_verification().count()
+    context["awaiting"] = awaiting_verification().visible_to(request.user).count()
     return render(request, "gamedays/game_day_form.html", context, status=status)
 
 
@@ -156,14 +174,16 @@ def scenario_fixes(request: HttpRequest) -> HttpResponse:
     path = request.GET.get(f"{prefix}-category", "")[:1000]
     ids = map(id_of, request.GET.getlist(f"{prefix}-verifies"))
     checked = [pk for pk in ids if pk is not None]
-    context = {"prefix": prefix, "fixes": fixes_for(path, checked[: MAX_VERIFIES + 10])}
+    fixes = fixes_for(path, checked[: MAX_VERIFIES + 10], request.user)
+    context = {"prefix": prefix, "fixes": fixes}
     return render(request, "gamedays/_verifies.html", context)
 
 
 @require_GET
 def game_day_history(request: HttpRequest, pk: int) -> HttpResponse:
     game_day = get_object_or_404(GameDay, pk=pk)
-    context = {"game_day": game_day, "entries": game_day_versions(game_day)}
+    hidden = hidden_scenario_ids(game_day, request.user)
+    context = {"game_day": game_day, "entries": game_day_versions(game_day, hidden)}
     return render(request, "gamedays/game_day_history.html", context)
 
 
@@ -180,12 +200,18 @@ class Card:
     saved: bool = False
 
 
-def _scenarios() -> Any:
-    return Scenario.objects.select_related("category").prefetch_related(
-        "services",
-        "incidents",
-        Prefetch("verifies", Remediation.objects.select_related("owner", "category")),
-        Prefetch("remediations", Remediation.objects.order_by("opened_at", "pk")),
+def _scenarios(user: Any) -> Any:
+    """The scenarios `user` may see, with what a card shows of them (what `user` may see)."""
+    remediations = Remediation.objects.visible_to(user)
+    return (
+        Scenario.objects.visible_to(user)
+        .select_related("category")
+        .prefetch_related(
+            "services",
+            Prefetch("incidents", Incident.objects.visible_to(user)),
+            Prefetch("verifies", remediations.select_related("owner", "category")),
+            Prefetch("remediations", remediations.order_by("opened_at", "pk")),
+        )
     )
 
 
@@ -203,7 +229,7 @@ def _fresh_form(scenario: Scenario) -> OutcomeForm:
 def _detail(
     request: HttpRequest, game_day: GameDay, card: Card | None = None, status: int = 200
 ) -> HttpResponse:
-    scenarios = list(_scenarios().filter(game_day=game_day))
+    scenarios = list(_scenarios(request.user).filter(game_day=game_day))
     cards = [
         card if card is not None and card.scenario.pk == s.pk else Card(s, _fresh_form(s))
         for s in scenarios
@@ -235,7 +261,9 @@ def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRes
     showed it, nothing is saved, the page says what it is now, and the text typed is kept.
     """
     scenario = get_object_or_404(
-        Scenario.objects.select_related("game_day"), pk=scenario_pk, game_day_id=pk
+        Scenario.objects.visible_to(request.user).select_related("game_day"),
+        pk=scenario_pk,
+        game_day_id=pk,
     )
     game_day = scenario.game_day
     form = OutcomeForm(request.POST, auto_id=f"id_s{scenario.pk}_%s")
@@ -281,7 +309,7 @@ def scenario_outcome(request: HttpRequest, pk: int, scenario_pk: int) -> HttpRes
     else:
         status = 400
     game_day.refresh_from_db()
-    fresh = _scenarios().get(pk=scenario.pk)
+    fresh = _scenarios(request.user).get(pk=scenario.pk)
     card = Card(fresh, _fresh_form(fresh) if saved else form, error=error, saved=saved)
     if _is_htmx(request):
         # htmx swaps only 2xx answers: the card carries the message and what was typed.
@@ -348,7 +376,11 @@ def game_day_close(request: HttpRequest, pk: int) -> HttpResponse:
                 verb = "cancelled" if closing == GameDayStatus.CANCELLED else "closed"
                 messages.success(request, f"“{game_day.title}” is {verb}.")
                 return redirect(game_day)
-    pending = game_day.scenarios.filter(outcome="pending").count()
+    pending = (
+        Scenario.objects.visible_to(request.user)
+        .filter(game_day=game_day, outcome="pending")
+        .count()
+    )
     context.update(form=form, pending=pending)
     return render(request, "gamedays/game_day_close.html", context, status=status)
 
@@ -359,7 +391,8 @@ def game_day_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def backlog(request: HttpRequest) -> HttpResponse:
     """Done prevent/mitigate fixes still unverified, oldest done first, by failure mode."""
-    page = Paginator(awaiting_verification(), BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    fixes_awaiting = awaiting_verification().visible_to(request.user)
+    page = Paginator(fixes_awaiting, BACKLOG_PAGE_SIZE).get_page(request.GET.get("page"))
     fixes = list(page)
     planned_in: dict[int, list[GameDay]] = {}
     through = Scenario.verifies.through.objects.filter(
@@ -389,7 +422,8 @@ def backlog_add(request: HttpRequest) -> HttpResponse:
     """ "Add to a game day": a planned one (a scenario on the fix's mode verifies it), or a new
     one (the plan form, filled in)."""
     fix = get_object_or_404(
-        Remediation.objects.select_related("category"), pk=id_of(request.POST.get("fix")) or 0
+        Remediation.objects.visible_to(request.user).select_related("category"),
+        pk=id_of(request.POST.get("fix")) or 0,
     )
     target = id_of(request.POST.get("game_day"))
     if target is None:

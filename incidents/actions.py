@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -200,9 +200,12 @@ def parts_of(record: dict[str, Any]) -> dict[str, Any]:
     """The nested parts of a cleaned record as kept in each history version (JSON).
 
     Shape: {"categories": [paths, sorted], "services": [names, sorted ignoring case],
-    "causes": [{"kind", "description", "category"}], "timeline": [{"at": ISO 8601, "text"}]}.
+    "causes": [{"kind", "description", "category"}], "timeline": [{"at": ISO 8601, "text"}],
+    "access_groups": [group names, sorted]}. Versions kept before access groups existed have
+    no "access_groups" (read them as []).
     """
     return {
+        "access_groups": sorted(record.get("access_groups", [])),
         "categories": sorted(record["categories"]),
         "services": sorted(record["services"], key=str.lower),
         "causes": [
@@ -224,7 +227,8 @@ def same_record(a: dict[str, Any], b: dict[str, Any]) -> bool:
 def record_of(incident: Incident) -> dict[str, Any]:
     """The stored incident as a cleaned record (the input of `save_incident`).
 
-    Prefetch categories, services, causes with their category, and the timeline.
+    Prefetch categories, services, causes with their category, the timeline and the access
+    groups.
     """
     return {
         **{name: getattr(incident, name) for name in INCIDENT_FIELDS},
@@ -239,6 +243,7 @@ def record_of(incident: Incident) -> dict[str, Any]:
             for c in incident.causes.all()
         ],
         "timeline": [{"at": t.at, "text": t.text} for t in incident.timeline.all()],
+        "access_groups": sorted(g.name for g in incident.access_groups.all()),
     }
 
 
@@ -272,6 +277,7 @@ def save_incident(
         save_versioned(incident, by=by, expected_version=expected_version, creator_field="author")
         incident.categories.set([cache.category(path) for path in record["categories"]])
         incident.services.set(cache.services(record["services"]))
+        incident.access_groups.set(Group.objects.filter(name__in=record.get("access_groups", [])))
         incident.causes.all().delete()
         Cause.objects.bulk_create(
             Cause(

@@ -7,17 +7,18 @@ one version with the rest).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
-from common.forms import BaseVersionField
+from common.forms import BaseVersionField, id_of
 from common.validation import Errors, clean_text, sentence
 from incidents.actions import (
     delete_category,
@@ -28,12 +29,19 @@ from incidents.actions import (
     save_service,
 )
 from incidents.forms import CategoryForm
-from incidents.models import Cause, FailureCategory, Incident, Service, TimelineEntry
+from incidents.models import (
+    Cause,
+    FailureCategory,
+    Incident,
+    IncidentQuerySet,
+    Service,
+    TimelineEntry,
+)
 from incidents.records import clean_incident, clean_name
 
 RECORD_FIELDS = [
     "title", "summary", "body", "severity", "status", "started_at", "detected_at",
-    "resolved_at", "external_id", "source_url",
+    "resolved_at", "external_id", "source_url", "visibility",
 ]  # fmt: skip
 
 
@@ -55,9 +63,12 @@ class RulesOfTheValidator(forms.ModelForm):
 
 
 class IncidentAdminForm(BaseVersionField, RulesOfTheValidator):
+    # Who saves: set by IncidentAdmin.get_form, for the validator's visibility rule.
+    user: Any = None
+
     class Meta:
         model = Incident
-        fields = [*RECORD_FIELDS, "categories", "services"]
+        fields = [*RECORD_FIELDS, "categories", "services", "access_groups"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -67,9 +78,12 @@ class IncidentAdminForm(BaseVersionField, RulesOfTheValidator):
             **{name: cleaned.get(name) for name in RECORD_FIELDS},
             "categories": [c.path for c in cleaned.get("categories") or []],
             "services": [s.name for s in cleaned.get("services") or []],
+            "access_groups": [g.name for g in cleaned.get("access_groups") or []],
         }
         errors = Errors()
-        self.record = clean_incident(raw, errors)
+        self.record = clean_incident(
+            raw, errors, by=self.user, incident=self.instance if self.instance.pk else None
+        )
         for path, message in errors.items:
             name = path[0] if path else None
             self.add_error(name if name in self.fields else None, sentence(message))
@@ -164,15 +178,54 @@ class TimelineInline(ReadOnlyInline):
     model = TimelineEntry
 
 
+class VisibleHistoryAdmin(SimpleHistoryAdmin):
+    """A history in the admin only of a row `get_queryset` shows the user: simple-history
+    falls back to the stored versions of a row it doesn't find, which would show a restricted
+    incident (or its remediation) to staff it is hidden from. Superusers see every history,
+    deleted rows' included."""
+
+    def history_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        self._require_visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def _require_visible(self, request: HttpRequest, object_id: str) -> None:
+        if getattr(request.user, "is_superuser", False):
+            return
+        pk = id_of(unquote(object_id))
+        if pk is None or not self.get_queryset(request).filter(pk=pk).exists():
+            raise Http404("No such row.")
+
+
 @admin.register(Incident)
-class IncidentAdmin(RoleAdmin, SimpleHistoryAdmin):
+class IncidentAdmin(RoleAdmin, VisibleHistoryAdmin):
     form = IncidentAdminForm
     list_display = ["reference", "title", "severity", "status", "started_at"]
-    list_filter = ["severity", "status"]
+    list_filter = ["severity", "status", "visibility"]
     search_fields = ["title", "summary", "external_id"]
     autocomplete_fields = ["categories", "services"]
+    filter_horizontal = ["access_groups"]
     readonly_fields = ["author", "created_at", "updated_at"]
     inlines = [CauseInline, TimelineInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        """The admin is for staff; staff who are not superusers see here only the incidents
+        they see on the pages (a restricted one they are not granted is absent: 404)."""
+        return cast(IncidentQuerySet, super().get_queryset(request)).visible_to(request.user)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user  # type: ignore[attr-defined]  # the form's clean reads it
+        return form
 
     def save_model(
         self, request: HttpRequest, obj: Incident, form: IncidentAdminForm, change: bool

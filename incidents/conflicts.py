@@ -19,19 +19,25 @@ from typing import Any
 from common.conflicts import Conflict
 from common.history import FieldChange, Version, versions
 from incidents.actions import parts_of, record_of
-from incidents.models import CauseKind, Incident, IncidentStatus, Severity
+from incidents.models import CauseKind, Incident, IncidentStatus, Severity, Visibility
 from incidents.records import PART_FIELDS
 
 FIELDS = (
     "title", "summary", "severity", "status", "started_at", "detected_at", "resolved_at", "body",
+    "visibility",
 )  # fmt: skip
 LABELS = {
     "title": "Title", "summary": "Summary", "severity": "Severity", "status": "Status",
     "started_at": "Started", "detected_at": "Detected", "resolved_at": "Resolved",
     "body": "Report", "categories": "Failure modes", "services": "Services",
-    "causes": "Causes", "timeline": "Timeline",
+    "causes": "Causes", "timeline": "Timeline", "visibility": "Who sees it",
+    "access_groups": "Access groups",
 }  # fmt: skip
-_CHOICES = {"severity": dict(Severity.choices), "status": dict(IncidentStatus.choices)}
+_CHOICES = {
+    "severity": dict(Severity.choices),
+    "status": dict(IncidentStatus.choices),
+    "visibility": dict(Visibility.choices),
+}
 _KINDS = dict(CauseKind.choices)
 
 
@@ -45,8 +51,8 @@ def _text(key: str, value: Any) -> str:
     """A field or part as a person reads it, one line per item for lists."""
     if key == "categories":
         return "\n".join(value) or "—"
-    if key == "services":
-        return ", ".join(value) or "—"
+    if key in ("services", "access_groups"):
+        return ", ".join(value or []) or "—"
     if key == "causes":
         return "\n".join(
             f"{_KINDS.get(c['kind'], c['kind'])}: {c['description']}"
@@ -219,6 +225,8 @@ def incident_versions(incident: Incident) -> list[Version]:
         if before is None or after is None:
             continue
         for key in PART_FIELDS:
-            if before.get(key) != after.get(key):
-                by_number[n].changes.append(change(key, before.get(key), after.get(key)))
+            # Versions kept before access groups existed have none: read them as [].
+            old, new = before.get(key, []), after.get(key, [])
+            if old != new:
+                by_number[n].changes.append(change(key, old, new))
     return result

@@ -5,7 +5,8 @@ for every way in"; issue 10).
 A record is the interchange shape of PRODUCT.md without its remediations (those are cleaned by
 `remediations.records`): `title`, `summary`, `body`, `severity`, `status`, `started_at`,
 `detected_at`, `resolved_at`, `categories` (paths), `services` (names), `causes` (`kind`,
-`description`, `category` path), `timeline` (`at`, `text`), `external_id`, `source_url`.
+`description`, `category` path), `timeline` (`at`, `text`), `external_id`, `source_url`,
+`visibility` (`everyone` | `restricted`) and `access_groups` (group names).
 Times may be ISO 8601 strings or parsed datetimes; every other value is JSON.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
@@ -26,7 +28,14 @@ from common.validation import (
     clean_moment,
     clean_text,
 )
-from incidents.models import PATH_SEPARATOR, CauseKind, IncidentStatus, Severity
+from incidents.models import (
+    PATH_SEPARATOR,
+    CauseKind,
+    Incident,
+    IncidentStatus,
+    Severity,
+    Visibility,
+)
 
 # The documented limits (docs/api.md, docs/import-export.md). Lists are bounded so that a
 # record always fits one page and one edit form.
@@ -43,12 +52,13 @@ MAX_SERVICES = 50
 MAX_CAUSES = 100
 MAX_TIMELINE = 500
 MAX_REMEDIATIONS = 100
+MAX_ACCESS_GROUPS = 50
 
 INCIDENT_FIELDS = (
     "external_id", "title", "summary", "body", "severity", "status",
-    "started_at", "detected_at", "resolved_at", "source_url",
+    "started_at", "detected_at", "resolved_at", "source_url", "visibility",
 )  # fmt: skip
-PART_FIELDS = ("categories", "services", "causes", "timeline")
+PART_FIELDS = ("categories", "services", "causes", "timeline", "access_groups")
 
 _url = URLValidator(schemes=["http", "https"])
 
@@ -90,8 +100,18 @@ def clean_name(value: Any, path: Path, errors: Errors) -> str:
     return name
 
 
-def clean_incident(raw: Mapping[str, Any], errors: Errors) -> dict[str, Any]:
+def clean_incident(
+    raw: Mapping[str, Any],
+    errors: Errors,
+    *,
+    by: Any = None,
+    incident: Incident | None = None,
+) -> dict[str, Any]:
     """The record, normalised; every problem is added to `errors` at its path.
+
+    `by` is who writes (None: the system, e.g. an import) and `incident` the stored incident
+    an update starts from (None for a new one, whose author will be `by`): a person may
+    restrict an incident only so that they still see it (`clean_access`).
 
     Rules: PRODUCT.md ("One set of rules for every way in", "Interchange format"). `title`
     and `started_at` are required; `severity` defaults to SEV3 and `status` to resolved;
@@ -178,7 +198,67 @@ def clean_incident(raw: Mapping[str, Any], errors: Errors) -> dict[str, Any]:
             }
         )
     record["timeline"].sort(key=lambda e: (e["at"] is None, e["at"]))
+    record["visibility"], record["access_groups"] = clean_access(
+        raw, errors, by=by, incident=incident
+    )
     return record
+
+
+def clean_access(
+    raw: Mapping[str, Any], errors: Errors, *, by: Any = None, incident: Incident | None = None
+) -> tuple[str, list[str]]:
+    """Who sees the incident: `(visibility, access group names)`.
+
+    `visibility` is `everyone` (default) or `restricted`; `access_groups` names existing
+    groups (exactly as spelt; duplicates merged, at most MAX_ACCESS_GROUPS). A restricted
+    incident is seen by its author, members of its groups and superusers (PRODUCT.md, "Who
+    may see and change what"), so a person may not restrict it away from themselves: the
+    result must still be visible to `by` (the system, `None`, may set anything). Unknown
+    groups are refused by name: "access_groups[1] names a group that doesn't exist:
+    “Secuirty”."
+    """
+    visibility = clean_choice(
+        raw.get("visibility"), ("visibility",), errors,
+        allowed=Visibility.values, default=Visibility.EVERYONE,
+    )  # fmt: skip
+    names: list[str] = []
+    items = clean_list(
+        raw.get("access_groups"), ("access_groups",), errors, item=str,
+        max_items=MAX_ACCESS_GROUPS,
+    )  # fmt: skip
+    for n, value in enumerate(items):
+        name = clean_text(
+            value, ("access_groups", n), errors, max_length=150, single_line=True, strip=True
+        )
+        if name and name not in names:
+            names.append(name)
+    unknown = False
+    if names:
+        known = set(Group.objects.filter(name__in=names).values_list("name", flat=True))
+        for n, name in enumerate(names):
+            if name not in known:
+                errors.add(
+                    ("access_groups", n), f"names a group that doesn't exist: “{name[:100]}”."
+                )
+                unknown = True
+    if visibility == Visibility.RESTRICTED and not unknown and not _still_sees(by, incident, names):
+        errors.add(
+            ("access_groups",),
+            "You would no longer see this incident: restrict it to a group you are in.",
+        )
+    return visibility, sorted(names)
+
+
+def _still_sees(by: Any, incident: Incident | None, groups: list[str]) -> bool:
+    """Would `by` see the incident restricted to `groups`? (Incident.is_visible_to's rule.)"""
+    if by is None or getattr(by, "is_superuser", False):
+        return True
+    if not getattr(by, "is_authenticated", False):
+        return False
+    author_id = incident.author_id if incident is not None and incident.pk else by.pk
+    if author_id == by.pk:
+        return True
+    return bool(by.groups.filter(name__in=groups).exists())
 
 
 def _check_order(record: dict[str, Any], errors: Errors) -> None:

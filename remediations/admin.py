@@ -3,19 +3,27 @@ recurrence links and flags are derived or decided elsewhere, so the admin only s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
 from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField
 from common.validation import Errors
+from incidents.admin import VisibleHistoryAdmin
+from incidents.models import Incident
 from remediations.actions import remediation_record_of, save_remediation
 from remediations.forms import RemediationFields
-from remediations.models import ReconciliationRun, RecurrenceFlag, RecurrenceLink, Remediation
+from remediations.models import (
+    ReconciliationRun,
+    RecurrenceFlag,
+    RecurrenceLink,
+    Remediation,
+    RemediationQuerySet,
+)
 from remediations.records import clean_remediation
 
 
@@ -38,13 +46,23 @@ class RemediationAdminForm(BaseVersionField, RemediationFields):
 
 
 @admin.register(Remediation)
-class RemediationAdmin(RoleAdmin, SimpleHistoryAdmin):
+class RemediationAdmin(RoleAdmin, VisibleHistoryAdmin):
     form = RemediationAdminForm
     list_display = ["title", "kind", "status", "owner", "due_date", "category"]
     list_filter = ["status", "kind"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["category", "incident", "owner"]
     readonly_fields = ["created_at", "updated_at", "effectiveness", "effectiveness_evidence"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Remediation]:
+        """Staff who are not superusers see only what they see on the pages: remediations of
+        restricted incidents hidden from them are absent here too."""
+        return cast(RemediationQuerySet, super().get_queryset(request)).visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "incident":
+            kwargs["queryset"] = Incident.objects.visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(
         self, request: HttpRequest, obj: Remediation, form: RemediationAdminForm, change: bool
@@ -80,11 +98,25 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class RecurrenceLinkAdmin(ReadOnlyAdmin):
     list_display = ["incident", "remediation", "created_at"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecurrenceLink]:
+        """Links naming an incident or remediation hidden from the user are absent."""
+        user = request.user
+        return (
+            super()
+            .get_queryset(request)
+            .filter(incident__in=Incident.objects.visible_to(user).values("pk"))
+            .filter(remediation__in=Remediation.objects.visible_to(user).values("pk"))
+        )
+
 
 @admin.register(RecurrenceFlag)
 class RecurrenceFlagAdmin(ReadOnlyAdmin):
     list_display = ["incident", "category", "state", "outcome", "raised_at"]
     list_filter = ["state", "outcome"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[RecurrenceFlag]:
+        """A flag shares its incident's visibility, here as on the pages."""
+        return super().get_queryset(request).visible_to(request.user)  # type: ignore[attr-defined]
 
 
 @admin.register(ReconciliationRun)

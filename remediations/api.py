@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,9 +16,17 @@ from rest_framework.response import Response
 from common.api import VersionedUpdates
 from common.filters import FilterSet
 from common.validation import Errors
+from incidents.models import Incident
 from remediations.actions import FlagAlreadyResolved, TriageRefused, clean_triage, triage_flag
 from remediations.filters import RemediationFilterSet
-from remediations.models import FlagOutcome, FlagState, RecurrenceFlag, Remediation
+from remediations.models import (
+    FlagFix,
+    FlagOutcome,
+    FlagState,
+    RecurrenceFlag,
+    RecurrenceLink,
+    Remediation,
+)
 from remediations.serializers import (
     AcknowledgeSerializer,
     FlagNoteSerializer,
@@ -35,12 +43,20 @@ class RemediationViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Remediation.objects.for_list().prefetch_related(
-        "recurrence_links",
-        Prefetch("follow_ups", queryset=Remediation.objects.only("pk", "follow_up_of")),
-    )
+    queryset = Remediation.objects.all()
     serializer_class = RemediationSerializer
     filterset_class = RemediationFilterSet
+
+    def get_queryset(self) -> QuerySet[Remediation]:
+        """The remediations the caller may see (others answer 404); the incidents and
+        follow-ups they list leave out what is hidden from the caller."""
+        user = self.request.user
+        visible = Remediation.objects.visible_to(user)
+        hidden = Incident.objects.hidden_from(user).values("pk")
+        return visible.for_list().prefetch_related(
+            Prefetch("recurrence_links", RecurrenceLink.objects.exclude(incident__in=hidden)),
+            Prefetch("follow_ups", queryset=visible.only("pk", "follow_up_of")),
+        )
 
 
 class FlagFilterSet(FilterSet):
@@ -55,13 +71,29 @@ class FlagFilterSet(FilterSet):
         model = RecurrenceFlag
         fields = ["incident", "remediation", "category", "state", "outcome"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # An id hidden from the caller reads like one that doesn't exist.
+        user = getattr(self.request, "user", None)
+        self.filters["incident"].queryset = Incident.objects.visible_to(user)  # type: ignore[attr-defined]
+        self.filters["remediation"].queryset = Remediation.objects.visible_to(user)  # type: ignore[attr-defined]
+
 
 class FlagViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = RecurrenceFlag.objects.select_related("resolved_by", "category").prefetch_related(
-        "fixes"
-    )
+    queryset = RecurrenceFlag.objects.all()
     serializer_class = FlagSerializer
     filterset_class = FlagFilterSet
+
+    def get_queryset(self) -> QuerySet[RecurrenceFlag]:
+        """The flags the caller may see (a flag shares its incident's visibility); the fixes
+        they name leave out remediations hidden from the caller."""
+        user = self.request.user
+        fixes = FlagFix.objects.filter(remediation__in=Remediation.objects.visible_to(user))
+        return (
+            RecurrenceFlag.objects.visible_to(user)
+            .select_related("resolved_by", "category")
+            .prefetch_related(Prefetch("fixes", fixes))
+        )
 
     @extend_schema(request=AcknowledgeSerializer, responses={200: FlagSerializer})
     @action(detail=True, methods=["post"])

@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from incidents.models import Incident, Visibility
 from remediations.models import (
     DERIVED_FIELDS,
     Effectiveness,
@@ -75,13 +76,17 @@ def _recurrences(ids: list[int]) -> dict[int, list[Evidence]]:
         remediation_id__in=ids,
         flag__state=FlagState.ACKNOWLEDGED,
         flag__outcome=FlagOutcome.FIX_DID_NOT_HOLD,
-    ).values_list("remediation_id", "flag__incident_id", "flag__incident__started_at")
-    for remediation_id, incident_id, started_at in rows:
+    ).values_list(
+        "remediation_id", "flag__incident_id", "flag__incident__started_at",
+        "flag__incident__visibility",
+    )  # fmt: skip
+    for remediation_id, incident_id, started_at, visibility in rows:
         found[remediation_id].append(
             Evidence(
                 started_at,
                 Effectiveness.REGRESSED,
-                f"INC-{incident_id} recurred on {started_at:%Y-%m-%d}: the fix did not hold.",
+                f"{_reference(incident_id, visibility)} recurred on {started_at:%Y-%m-%d}: "
+                "the fix did not hold.",
             )
         )
     return found
@@ -90,16 +95,32 @@ def _recurrences(ids: list[int]) -> dict[int, list[Evidence]]:
 register_source(_recurrences)
 
 
-def _awaiting_triage(ids: list[int]) -> dict[int, int]:
+def _reference(incident_id: int, visibility: str) -> str:
+    """How the one sentence everybody reads names an incident: a restricted one is not named
+    (the sentence is kept on the fix, which people it is hidden from may see)."""
+    return "A restricted incident" if visibility == Visibility.RESTRICTED else f"INC-{incident_id}"
+
+
+def _awaiting_triage(ids: list[int]) -> dict[int, int | str]:
     """Fix id → the first incident of an open flag naming it: a recurrence nobody has judged
-    yet. One row per fix, whatever the number of flags (a full reconciliation has many)."""
+    yet (its id, or "A restricted incident"). One row per fix, whatever the number of flags (a
+    full reconciliation has many)."""
     rows = (
         FlagFix.objects.filter(remediation_id__in=ids, flag__state=FlagState.OPEN)
         .values("remediation_id")
         .annotate(incident_id=Min("flag__incident_id"))
         .values_list("remediation_id", "incident_id")
     )
-    return dict(rows)
+    found: dict[int, int | str] = dict(rows)
+    restricted = set(
+        Incident.objects.filter(
+            pk__in=set(found.values()), visibility=Visibility.RESTRICTED
+        ).values_list("pk", flat=True)
+    )
+    return {
+        fix: _reference(int(pk), Visibility.RESTRICTED) if pk in restricted else pk
+        for fix, pk in found.items()
+    }
 
 
 # (effectiveness, since, evidence sentence, verified_at, regressed_at); all empty when not done.
@@ -111,7 +132,7 @@ Assessment = tuple[
 def judge(
     done_at: datetime.datetime,
     evidence: Iterable[Evidence],
-    awaiting: int | None,
+    awaiting: int | str | None,
     now: datetime.datetime,
 ) -> Assessment:
     """The rule itself, for one done fix: (effectiveness, since, evidence sentence,
@@ -127,7 +148,8 @@ def judge(
     if awaiting is not None:
         return (
             Effectiveness.UNVERIFIED, done_at,
-            f"INC-{awaiting} recurred after it was done and awaits triage.", None, None,
+            f"{awaiting if isinstance(awaiting, str) else f'INC-{awaiting}'} recurred after it "
+            "was done and awaits triage.", None, None,
         )  # fmt: skip
     holds_from = done_at + datetime.timedelta(days=holding_days())
     if now >= holds_from:

@@ -36,7 +36,13 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident
+from incidents.models import (
+    PATH_SEPARATOR,
+    Cause,
+    FailureCategory,
+    Incident,
+    sees_every_incident,
+)
 from remediations.models import (
     FlagOutcome,
     FlagState,
@@ -105,17 +111,22 @@ class ModeImpact:
     timeline: Timeline | None  # None: no incident and no fix in the span
 
 
-def mode_impact(category: FailureCategory, now: datetime.datetime | None = None) -> ModeImpact:
+def mode_impact(
+    category: FailureCategory, user: Any, now: datetime.datetime | None = None
+) -> ModeImpact:
+    """What `user` may see of the mode's fixes and incidents (restricted incidents hidden
+    from them, and their remediations, are neither shown nor counted)."""
     now = now or timezone.now()
-    fixes, more = _done_fixes(category)
-    impacts = _count(category, fixes, now)
-    return ModeImpact(impacts, more, _timeline(category, impacts, now))
+    fixes, more = _done_fixes(category, user)
+    impacts = _count(category, fixes, now, user)
+    return ModeImpact(impacts, more, _timeline(category, impacts, now, user))
 
 
-def _done_fixes(category: FailureCategory) -> tuple[list[Remediation], int]:
+def _done_fixes(category: FailureCategory, user: Any) -> tuple[list[Remediation], int]:
     """The most recently done fixes on the mode, above it or below it; how many more."""
     done = (
-        Remediation.objects.filter(status=RemediationStatus.DONE)
+        Remediation.objects.visible_to(user)
+        .filter(status=RemediationStatus.DONE)
         .filter(
             Q(category__in=FailureCategory.objects.ancestors_of(category))
             | Q(category__in=category.descendants())
@@ -142,7 +153,7 @@ def window_for(done_at: datetime.datetime, now: datetime.datetime) -> datetime.t
 
 
 def _count(
-    category: FailureCategory, fixes: list[Remediation], now: datetime.datetime
+    category: FailureCategory, fixes: list[Remediation], now: datetime.datetime, user: Any
 ) -> list[FixImpact]:
     pending: dict[int, list[FixImpact]] = defaultdict(list)  # scope id → its fixes
     for number, fix in enumerate(fixes, start=1):
@@ -169,7 +180,8 @@ def _count(
             lowest = min(i.fix.done_at - i.window for i in measured)  # type: ignore[operator]
             highest = max(i.fix.done_at + i.window for i in measured)  # type: ignore[operator]
             counts = (
-                Incident.objects.in_category(impacts[0].scope)
+                Incident.objects.visible_to(user)
+                .in_category(impacts[0].scope)
                 .filter(started_at__gte=lowest, started_at__lt=highest)
                 .aggregate(**aggregates)
             )
@@ -183,11 +195,13 @@ def _count(
 
 
 def _timeline(
-    category: FailureCategory, fixes: list[FixImpact], now: datetime.datetime
+    category: FailureCategory, fixes: list[FixImpact], now: datetime.datetime, user: Any
 ) -> Timeline | None:
     since = now - TIMELINE_SPAN
-    incidents = Incident.objects.in_category(category).filter(
-        started_at__gte=since, started_at__lte=now
+    incidents = (
+        Incident.objects.visible_to(user)
+        .in_category(category)
+        .filter(started_at__gte=since, started_at__lte=now)
     )
     rows = list(
         incidents.order_by("started_at", "id").values_list("id", "title", "started_at", "severity")[
@@ -253,7 +267,7 @@ class ModeStanding:
         return self.has_incidents and self.fixes == 0
 
 
-def standings(sort: str) -> list[ModeStanding]:
+def standings(sort: str, user: Any) -> list[ModeStanding]:
     """Every failure mode with its recurrences and fixes, sorted by `sort` (a key of SORTS):
 
     - *recurred*: most recurrences after a fix first (open flags plus flags triaged "the fix
@@ -262,12 +276,15 @@ def standings(sort: str) -> list[ModeStanding]:
       first; then the others.
 
     Two queries whatever the number of modes; the covering fixes are summed in Python over
-    each mode's ancestors (a tree of failure modes is small).
+    each mode's ancestors (a tree of failure modes is small). Only what `user` may see is
+    counted: incidents hidden from them, and their flags and remediations, are left out.
     """
+    hidden = Incident.objects.hidden_from(user).values("pk")
 
     def flags(**where: Any) -> Coalesce:
         counted = (
-            RecurrenceFlag.objects.filter(category=OuterRef("pk"), **where)
+            RecurrenceFlag.objects.visible_to(user)
+            .filter(category=OuterRef("pk"), **where)
             .order_by()
             .values("category")
             .annotate(n=Count("pk"))
@@ -276,13 +293,18 @@ def standings(sort: str) -> list[ModeStanding]:
         return Coalesce(Subquery(counted), 0)
 
     categories: Any = FailureCategory.objects.annotate(
-        incident_count=Count("incidents"),
-        via_causes=Exists(Cause.objects.filter(category=OuterRef("pk"))),
+        incident_count=Count("incidents")
+        if sees_every_incident(user)
+        else Count("incidents", filter=~Q(incidents__in=hidden)),
+        via_causes=Exists(
+            Cause.objects.filter(category=OuterRef("pk")).exclude(incident__in=hidden)
+        ),
         open_flags=flags(state=FlagState.OPEN),
         did_not_hold=flags(state=FlagState.ACKNOWLEDGED, outcome=FlagOutcome.FIX_DID_NOT_HOLD),
     ).order_by("path")
     done_on: dict[str, int] = dict(
-        Remediation.objects.filter(status=RemediationStatus.DONE, category__isnull=False)
+        Remediation.objects.visible_to(user)
+        .filter(status=RemediationStatus.DONE, category__isnull=False)
         .order_by()
         .values("category__path")
         .annotate(n=Count("pk"))

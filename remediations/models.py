@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,7 +12,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from common.concurrency import VersionedModel
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, sees_every_incident
 
 
 class RemediationKind(models.TextChoices):
@@ -60,6 +61,15 @@ DERIVED_FIELDS = [
 
 
 class RemediationQuerySet(models.QuerySet["Remediation"]):
+    def visible_to(self, user: Any) -> RemediationQuerySet:
+        """The remediations `user` may see: a remediation shares the visibility of the
+        incident it came from, and of the game-day scenario it came from (a scenario linked
+        to an incident `user` may not see is hidden too). PRODUCT.md, "Who may see"."""
+        if sees_every_incident(user):
+            return self
+        hidden = Incident.objects.hidden_from(user).values("pk")
+        return self.exclude(incident__in=hidden).exclude(scenario__incidents__in=hidden)
+
     def still_open(self) -> RemediationQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -249,6 +259,14 @@ STATE_OF_OUTCOME = {
 }
 
 
+class RecurrenceFlagQuerySet(models.QuerySet["RecurrenceFlag"]):
+    def visible_to(self, user: Any) -> RecurrenceFlagQuerySet:
+        """The flags `user` may see: a flag shares the visibility of its incident."""
+        if sees_every_incident(user):
+            return self
+        return self.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))
+
+
 class RecurrenceFlag(models.Model):
     """A failure mode that came back: an incident of it started after fixes covering it that
     promised to stop it (kinds in ONCE_RECURRENCE_KINDS) were done.
@@ -286,6 +304,8 @@ class RecurrenceFlag(models.Model):
     # Why the engine cleared the flag (its condition stopped holding), or re-opened it.
     reason = models.TextField(blank=True)
     # Who was told is in the delivery log (common.models.Notification, key "flag:<id>").
+
+    objects = RecurrenceFlagQuerySet.as_manager()
 
     class Meta:
         ordering = ["-raised_at", "-id"]

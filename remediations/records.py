@@ -24,6 +24,7 @@ from common.validation import (
     clean_moment,
     clean_text,
 )
+from incidents.models import Incident
 from incidents.records import (
     MAX_REMEDIATIONS,
     MAX_TITLE,
@@ -143,8 +144,17 @@ def _named(raw: Mapping[str, Any], key: str) -> bool:
     return raw.get(key) not in (None, "")
 
 
-def clean_report(raw: Any, *, now: datetime.datetime | None = None) -> dict[str, Any]:
+def clean_report(
+    raw: Any,
+    *,
+    now: datetime.datetime | None = None,
+    by: Any = None,
+    incident: Incident | None = None,
+) -> dict[str, Any]:
     """A whole incident record with its remediations, or RecordInvalid with every reason.
+
+    `by` and `incident` (the stored one an update starts from) go to `clean_incident`, which
+    refuses a restriction that would hide the incident from `by`.
 
     Remediations opened without `opened_at` are opened when the incident was resolved (or
     started): a report's follow-ups are never older than the incident.
@@ -153,7 +163,7 @@ def clean_report(raw: Any, *, now: datetime.datetime | None = None) -> dict[str,
     if not isinstance(raw, Mapping):
         errors.add((), "must be a JSON object.")
         raise RecordInvalid(errors)
-    record = clean_incident(raw, errors)
+    record = clean_incident(raw, errors, by=by, incident=incident)
     items = clean_list(
         raw.get("remediations"), ("remediations",), errors, item=dict, max_items=MAX_REMEDIATIONS
     )

@@ -114,7 +114,7 @@ class RemediationSerializer(serializers.ModelSerializer):
         record = clean_remediation(raw, errors)
         incident: Incident | None = self.instance.incident if self.instance else None
         if "incident" in data:
-            incident = self._incident(data["incident"], errors)
+            incident = self._incident(data["incident"], errors, self.context["request"].user)
         follows: Remediation | None = self.instance.follow_up_of if self.instance else None
         if "follow_up_of" in data:
             follows = clean_follow_up_of(data["follow_up_of"], self.instance, errors)
@@ -125,12 +125,13 @@ class RemediationSerializer(serializers.ModelSerializer):
         return record
 
     @staticmethod
-    def _incident(value: Any, errors: Errors) -> Incident | None:
+    def _incident(value: Any, errors: Errors, user: Any) -> Incident | None:
+        """The incident it came from, by id; one hidden from `user` reads as not existing."""
         if value is None:
             return None
         incident = None
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-            incident = Incident.objects.filter(pk=value).first()
+            incident = Incident.objects.visible_to(user).filter(pk=value).first()
         if incident is None:
             errors.add(("incident",), f"There is no incident {str(value)[:30]!r}.")
         return incident

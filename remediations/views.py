@@ -43,7 +43,8 @@ CONFLICT_FIELDS = [
 
 @require_GET
 def remediation_list(request: HttpRequest) -> HttpResponse:
-    filterset = RemediationFilterSet(request.GET, queryset=Remediation.objects.for_list())
+    remediations = Remediation.objects.visible_to(request.user).for_list()
+    filterset = RemediationFilterSet(request.GET, queryset=remediations)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # A filter it can't read is shown with its message, and answered 400 like the API does.
     status = 400 if filterset.is_bound and not filterset.is_valid() else 200
@@ -55,36 +56,49 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    # A remediation of a restricted incident hidden from the user answers 404.
+    visible = Remediation.objects.visible_to(user)
     remediation = get_object_or_404(
-        Remediation.objects.for_list().select_related("follow_up_of", "scenario__game_day"), pk=pk
+        visible.for_list().select_related("follow_up_of", "scenario__game_day"), pk=pk
     )
+    follows = remediation.follow_up_of_id
+    if follows is not None and not visible.filter(pk=follows).exists():
+        remediation.follow_up_of = None  # what it follows up is hidden from the user
     context = {
         "remediation": remediation,
         # What was opened because it did not hold, and (in the facts) what it follows up.
-        "follow_ups": remediation.follow_ups.order_by("opened_at", "id"),
+        "follow_ups": visible.filter(follow_up_of=remediation).order_by("opened_at", "id"),
         # The evidence for its priority: incidents of its failure mode while it stayed open.
-        "while_open": Incident.objects.filter(recurrence_links__remediation=remediation)
+        "while_open": Incident.objects.visible_to(user)
+        .filter(recurrence_links__remediation=remediation)
         .order_by("-started_at")
         .only("id", "title", "started_at", "severity"),
-        "recurrences": remediation.flags.exclude(state=FlagState.CLEARED).select_related(
-            "incident", "category"
-        ),
+        "recurrences": RecurrenceFlag.objects.visible_to(user)
+        .filter(remediations=remediation)
+        .exclude(state=FlagState.CLEARED)
+        .select_related("incident", "category"),
     }
     return render(request, "remediations/remediation_detail.html", context)
 
 
-def flags_with_fixes() -> Any:
-    """Flags with their incident, failure mode and named fixes, in a fixed number of queries."""
-    flags = RecurrenceFlag.objects.select_related("incident", "category", "resolved_by")
+def flags_with_fixes(user: Any) -> Any:
+    """The flags `user` may see with their incident, failure mode and named fixes (those
+    `user` may see), in a fixed number of queries."""
+    flags = RecurrenceFlag.objects.visible_to(user).select_related(
+        "incident", "category", "resolved_by"
+    )
     return flags.prefetch_related(
-        Prefetch("remediations", queryset=Remediation.objects.select_related("owner"))
+        Prefetch(
+            "remediations", queryset=Remediation.objects.visible_to(user).select_related("owner")
+        )
     )
 
 
 @require_GET
 def flag_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", FlagState.OPEN)
-    flags = flags_with_fixes()
+    flags = flags_with_fixes(request.user)
     if state in FlagState.values:
         flags = flags.filter(state=state)
     page = Paginator(flags, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -100,7 +114,7 @@ def flag_list(request: HttpRequest) -> HttpResponse:
 def flag_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A recurrence, and its triage (PRODUCT.md, "Triage"). After "the fix did not hold" the
     page offers a follow-up for each named fix; after "not a recurrence", to reclassify."""
-    flag = get_object_or_404(flags_with_fixes(), pk=pk)
+    flag = get_object_or_404(flags_with_fixes(request.user), pk=pk)
     form = TriageForm(request.POST or None)
     status, error = 200, ""
     if request.method == "POST":
@@ -146,7 +160,7 @@ def with_next_steps(text: str, flag: RecurrenceFlag) -> str:
 
 @require_GET
 def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
-    remediation = get_object_or_404(Remediation, pk=pk)
+    remediation = get_object_or_404(Remediation.objects.visible_to(request.user), pk=pk)
     context = {
         "object": remediation,
         "title": remediation.title,
@@ -164,35 +178,44 @@ def remediation_create(request: HttpRequest) -> HttpResponse:
     scenario_id = id_of(request.GET.get("scenario"))
     if follows is not None:
         # "Open a follow-up" after a flag was triaged "the fix did not hold".
-        fix = get_object_or_404(Remediation.objects.select_related("owner", "category"), pk=follows)
+        fix = get_object_or_404(
+            Remediation.objects.visible_to(request.user).select_related("owner", "category"),
+            pk=follows,
+        )
         flag_id = id_of(request.GET.get("flag"))
         flag = (
-            RecurrenceFlag.objects.select_related("incident").filter(pk=flag_id).first()
+            RecurrenceFlag.objects.visible_to(request.user)
+            .select_related("incident")
+            .filter(pk=flag_id)
+            .first()
             if flag_id is not None
             else None
         )
         remediation = follow_up_of(fix, flag)
     elif scenario_id is not None:
         # "New remediation" from a game-day scenario: what it found becomes work.
-        remediation = from_scenario(scenario_id)
+        remediation = from_scenario(scenario_id, request.user)
     elif incident_id is not None:
         # "Add a remediation" from an incident page: it comes from that incident.
         incident = get_object_or_404(
-            Incident.objects.prefetch_related("categories"), pk=incident_id
+            Incident.objects.visible_to(request.user).prefetch_related("categories"),
+            pk=incident_id,
         )
         remediation.incident = incident
         remediation.category = next(iter(incident.categories.all()), None)
     return _remediation_form(request, remediation)
 
 
-def from_scenario(scenario_id: int) -> Remediation:
+def from_scenario(scenario_id: int, user: Any) -> Remediation:
     """A new remediation filled in from a game-day scenario: its origin, failure mode and
     services, and a link back. Not saved."""
     # Game days build on remediations, which never import them: the model comes from the
     # relation (Remediation.scenario).
     scenarios = cast(Any, Remediation._meta.get_field("scenario").related_model)._default_manager
     scenario = get_object_or_404(
-        scenarios.select_related("game_day", "category").prefetch_related("services"),
+        scenarios.visible_to(user)
+        .select_related("game_day", "category")
+        .prefetch_related("services"),
         pk=scenario_id,
     )
     services = ", ".join(s.name for s in scenario.services.all())
@@ -213,7 +236,9 @@ def from_scenario(scenario_id: int) -> Remediation:
 @require_http_methods(["GET", "POST"])
 @writer_required
 def remediation_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _remediation_form(request, get_object_or_404(Remediation, pk=pk))
+    return _remediation_form(
+        request, get_object_or_404(Remediation.objects.visible_to(request.user), pk=pk)
+    )
 
 
 def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from rest_framework import mixins, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,15 +28,7 @@ class IncidentViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Incident.objects.select_related("author").prefetch_related(
-        "categories",
-        "services",
-        "timeline",
-        Prefetch("causes", queryset=Cause.objects.select_related("category")),
-        Prefetch("remediations", queryset=Remediation.objects.select_related("owner", "category")),
-        Prefetch("recurrence_links", queryset=RecurrenceLink.objects.select_related("remediation")),
-        "flags",
-    )
+    queryset = Incident.objects.all()
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
 
@@ -45,15 +37,48 @@ class IncidentViewSet(
         audit.viewed(incident, request)  # a restricted incident's views are audited
         return Response(self.get_serializer(incident).data)
 
+    def get_queryset(self) -> QuerySet[Incident]:
+        """The incidents the caller may see (others answer 404), with what the serializer
+        reads; remediations and links hidden from the caller are left out of the lists."""
+        user = self.request.user
+        remediations = Remediation.objects.visible_to(user)
+        return (
+            Incident.objects.visible_to(user)
+            .select_related("author")
+            .prefetch_related(
+                "categories",
+                "services",
+                "timeline",
+                "access_groups",
+                Prefetch("causes", queryset=Cause.objects.select_related("category")),
+                Prefetch("remediations", queryset=remediations.select_related("owner", "category")),
+                Prefetch(
+                    "recurrence_links",
+                    queryset=RecurrenceLink.objects.filter(
+                        remediation__in=remediations.values("pk")
+                    ).select_related("remediation"),
+                ),
+                "flags",
+            )
+        )
+
 
 class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
-    queryset = FailureCategory.objects.annotate(
-        flagged=Exists(
-            RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN)
-        ),
-        last_tested_at=last_tested_subquery(),
-    )
+    queryset = FailureCategory.objects.all()
     serializer_class = TestedCategorySerializer
+
+    def get_queryset(self) -> QuerySet[FailureCategory]:
+        """Categories are shared; what they say of incidents (`flagged`, `last_tested_at`)
+        counts only what the caller may see."""
+        user = self.request.user
+        return FailureCategory.objects.annotate(
+            flagged=Exists(
+                RecurrenceFlag.objects.visible_to(user).filter(
+                    category=OuterRef("pk"), state=FlagState.OPEN
+                )
+            ),
+            last_tested_at=last_tested_subquery(user),
+        )
 
     def perform_destroy(self, instance: FailureCategory) -> None:
         # Staff only (common.permissions.RolePermission answers first; the action decides).

@@ -7,12 +7,20 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.http import QueryDict
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from common.validation import Errors, render_path, sentence
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
-from incidents.models import CauseKind, FailureCategory, Incident, IncidentStatus, Severity
+from incidents.models import (
+    CauseKind,
+    FailureCategory,
+    Incident,
+    IncidentStatus,
+    Severity,
+    Visibility,
+)
 from incidents.records import MAX_CAUSES, MAX_REMEDIATIONS, MAX_TIMELINE
 from remediations.models import RemediationKind, RemediationStatus
 
@@ -57,6 +65,15 @@ class ParseOnly(forms.Form):
         return {name: unix_newlines(value) for name, value in cleaned.items()}
 
 
+class NamesField(forms.Field):
+    """Checked names, as sent: which names exist is the one validator's to say."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value: Any) -> list[str]:
+        return [str(name) for name in value] if value else []
+
+
 class IncidentForm(ParseOnly):
     """The incident's own fields. Fields only parse what the browser sends; every rule is
     in the one validator (incidents.records), so the page refuses what the API refuses."""
@@ -93,6 +110,18 @@ class IncidentForm(ParseOnly):
         label="Report", required=False, strip=False,
         widget=forms.Textarea(attrs={"rows": 24, "class": "markdown-source"}),
     )  # fmt: skip
+    visibility = forms.ChoiceField(
+        label="Who sees it", choices=Visibility.choices, initial=Visibility.EVERYONE,
+        widget=forms.RadioSelect,
+        help_text="A restricted incident is seen only by its author, the members of the groups "
+        "checked below and administrators; for anyone else it does not exist.",
+    )  # fmt: skip
+    access_groups = NamesField(label="Access groups", required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = Group.objects.order_by("name").values_list("name", flat=True)
+        self.fields["access_groups"].widget.choices = [(name, name) for name in names]
 
 
 class CauseForm(ParseOnly):
@@ -183,6 +212,8 @@ class IncidentEditor:
                      "resolved_at", "body"):  # fmt: skip
             raw[name] = data.get(name)
         raw["categories"] = [c.path for c in data.get("categories") or []]
+        raw["visibility"] = data.get("visibility") or Visibility.EVERYONE
+        raw["access_groups"] = data.get("access_groups") or []
         raw["services"] = [n.strip() for n in (data.get("services_text") or "").split(",")]
         raw["services"] = [n for n in raw["services"] if n]
         raw["causes"] = [
@@ -247,6 +278,8 @@ class IncidentEditor:
         for name in ("started_at", "detected_at", "resolved_at"):
             data[name] = _local(record[name])
         data["services_text"] = ", ".join(record["services"])
+        data["visibility"] = record.get("visibility") or Visibility.EVERYONE
+        data.setlist("access_groups", list(record.get("access_groups", [])))
         paths = record["categories"]
         data.setlist(
             "categories",
@@ -298,6 +331,8 @@ def _initial(
         )},
         "categories": list(incident.categories.all()),
         "services_text": ", ".join(s.name for s in incident.services.all()),
+        "visibility": incident.visibility,
+        "access_groups": [g.name for g in incident.access_groups.all()],
     }  # fmt: skip
     causes = [
         {"kind": c.kind, "description": c.description, "category": c.category_id}

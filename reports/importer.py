@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import DatabaseError, transaction
 
 from common import changes
@@ -185,6 +186,21 @@ class BatchImporter:
                 (p.incident.pk, service.pk)
                 for p in batch
                 for service in self.resolver.services(p.parsed["services"])
+            ],
+        )
+        groups = dict(
+            Group.objects.filter(
+                name__in={name for p in batch for name in p.parsed["access_groups"]}
+            ).values_list("name", "pk")
+        )
+        insert_rows(
+            Incident.access_groups.through,
+            ["incident_id", "group_id"],
+            [
+                (p.incident.pk, groups[name])
+                for p in batch
+                for name in p.parsed["access_groups"]
+                if name in groups  # deleted since the line was checked: nothing to grant
             ],
         )
         insert_rows(

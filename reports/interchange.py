@@ -86,14 +86,20 @@ def _stamp(moment: datetime.datetime | None) -> str | None:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def for_export(queryset: QuerySet[Incident]) -> QuerySet[Incident]:
-    """The incidents with everything export_record reads, in a fixed number of queries."""
+def for_export(queryset: QuerySet[Incident], *, user: Any = None) -> QuerySet[Incident]:
+    """The incidents with everything export_record reads, in a fixed number of queries.
+
+    `user` (None: the system, which sees everything) limits the remediations to those they
+    may see; the caller limits the incidents (`Incident.objects.visible_to`).
+    """
+    remediations = Remediation.objects.visible_to(user).select_related("owner", "category")
     return queryset.prefetch_related(
         "categories",
         "services",
         "timeline",
         Prefetch("causes", queryset=Cause.objects.select_related("category")),
-        Prefetch("remediations", queryset=Remediation.objects.select_related("owner", "category")),
+        Prefetch("remediations", queryset=remediations),
+        "access_groups",
     )
 
 
@@ -126,6 +132,8 @@ def canonical(parsed: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
             for r in parsed["remediations"]
         ],
         "source_url": parsed["source_url"],
+        "visibility": parsed["visibility"],
+        "access_groups": sorted(parsed["access_groups"]),
     }
 
 
@@ -168,4 +176,6 @@ def export_record(incident: Incident) -> dict[str, Any]:
             for r in sorted(incident.remediations.all(), key=lambda r: r.pk)
         ],
         "source_url": incident.source_url,
+        "visibility": incident.visibility,
+        "access_groups": sorted(group.name for group in incident.access_groups.all()),
     }

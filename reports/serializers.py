@@ -20,9 +20,11 @@ from incidents.models import (
     IncidentStatus,
     Severity,
     TimelineEntry,
+    Visibility,
 )
 from incidents.records import (
     INCIDENT_FIELDS,
+    MAX_ACCESS_GROUPS,
     MAX_CATEGORIES,
     MAX_CAUSES,
     MAX_SERVICES,
@@ -73,6 +75,15 @@ class IncidentRemediationSerializer(serializers.Serializer):
     tracker_url = serializers.CharField()
 
 
+class GroupNameListField(serializers.ListField):
+    """Access groups by name (PRODUCT.md, incident `access_groups`)."""
+
+    child = serializers.CharField(max_length=150)
+
+    def to_representation(self, data: Any) -> list[str]:
+        return sorted(group.name for group in data.all())
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     url = serializers.CharField(source="get_absolute_url", read_only=True)
@@ -94,6 +105,15 @@ class IncidentSerializer(serializers.ModelSerializer):
     causes = CauseSerializer(many=True, required=False, max_length=MAX_CAUSES)  # type: ignore[call-arg]
     timeline = TimelineEntrySerializer(many=True, required=False, max_length=MAX_TIMELINE)  # type: ignore[call-arg]
     remediations = IncidentRemediationSerializer(many=True, read_only=True)
+    visibility = serializers.ChoiceField(
+        choices=Visibility.choices, default=Visibility.EVERYONE,
+        help_text="`restricted`: only its author, members of `access_groups` and superusers "
+        "see it; for anyone else it does not exist (404).",
+    )  # fmt: skip
+    access_groups = GroupNameListField(
+        max_length=MAX_ACCESS_GROUPS, required=False,
+        help_text="Names of the groups that see a restricted incident; each must exist.",
+    )  # fmt: skip
     author = serializers.CharField(
         source="author.username", read_only=True, default=None, allow_null=True
     )
@@ -107,7 +127,8 @@ class IncidentSerializer(serializers.ModelSerializer):
             "id", "reference", "url", "version", "external_id", "title", "summary", "body",
             "severity", "status", "started_at", "detected_at", "resolved_at", "categories",
             "services", "causes", "timeline", "remediations", "source_url", "author",
-            "created_at", "updated_at", "linked_remediations", "open_flags", "warnings",
+            "created_at", "updated_at", "linked_remediations", "open_flags", "visibility",
+            "access_groups", "warnings",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
@@ -159,7 +180,7 @@ class IncidentSerializer(serializers.ModelSerializer):
         else:
             raw = given
         try:
-            report = clean_report(raw)
+            report = clean_report(raw, by=self.context["request"].user, incident=self.instance)
         except RecordInvalid as invalid:
             raise serializers.ValidationError(invalid.errors.as_nested()) from None
         external_id = report["external_id"]
@@ -212,7 +233,8 @@ class TestedCategorySerializer(CategorySerializer):
         if hasattr(category, "last_tested_at"):
             at = category.last_tested_at
         else:
-            at = coverage.last_tested_at(category)
+            user = getattr(self.context.get("request"), "user", None)
+            at = coverage.last_tested_at(category, user)
         return serializers.DateTimeField().to_representation(at) if at else None
 
     def update(self, instance: FailureCategory, validated_data: dict[str, Any]) -> FailureCategory:

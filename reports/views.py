@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -21,7 +21,7 @@ from incidents import actions
 from incidents.conflicts import incident_versions, merge_edit
 from incidents.filters import IncidentFilterSet
 from incidents.forms import CategoryForm
-from incidents.models import Cause, FailureCategory, Incident
+from incidents.models import Cause, FailureCategory, Incident, sees_every_incident
 from remediations import impact
 from remediations.actions import save_report
 from remediations.impact_chart import draw_timeline
@@ -32,27 +32,35 @@ from reports.forms import IncidentEditor
 PAGE_SIZE = 25
 
 
-def _has_open_flags() -> Exists:
-    """True while the category is "recurred after fix": it has flags awaiting triage."""
-    return Exists(RecurrenceFlag.objects.filter(category=OuterRef("pk"), state=FlagState.OPEN))
+def _has_open_flags(user: Any) -> Exists:
+    """True while the category is "recurred after fix": it has flags awaiting triage (that
+    `user` may see: a flag of a restricted incident hidden from them doesn't count)."""
+    flags = RecurrenceFlag.objects.visible_to(user)
+    return Exists(flags.filter(category=OuterRef("pk"), state=FlagState.OPEN))
 
 
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    filterset = IncidentFilterSet(request.GET, queryset=Incident.objects.for_list())
+    incidents = Incident.objects.visible_to(request.user).for_list()
+    filterset = IncidentFilterSet(request.GET, queryset=incidents)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/incident_list.html", {"filter": filterset, "page": page})
 
 
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    # A restricted incident hidden from the user answers 404, like one that doesn't exist.
     incident = get_object_or_404(
-        Incident.objects.select_related("author").prefetch_related(
+        Incident.objects.visible_to(user)
+        .select_related("author")
+        .prefetch_related(
             "categories",
             "services",
+            "access_groups",
             Prefetch("causes", queryset=Cause.objects.select_related("category")),
             "timeline",
-            Prefetch("remediations", queryset=Remediation.objects.for_list()),
+            Prefetch("remediations", queryset=Remediation.objects.visible_to(user).for_list()),
         ),
         pk=pk,
     )
@@ -60,16 +68,19 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "incident": incident,
         # "This failure mode already has open remediations: …"
-        "open_remediations": Remediation.objects.still_open()
+        "open_remediations": Remediation.objects.visible_to(user)
+        .still_open()
         .filter(recurrence_links__incident=incident)
         .select_related("owner"),
         # "This recurred after … was done on …"
         # The game-day scenarios that caused it ("this hurt real users").
-        "origin_scenarios": incident.scenarios.select_related("game_day"),
+        "origin_scenarios": Scenario.objects.visible_to(user)
+        .filter(incidents=incident)
+        .select_related("game_day"),
         "recurrences": RecurrenceFlag.objects.filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
         .select_related("category", "incident")
-        .prefetch_related("remediations"),
+        .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
     }
     return render(request, "incidents/incident_detail.html", context)
 
@@ -82,7 +93,9 @@ def incident_create(request: HttpRequest) -> HttpResponse:
     if scenario_id is not None:
         # "This hurt real users → new incident", from a game-day scenario.
         scenario = get_object_or_404(
-            Scenario.objects.select_related("game_day", "category").prefetch_related("services"),
+            Scenario.objects.visible_to(request.user)
+            .select_related("game_day", "category")
+            .prefetch_related("services"),
             pk=scenario_id,
         )
     return _incident_form(request, Incident(), scenario=scenario)
@@ -106,7 +119,7 @@ def _from_scenario(scenario: Scenario) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 @writer_required
 def incident_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    get_object_or_404(Incident, pk=pk)
+    get_object_or_404(Incident.objects.visible_to(request.user), pk=pk)
     return _incident_form(request, _for_edit(pk))
 
 
@@ -127,7 +140,9 @@ def _incident_form(
         if editor.is_valid():
             base = actions.record_of(incident) if not is_new else {}
             try:
-                report = clean_report(editor.record(base))
+                report = clean_report(
+                    editor.record(base), by=request.user, incident=None if is_new else incident
+                )
                 version = editor.form.cleaned_data.get("version")
                 with transaction.atomic():
                     save_report(incident, report, by=request.user, expected_version=version)
@@ -156,14 +171,14 @@ def _incident_form(
 
 def _for_edit(pk: int) -> Incident:
     return Incident.objects.prefetch_related(
-        "categories", "services", "timeline",
+        "categories", "services", "timeline", "access_groups",
         Prefetch("causes", queryset=Cause.objects.select_related("category")),
     ).get(pk=pk)  # fmt: skip
 
 
 @require_GET
 def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = get_object_or_404(Incident, pk=pk)
+    incident = get_object_or_404(Incident.objects.visible_to(request.user), pk=pk)
     audit.viewed(incident, request)  # a restricted incident's views are audited
     context = {
         "object": incident,
@@ -180,7 +195,7 @@ def category_context(request: HttpRequest) -> HttpResponse:
     exclude = id_of(request.GET.get("incident"))
     sections = []
     for category in FailureCategory.objects.filter(pk__in=ids):
-        incidents = Incident.objects.in_category(category)
+        incidents = Incident.objects.visible_to(request.user).in_category(category)
         if exclude is not None:
             incidents = incidents.exclude(pk=exclude)
         sections.append(
@@ -189,11 +204,22 @@ def category_context(request: HttpRequest) -> HttpResponse:
                 "incidents": list(incidents.order_by("-started_at")[:5]),
                 "incident_count": incidents.count(),
                 "open_remediations": list(
-                    Remediation.objects.still_open().covering(category).select_related("owner")
+                    Remediation.objects.visible_to(request.user)
+                    .still_open()
+                    .covering(category)
+                    .select_related("owner")
                 ),
             }
         )
     return render(request, "incidents/_category_context.html", {"sections": sections})
+
+
+def _visible_incident_count(user: Any) -> Count:
+    """For a FailureCategory queryset: its incidents that `user` may see."""
+    if sees_every_incident(user):
+        return Count("incidents")
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    return Count("incidents", filter=~Q(incidents__in=hidden))
 
 
 @require_http_methods(["GET", "POST"])
@@ -210,12 +236,13 @@ def category_tree(request: HttpRequest) -> HttpResponse:
     sorts = {**impact.SORTS, **coverage.SORTS}
     context: dict[str, Any] = {"form": form, "sorts": sorts}
     if sort in sorts:
-        standings = coverage.with_tests(impact.standings(sort), sort)
+        standings = coverage.with_tests(impact.standings(sort, request.user), sort, request.user)
         context.update(sort=sort, standings=standings)
     else:
         # Explicit order: Meta.ordering does not apply to a query with an aggregate.
         context["categories"] = FailureCategory.objects.annotate(
-            incident_count=Count("incidents"), flagged=_has_open_flags()
+            incident_count=_visible_incident_count(request.user),
+            flagged=_has_open_flags(request.user),
         ).order_by("path")
     status = 400 if form.errors else 200
     return render(request, "incidents/category_tree.html", context, status=status)
@@ -223,25 +250,30 @@ def category_tree(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    user = request.user
     category = get_object_or_404(
-        FailureCategory.objects.annotate(flagged=_has_open_flags()), slug=slug
+        FailureCategory.objects.annotate(flagged=_has_open_flags(user)), slug=slug
     )
     subtree = category.descendants()
+    hidden = Incident.objects.hidden_from(user).values("pk")
     # Did the fix work? Before and after each done fix, and the timeline with the fixes.
-    found = impact.mode_impact(category)
+    found = impact.mode_impact(category, user)
     context: dict[str, Any] = {
         "category": category,
         "impact": found,
         "timeline_svg": draw_timeline(found.timeline, category.path) if found.timeline else "",
-        "open_flags": RecurrenceFlag.objects.filter(category__in=subtree, state=FlagState.OPEN)
+        "open_flags": RecurrenceFlag.objects.visible_to(user)
+        .filter(category__in=subtree, state=FlagState.OPEN)
         .select_related("incident", "category")
-        .prefetch_related("remediations"),
+        .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
         "children": category.children.all(),
-        "incidents": Incident.objects.in_category(category).for_list()[:100],
-        "causes": Cause.objects.filter(category__in=subtree).select_related("incident", "category"),
-        "remediations": Remediation.objects.in_category(category).for_list(),
+        "incidents": Incident.objects.visible_to(user).in_category(category).for_list()[:100],
+        "causes": Cause.objects.filter(category__in=subtree)
+        .exclude(incident__in=hidden)
+        .select_related("incident", "category"),
+        "remediations": Remediation.objects.visible_to(user).in_category(category).for_list(),
         # When a game-day scenario on it or below it last ran, and those scenarios.
-        "tests": coverage.mode_scenarios(category),
+        "tests": coverage.mode_scenarios(category, user),
     }
     return render(request, "incidents/category_detail.html", context)
 
