@@ -53,8 +53,8 @@ test: install-dev lint check-deploy
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m pytest $(PYTEST_ARGS)
-	@echo "Search behaviour suite again, on the embedded backend (SQLite FTS5):"
-	DATABASE_URL=sqlite:///$(CURDIR)/db-search-test.sqlite3 $(PY) -m pytest tests/search -q $(PYTEST_ARGS)
+	@echo "Search and the restricted-incident leak test again, on the embedded backend (SQLite FTS5):"
+	DATABASE_URL=sqlite:///$(CURDIR)/db-search-test.sqlite3 $(PY) -m pytest tests/search tests/test_restricted_leak.py -q $(PYTEST_ARGS)
 
 # mypy's Django plugin imports the settings, which want a secret key whenever debug is off;
 # none is used for anything here. No DATABASE_URL needed: the embedded SQLite default is enough.
