@@ -182,6 +182,7 @@ def test_an_expired_token_is_marked_expired_on_the_page(
 ) -> None:
     api_key_for(alice, name="old export", days=1)
     clock.advance(days=2)
+    alice_client.force_login(alice)  # two idle days ended the session too
     row = re.search(r'<tr id="token-\d+" class="expired".*?</tr>', alice_client.get(PAGE).content.decode(), re.S)  # fmt: skip
     assert row and "old export" in row.group() and "expired" in row.group()
 

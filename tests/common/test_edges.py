@@ -330,12 +330,12 @@ def test_an_unexpected_error_outside_a_viewset_under_the_api_is_json(
 def test_an_unexpected_error_on_a_page_is_still_the_html_page(
     alice_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from incidents.models import Incident
+    from incidents.models import IncidentQuerySet
 
     def explode(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(Incident.objects.__class__, "for_list", explode)
+    monkeypatch.setattr(IncidentQuerySet, "for_list", explode)
     alice_client.raise_request_exception = False
     response = alice_client.get(reverse("incident_list"))
     assert response.status_code == 500

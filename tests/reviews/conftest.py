@@ -122,10 +122,11 @@ def drills(kb: dict[str, Any], week: Week, clock: Clock) -> dict[str, Any]:
     were aborted; one planned), one last week whose scenario failed, one next week; and done
     fixes, one of them still awaiting verification.
 
-    The clock stands at the week's Sunday noon: results of the week's scenarios are in the
-    past whatever day the suite runs (a result can't be dated ahead of the clock).
+    The clock stands at the week's Sunday noon while they are recorded: results of the week's
+    scenarios are in the past whatever day the suite runs (a result can't be dated ahead of
+    the clock).
     """
-    clock.now = max(clock.now, at(week, 6.5))
+    real_now, clock.now = clock.now, max(clock.now, at(week, 6.5))
     config = get_or_create_category("Configuration > Invalid configuration push")
     drills: dict[str, Any] = {
         "canary": RemediationFactory(
@@ -159,4 +160,5 @@ def drills(kb: dict[str, Any], week: Week, clock: Clock) -> dict[str, Any]:
         "Evict every pod", at(week, 3), [{"title": "Drain every node at once"}]
     )
     drills["next"] = game_day("Next week's drill", at(week, 8), [{"title": "Later"}])
+    clock.now = real_now  # back, or the signed-in test clients' sessions would have timed out
     return drills

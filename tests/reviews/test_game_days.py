@@ -16,6 +16,7 @@ from remediations.models import Effectiveness, Remediation
 from reviews import agenda
 from reviews.tasks import send_weekly_digest
 from reviews.weeks import Week
+from tests.clock import Clock
 from tests.reviews.conftest import at, game_day
 
 pytestmark = pytest.mark.django_db
@@ -92,13 +93,15 @@ def test_a_week_without_game_days_says_so(alice_client: Client, week: Week) -> N
 
 
 def test_a_fix_verified_by_a_game_day_no_longer_awaits_verification(
-    alice_client: Client, drills: dict[str, Any], week: Week
+    alice_client: Client, drills: dict[str, Any], week: Week, clock: Clock
 ) -> None:
     untested = drills["untested"]
+    real_now, clock.now = clock.now, max(clock.now, at(week, 6.5))  # the result is in the past
     game_day("Test the CI validation", at(week, 2), [
         {"title": "Push an unparseable config", "outcome": "held", "ran_at": at(week, 2),
          "category": "Configuration > Invalid configuration push", "verifies": [untested.pk]},
     ], status="done")  # fmt: skip
+    clock.now = real_now
     assert Remediation.objects.get(pk=untested.pk).effectiveness == Effectiveness.VERIFIED
     page = alice_client.get(f"/review/{week.label}/").content.decode()
     assert "Untested 0" in _text(page)
