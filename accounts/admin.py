@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, SingleSignOnIdentity
 
 
 @admin.register(ApiToken)
@@ -48,9 +48,30 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = ApiToken.objects.filter(pk__in=queryset.values("pk")).revoke()
+        count = ApiToken.objects.filter(pk__in=queryset.values("pk")).revoke(by=request.user)
         self.message_user(
             request,
             f"{count} token{'s' * (count != 1)} revoked; they answer 401 from now on.",
             messages.SUCCESS,
         )
+
+
+@admin.register(SingleSignOnIdentity)
+class SingleSignOnIdentityAdmin(admin.ModelAdmin):
+    """Who signs in as whom through the OpenID provider: the binding of a provider's subject to
+    a Once account, made at the first single sign-on. Read-only: only a sign-in makes one.
+    Deleting it unlinks the account (audited like every admin deletion); the person's next
+    single sign-on binds again, by the rules of `accounts.oidc`."""
+
+    list_display = ["user", "issuer", "subject", "created_at", "last_login_at"]
+    list_filter = ["issuer"]
+    search_fields = ["user__username", "user__email", "subject"]
+    list_select_related = ["user"]
+    fields = ["user", "issuer", "subject", "created_at", "last_login_at"]
+    readonly_fields = cast(list[str], fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

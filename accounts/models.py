@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common import audit
 from common.validation import Errors, clean_text
 
 
@@ -141,9 +142,17 @@ class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
         """The token a key belongs to, whatever its state (the caller says why it's refused)."""
         return self.select_related("user").filter(key_hash=hash_secret(key)).first()
 
-    def revoke(self) -> int:
-        """Revoke these tokens (those not revoked yet): their keys answer 401 from now on."""
-        return self.unrevoked().update(revoked_at=timezone.now())
+    @transaction.atomic
+    def revoke(self, *, by: Any = None) -> int:
+        """Revoke these tokens (those not revoked yet): their keys answer 401 from now on.
+        Returns how many were revoked; each is an audit event (`token_revoked`) by `by`, or by
+        the signed-in user of the current request when `by` is None."""
+        now = timezone.now()
+        tokens = list(self.unrevoked().select_for_update().select_related("user"))
+        count = ApiToken.objects.filter(pk__in=[t.pk for t in tokens]).update(revoked_at=now)
+        for token in tokens:
+            _audit_token(audit.Action.TOKEN_REVOKED, token, by)
+        return count
 
 
 class ApiToken(models.Model):
@@ -187,11 +196,15 @@ class ApiToken(models.Model):
 
     @classmethod
     @transaction.atomic
-    def issue(cls, user: Any, *, name: Any, days: Any = None) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user: Any, *, name: Any, days: Any = None, by: Any = None
+    ) -> tuple[ApiToken, str]:
         """A new token for `user`; returns it and its key, which is shown once and never
         stored (only its hash is). Raises RecordInvalid for a bad name or lifetime, or when
         the person already has MAX_ACTIVE_TOKENS tokens in force; the person's row is locked,
-        so two requests at once can't both pass that count."""
+        so two requests at once can't both pass that count. The audit log gets a
+        `token_created` event by `by` (default: the current request's user; outside a request,
+        the system, as with `create_api_token`)."""
         errors = Errors()
         name, days = clean_token_request(name, days, errors)
         errors.raise_if_any()
@@ -211,6 +224,7 @@ class ApiToken(models.Model):
             created_at=now,
             expires_at=now + datetime.timedelta(days=days),
         )
+        _audit_token(audit.Action.TOKEN_CREATED, token, by)
         return token, key
 
     def note_use(self, now: datetime.datetime) -> None:
@@ -223,6 +237,16 @@ class ApiToken(models.Model):
             Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - LAST_USE_PRECISION)
         ).update(last_used_at=now)
         self.last_used_at = now
+
+
+def _audit_token(action: str, token: ApiToken, by: Any) -> None:
+    """One audit event about `token`: whose it is and until when, never any part of the key."""
+    audit.record(
+        action,
+        by=by if by is not None else audit.current_user(),
+        target=token,
+        detail={"owner": token.user.get_username(), "expires_at": token.expires_at.isoformat()},
+    )
 
 
 class SingleSignOnIdentity(models.Model):

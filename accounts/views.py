@@ -45,7 +45,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 try:
                     token, key = ApiToken.issue(
-                        user, name=form.cleaned_data["name"], days=form.cleaned_data["days"]
+                        user,
+                        name=form.cleaned_data["name"],
+                        days=form.cleaned_data["days"],
+                        by=user,
                     )
                 except RecordInvalid as invalid:
                     form.show(invalid.errors)
@@ -58,7 +61,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
             mine = ApiToken.objects.filter(user=user, pk=token_id).first() if token_id else None
             if mine is None:
                 raise Http404("No such token.")
-            if ApiToken.objects.filter(pk=mine.pk).revoke():
+            if ApiToken.objects.filter(pk=mine.pk).revoke(by=user):
                 messages.success(request, f"Token “{mine.name}” revoked: it no longer works.")
             return here
         elif action == "revoke":

@@ -16,6 +16,7 @@ positive control: the same walk as bob does meet the word).
 from __future__ import annotations
 
 import datetime
+import difflib
 import io
 import json
 import re
@@ -41,6 +42,7 @@ from remediations.actions import save_report
 from remediations.models import Effectiveness, RecurrenceLink, Remediation, RemediationStatus
 from remediations.records import clean_report
 from search.index import rebuild_all
+from tests.clock import Clock
 from tests.factories import RemediationFactory, make_flag
 
 pytestmark = pytest.mark.django_db
@@ -443,12 +445,15 @@ def _delete_everything_of(world: World) -> None:
     world.restricted.delete()  # with its flag, link, causes and timeline
 
 
-def test_no_count_betrays_the_hidden_incident(world: World, charlie_client: Client) -> None:
+def test_no_count_betrays_the_hidden_incident(
+    world: World, charlie_client: Client, clock: Clock
+) -> None:
+    # The clock stands still between the two walks: "did the fix work" draws its time axis up
+    # to now, and a chart drawn a moment later moves its lines by a tenth of a pixel.
     w = world
     pages = [
         *COUNTED_PAGES,
-        # The hidden incident's category pages are left out for now: about one run in three
-        # they differ after the deletion in a way not yet explained (issue 13 stays open on it).
+        f"/categories/{w.category.slug}/", f"/categories/{w.category.slug}/edit/",
         f"/remediations/{w.public_fix.pk}/", f"/remediations/{w.open_fix.pk}/",
         f"/incidents/{w.public.pk}/", f"/game-days/{w.game_day.pk}/",
         f"/incidents/category-context/?categories={w.category.pk}",
@@ -465,7 +470,14 @@ def test_no_count_betrays_the_hidden_incident(world: World, charlie_client: Clie
     _delete_everything_of(w)
     after = {p: _normalised(charlie_client.get(p).content) for p in pages + api}
     differ = [p for p in before if before[p] != after[p]]
-    assert not differ, f"charlie can tell the hidden incident is there from: {differ}"
+    detail = "\n".join(
+        line
+        for p in differ
+        for line in difflib.unified_diff(
+            before[p].splitlines(), after[p].splitlines(), p, p, n=0, lineterm=""
+        )
+    )
+    assert not differ, f"charlie can tell the hidden incident is there from:\n{detail}"
 
 
 def test_the_count_check_would_notice(world: World, alice_client: Client) -> None:

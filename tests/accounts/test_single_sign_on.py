@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import SingleSignOnIdentity
+from common.models import AuditEvent
 from tests.oidc_provider.fixture import OidcProvider, configure_once, sign_in_at_provider
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +157,26 @@ def test_a_provider_that_does_not_answer_sends_people_back_to_the_password_form(
     response = client.get(reverse("oidc_start"))
     assert response["Location"] == reverse("login")
     assert "can&#x27;t be reached" in client.get(reverse("login")).content.decode()
+
+
+def test_staff_see_who_is_bound_to_which_subject_and_can_unlink_them(
+    sso: OidcProvider, bob: User, alice: User
+) -> None:
+    sign_in(Client(), sso, "bob")
+    identity = SingleSignOnIdentity.objects.get(user=bob)
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    admin = Client()
+    admin.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
+    listing = admin.get("/admin/accounts/singlesignonidentity/").content.decode()
+    assert identity.subject in listing and "bob" in listing
+    assert admin.get("/admin/accounts/singlesignonidentity/add/").status_code == 403
+    url = f"/admin/accounts/singlesignonidentity/{identity.pk}/delete/"
+    assert admin.post(url, {"post": "yes"}).status_code == 302
+    assert not SingleSignOnIdentity.objects.filter(user=bob).exists()
+    deleted = AuditEvent.objects.get(action=AuditEvent.Action.DELETION)
+    assert (deleted.user, deleted.target_label) == (alice, str(identity))
+    # bob signs in again by the provider, and is bound anew to his own account.
+    client = Client()
+    sign_in(client, sso, "bob")
+    assert signed_in_as(client) == "bob"

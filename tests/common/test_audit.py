@@ -5,6 +5,7 @@ kind of event with who, what, when and from where; the page; and a log nobody ca
 from __future__ import annotations
 
 import datetime
+import io
 from pathlib import Path
 from typing import Any
 
@@ -414,6 +415,47 @@ def test_a_new_incident_is_recorded_only_when_it_starts_restricted(
     )  # fmt: skip
     event = _only(Action.VISIBILITY_CHANGE)
     assert event.target_label.endswith("Hidden")
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def test_making_and_revoking_a_token_on_the_tokens_page_is_recorded_without_the_key(
+    alice: User,
+) -> None:
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.force_login(alice, backend=MODEL_BACKEND)
+    client.post("/account/tokens/", {"action": "create_token", "name": "deploy bot", "days": "30"})
+    key = client.get("/account/tokens/").context["new_token"]["key"]
+    made = _only(Action.TOKEN_CREATED)
+    assert (made.user, made.address, made.target_label) == (alice, ADDRESS, "deploy bot (alice)")
+    assert made.detail["owner"] == "alice"
+    token_id = made.target_id
+    client.post("/account/tokens/", {"action": "revoke_token", "token": token_id})
+    revoked = _only(Action.TOKEN_REVOKED)
+    assert (revoked.user, revoked.target_id) == (alice, token_id)
+    logged = str(list(AuditEvent.objects.values()))
+    assert key not in logged and key[5:20] not in logged  # no part of the key is kept
+
+
+def test_a_token_made_by_the_command_is_the_systems_and_a_revocation_in_the_admin_is_staffs(
+    alice: User, root_client: Client, root: User
+) -> None:
+    call_command("create_api_token", "alice", "--name", "ci", stdout=io.StringIO())
+    made = _only(Action.TOKEN_CREATED)
+    assert (made.user, made.detail["owner"]) == (None, "alice")
+    root_client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [made.target_id]},
+    )
+    revoked = _only(Action.TOKEN_REVOKED)
+    assert (revoked.user, revoked.detail["owner"]) == (root, "alice")
+    # Revoking again revokes nothing and records nothing.
+    root_client.post(
+        "/admin/accounts/apitoken/",
+        {"action": "revoke", "_selected_action": [made.target_id]},
+    )
+    assert len(_events(Action.TOKEN_REVOKED)) == 1
 
 
 # --- The page ---------------------------------------------------------------------------------
