@@ -1,6 +1,8 @@
 """Reading configuration from the environment, failing with one clear sentence."""
 
+import json
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -77,6 +79,20 @@ def env_choices(name: str, default: str, choices: list[str]) -> list[str]:
 
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
+
+
+def env_json_object(name: str) -> dict[str, Any]:
+    """A JSON object (`{"bucket_name": "once"}`); `{}` when unset or empty."""
+    raw = env_str(name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f'{name} must be a JSON object such as {{"key": "value"}}.')
+    return value
 
 
 WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -15,6 +15,7 @@ from config.env import (
     env_bool,
     env_choices,
     env_int,
+    env_json_object,
     env_list,
     env_str,
     env_url,
@@ -270,7 +271,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploaded pictures: a folder (MEDIA_ROOT) unless ONCE_MEDIA_STORAGE names another Django
+    # storage backend, such as django-storages' S3 (docs/operations.md, "Pictures").
+    "default": {
+        "BACKEND": env_str("ONCE_MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object("ONCE_MEDIA_STORAGE_OPTIONS"),
+    },
     "staticfiles": {
         # Hashed, compressed files served forever by WhiteNoise; needs collectstatic first.
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -278,6 +284,11 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage",
     },
 }
+
+# Uploaded pictures (incidents/images.py) go to the "default" storage above: this folder unless
+# ONCE_MEDIA_STORAGE says otherwise. Never served from a public URL: /incidents/images/… checks
+# who may see the incident, so MEDIA_URL stays unset and nothing serves MEDIA_ROOT.
+MEDIA_ROOT = env_str("ONCE_MEDIA_ROOT", str(BASE_DIR / "media"))
 
 # --- Internationalisation and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 from django.views.generic import RedirectView
 
 from accounts import oidc, signin
@@ -9,6 +9,7 @@ from accounts import views as account_views
 from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
+from reports import image_views
 from reports import views as incident_views
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
@@ -61,6 +62,14 @@ urlpatterns = [
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
     path("incidents/<int:pk>/history/", incident_views.incident_history, name="incident_history"),
+    # Pictures in reports: uploaded from the editor, served only to who may see the incident.
+    path("incidents/images/", image_views.image_upload, name="image_upload"),
+    path("incidents/<int:pk>/images/", image_views.image_upload, name="incident_image_upload"),
+    re_path(
+        r"^incidents/images/(?P<key>[A-Za-z0-9_-]{16,32})\.(?P<extension>png|jpg|gif|webp)$",
+        image_views.image_file,
+        name="incident_image",
+    ),
     path("categories/", incident_views.category_tree, name="category_tree"),
     path("categories/<slug:slug>/", incident_views.category_detail, name="category_detail"),
     path("categories/<slug:slug>/edit/", incident_views.category_edit, name="category_edit"),

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from common import audit, changes
 from common.concurrency import claim_version, save_versioned
 from common.roles import require_staff, require_writer
+from incidents import images
 from incidents.models import (
     PATH_SEPARATOR,
     Cause,
@@ -295,6 +296,7 @@ def save_incident(
         )
         latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]
         incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))
+        images.bind_pending(incident, record["body"], by=by)  # pictures of a new report
         changes.incidents_changed([incident.pk])
         _audit_visibility(incident, seen_by, by=by)
     return incident

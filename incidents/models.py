@@ -340,3 +340,43 @@ class TimelineEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.text[:60]}"
+
+
+class IncidentImage(models.Model):
+    """A picture in an incident's report: validated, re-encoded, stored through Django's storage.
+
+    Served by `/incidents/images/<key>.<extension>` only to people who may see its incident
+    (incidents/images.py). Until the new incident it was uploaded for is saved, it has no
+    incident and only its uploader sees it.
+    """
+
+    # Random and unguessable, but not what protects the image: the view checks visibility.
+    key = models.CharField(max_length=32, editable=False)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="images"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )  # fmt: skip
+    file = models.FileField(max_length=200, editable=False)
+    # The uploaded file's name, which becomes the picture's alternative text.
+    name = models.CharField(max_length=200, blank=True)
+    extension = models.CharField(max_length=4, editable=False)  # png, jpg, gif, webp
+    content_type = models.CharField(max_length=20, editable=False)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="Bytes stored, after re-encoding.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], name="unique_incident_image_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}.{self.extension}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("incident_image", args=[self.key, self.extension])

@@ -40,3 +40,114 @@ document.addEventListener("click", (event) => {
   list.insertAdjacentHTML("beforeend", box.querySelector("template").innerHTML);
   list.lastElementChild.focus();
 });
+
+// Pictures in a report: paste, drop or choose an image; it is uploaded (reports/image_views.py)
+// and its Markdown goes where the cursor was, first as "Uploading…", then as the image. The
+// input event lets the preview, and anything else watching the text, see the change.
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+const IMAGE_MAX_BYTES = 10 * 1024 * 1024;
+
+function imageBox(element) {
+  return element.closest("[data-image-upload]");
+}
+
+function replaceInText(textarea, before, after) {
+  const at = textarea.value.indexOf(before);
+  if (at === -1) return;
+  const cursor = textarea.selectionStart;
+  textarea.value = textarea.value.slice(0, at) + after + textarea.value.slice(at + before.length);
+  if (cursor > at) textarea.selectionStart = textarea.selectionEnd = cursor + after.length - before.length;
+  textarea.dispatchEvent(new Event("input", { bubbles: true }));
+}
+
+function showImageStatus(box, message, isError) {
+  const status = box.querySelector("[data-image-status]");
+  status.textContent = message;
+  status.classList.toggle("error", Boolean(isError));
+}
+
+function uploadImage(box, file) {
+  const textarea = box.querySelector("textarea");
+  const name = file.name || "image";
+  if (!IMAGE_TYPES.includes(file.type)) {
+    showImageStatus(box, `${name}: only PNG, JPEG, GIF and WebP images can be added.`, true);
+    return;
+  }
+  if (file.size > IMAGE_MAX_BYTES) {
+    showImageStatus(box, `${name}: this image is larger than 10 MB. Make it smaller and upload it again.`, true);
+    return;
+  }
+  // A placeholder unique to this upload, so several at once each find their own.
+  const placeholder = `![Uploading ${name.replace(/[\[\]()]/g, "")}… #${Math.random().toString(36).slice(2, 8)}]()`;
+  const start = textarea.selectionStart;
+  const end = textarea.selectionEnd;
+  textarea.value = textarea.value.slice(0, start) + placeholder + textarea.value.slice(end);
+  textarea.selectionStart = textarea.selectionEnd = start + placeholder.length;
+  textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  showImageStatus(box, `Uploading ${name}…`, false);
+  const body = new FormData();
+  body.append("image", file, name);
+  const token = box.closest("form").querySelector("input[name=csrfmiddlewaretoken]").value;
+  fetch(box.dataset.imageUpload, {
+    method: "POST",
+    body: body,
+    headers: { "X-CSRFToken": token, Accept: "application/json" },
+    credentials: "same-origin",
+  })
+    .then((response) => response.json().catch(() => ({})).then((data) => ({ response, data })))
+    .then(({ response, data }) => {
+      if (response.ok && data.markdown) {
+        replaceInText(textarea, placeholder, data.markdown);
+        showImageStatus(box, `${name} added.`, false);
+      } else {
+        replaceInText(textarea, placeholder, "");
+        showImageStatus(box, `${name}: ${data.error || "the image could not be uploaded. Try again."}`, true);
+      }
+    })
+    .catch(() => {
+      replaceInText(textarea, placeholder, "");
+      showImageStatus(box, `${name}: the image could not be uploaded (no connection?). Try again.`, true);
+    });
+}
+
+function imageFiles(list) {
+  return Array.from(list || []).filter((file) => file.type.startsWith("image/"));
+}
+
+document.addEventListener("paste", (event) => {
+  const box = event.target.closest && imageBox(event.target);
+  if (!box || event.target.tagName !== "TEXTAREA") return;
+  const files = imageFiles(event.clipboardData && event.clipboardData.files);
+  if (!files.length) return; // plain text pastes as usual
+  event.preventDefault();
+  files.forEach((file) => uploadImage(box, file));
+});
+
+document.addEventListener("dragover", (event) => {
+  const box = event.target.closest && imageBox(event.target);
+  if (!box || !event.dataTransfer || !Array.from(event.dataTransfer.types).includes("Files")) return;
+  event.preventDefault();
+  box.classList.add("dragging");
+});
+
+document.addEventListener("dragleave", (event) => {
+  const box = event.target.closest && imageBox(event.target);
+  if (box) box.classList.remove("dragging");
+});
+
+document.addEventListener("drop", (event) => {
+  const box = event.target.closest && imageBox(event.target);
+  if (!box || !event.dataTransfer || !event.dataTransfer.files.length) return;
+  event.preventDefault();
+  box.classList.remove("dragging");
+  const textarea = box.querySelector("textarea");
+  textarea.focus();
+  Array.from(event.dataTransfer.files).forEach((file) => uploadImage(box, file));
+});
+
+document.addEventListener("change", (event) => {
+  if (!event.target.matches("[data-image-chooser]")) return;
+  const box = imageBox(event.target);
+  Array.from(event.target.files).forEach((file) => uploadImage(box, file));
+  event.target.value = ""; // the same file can be chosen again
+});
