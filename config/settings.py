@@ -376,6 +376,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "common.tasks.send_due_notifications",
         "schedule": 60.0,
     },
+    # Pictures uploaded for a new incident that was never saved (incidents/images.py).
+    "delete-abandoned-images": {
+        "task": "incidents.tasks.delete_abandoned_images",
+        "schedule": crontab(hour=ONCE_FULL_RECONCILE_HOUR, minute=41),
+    },
 }
 
 ONCE_WEBHOOK_URL = env_str("ONCE_WEBHOOK_URL")

@@ -23,10 +23,12 @@ import re
 import secrets
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from common.roles import require_writer
@@ -37,6 +39,10 @@ MAX_IMAGE_BYTES = 10 * 1024 * 1024
 # A 10 MB PNG of one colour unpacks to gigabytes: anything with more pixels than this (a
 # 8,000 × 5,000 screenshot) is refused before its pixels are decoded.
 MAX_IMAGE_PIXELS = 40_000_000
+
+# A picture uploaded from a new-incident form that was never saved is deleted this long after
+# its upload (a daily task): long enough for a report written over weeks from a saved draft.
+ABANDONED_AFTER = timedelta(days=30)
 
 # Pillow's format name: (extension, content type).
 FORMATS = {
@@ -101,10 +107,12 @@ def reencode(source: IO[bytes]) -> Encoded:
         raise ImageRefused(NOT_AN_IMAGE) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRefused(TOO_MANY_PIXELS) from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as error:
-        if isinstance(error, ImageRefused):
-            raise
-        # Pillow reports truncated and corrupt data with any of these.
+    except ImageRefused:
+        raise
+    except Exception:
+        # Pillow reports truncated and corrupt data with OSError, SyntaxError, ValueError,
+        # EOFError, struct.error and more, depending on the format's decoder: whatever a
+        # file of untrusted bytes makes it raise, the person hears the file is damaged.
         raise ImageRefused(DAMAGED) from None
 
 
@@ -130,7 +138,15 @@ def _encode(image: Image.Image, kind: str) -> Encoded:
     if kind == "GIF":
         options.pop("icc_profile", None)
     out = io.BytesIO()
-    clean.save(out, format=kind, **options)
+    try:
+        clean.save(out, format=kind, **options)
+    except (OSError, ValueError):
+        # A mode the format's writer doesn't take back (a PNG opened as "PA", say): its
+        # pixels in full colour, with transparency, are the same picture.
+        clean = clean.convert("RGB" if kind == "JPEG" else "RGBA")
+        options.pop("transparency", None)
+        out = io.BytesIO()
+        clean.save(out, format=kind, **options)
     return Encoded(out.getvalue(), extension, content_type, clean.width, clean.height)
 
 
@@ -210,3 +226,14 @@ def visible_image(key: str, extension: str, user: Any) -> IncidentImage | None:
     if not Incident.objects.visible_to(user).filter(pk=image.incident_id).exists():
         return None
     return image
+
+
+def delete_abandoned(now: datetime | None = None) -> int:
+    """Delete the pictures never saved with an incident, ABANDONED_AFTER after their upload:
+    their files from the storage, then their rows. Returns how many; run daily by beat."""
+    cutoff = (now or timezone.now()) - ABANDONED_AFTER
+    abandoned = list(IncidentImage.objects.filter(incident__isnull=True, created_at__lt=cutoff))
+    for image in abandoned:
+        image.file.delete(save=False)  # no error if the file is already gone
+        image.delete()
+    return len(abandoned)

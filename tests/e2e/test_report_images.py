@@ -31,6 +31,18 @@ PASTE = """([data, name, type]) => {
   );
 }"""
 
+DROP = """([data, name]) => {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], name, { type: "image/gif" }));
+  const textarea = document.querySelector("#id_body");
+  for (const type of ["dragover", "drop"]) {
+    textarea.dispatchEvent(
+      new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true })
+    );
+  }
+}"""
+
 LOADED = """(selector) => {
   const images = Array.from(document.querySelectorAll(selector));
   return images.length > 0 && images.every((img) => img.complete && img.naturalWidth > 0);
@@ -47,7 +59,7 @@ def paste(page: Any, data: bytes, name: str, content_type: str) -> None:
     page.evaluate(PASTE, [base64.b64encode(data).decode(), name, content_type])
 
 
-def test_pasted_and_chosen_images_show_in_the_preview_and_on_the_saved_page(
+def test_pasted_chosen_and_dropped_images_show_in_the_preview_and_on_the_saved_page(
     page: Any, browser: Any, live_server: Any
 ) -> None:
     UserFactory(username="alice")
@@ -78,12 +90,18 @@ def test_pasted_and_chosen_images_show_in_the_preview_and_on_the_saved_page(
     page.wait_for_function(LOADED, arg="#body-preview img")
     assert page.locator("#body-preview img").nth(1).get_attribute("alt") == "p99 latency"
 
+    # And one dropped onto the editor.
+    page.evaluate(DROP, [base64.b64encode(picture("GIF", (20, 200, 20))).decode(), "errors.gif"])
+    page.locator("[data-image-status]", has_text="errors.gif added.").wait_for()
+    page.wait_for_function("() => document.querySelectorAll('#body-preview img').length === 3")
+    page.wait_for_function(LOADED, arg="#body-preview img")
+
     page.click("button:has-text('Create incident')")
     page.wait_for_url(re.compile(r"/incidents/\d+/$"))
     incident = Incident.objects.get(title="Checkout latency doubled")
     page.wait_for_function(LOADED, arg=".report img")
     sources = [img.get_attribute("src") for img in page.locator(".report img").all()]
-    assert len(sources) == 2
+    assert len(sources) == 3
     assert {i.incident_id for i in IncidentImage.objects.all()} == {incident.pk}
 
     # Charlie may not see the restricted incident: its pictures don't exist for him.

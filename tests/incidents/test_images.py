@@ -5,6 +5,7 @@ storage, and served only to people who may see the incident."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,9 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from common.markdown import render_markdown
@@ -178,6 +182,41 @@ def test_a_decompression_bomb_is_refused(alice_client: Client) -> None:
     assert response.json() == {"error": images.TOO_MANY_PIXELS}
 
 
+VALID = {kind: picture(kind) for kind in ("PNG", "JPEG", "GIF", "WEBP")}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    kind=st.sampled_from(sorted(VALID)), how=st.sampled_from(["cut", "edit", "any"]), data=st.data()
+)
+def test_any_bytes_become_a_clean_image_or_a_clear_refusal(kind: str, how: str, data: Any) -> None:
+    original = VALID[kind]
+    if how == "cut":
+        blob = original[: data.draw(st.integers(0, len(original)))]
+    elif how == "edit":
+        edits = data.draw(
+            st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=8)
+        )
+        changed = bytearray(original)
+        for at, value in edits:
+            changed[at] = value
+        blob = bytes(changed)
+    else:
+        blob = data.draw(st.binary(max_size=2000))
+    try:
+        encoded = images.reencode(io.BytesIO(blob))
+    except images.ImageRefused as refused:
+        assert str(refused) in {images.NOT_AN_IMAGE, images.DAMAGED, images.TOO_MANY_PIXELS}
+    else:
+        assert b"PhoneMaker" not in encoded.data
+        with Image.open(io.BytesIO(encoded.data)) as reopened:
+            assert FORMATS_BY_EXTENSION[encoded.extension] == reopened.format
+            assert not reopened.getexif()
+
+
+FORMATS_BY_EXTENSION = {extension: kind for kind, (extension, _) in images.FORMATS.items()}
+
+
 def test_an_upload_without_a_file_gets_a_clear_message(alice_client: Client) -> None:
     response = alice_client.post(reverse("image_upload"), {"other": "x"})
     assert response.status_code == 400
@@ -308,3 +347,32 @@ def test_the_renderer_keeps_once_images_and_links_others() -> None:
     )
     assert '<img alt="ours" src="/incidents/images/abcdefghijklmnopqrstuv.png"' in html
     assert '<a href="https://evil.test/x.png"' in html and "<img" not in html.split("ours")[1]
+
+
+def test_images_never_saved_with_their_incident_are_deleted_after_30_days(
+    alice_client: Client,
+) -> None:
+    upload(alice_client, picture())  # the new-incident form was abandoned
+    kept = upload(alice_client, picture(), pk=IncidentFactory().pk).json()["url"]
+    abandoned = IncidentImage.objects.get(incident=None)
+    storage, name = abandoned.file.storage, abandoned.file.name
+    assert storage.exists(name)
+
+    assert images.delete_abandoned(now=timezone.now() + timedelta(days=29)) == 0
+    assert images.delete_abandoned(now=timezone.now() + timedelta(days=31)) == 1
+    assert not storage.exists(name)
+    assert [i.get_absolute_url() for i in IncidentImage.objects.all()] == [kept]
+    assert alice_client.get(kept).status_code == 200
+
+
+def test_the_storage_options_must_be_a_json_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from config.env import env_json_object
+
+    monkeypatch.setenv("ONCE_MEDIA_STORAGE_OPTIONS", '{"bucket_name": "once-pictures"}')
+    assert env_json_object("ONCE_MEDIA_STORAGE_OPTIONS") == {"bucket_name": "once-pictures"}
+    for wrong in ('["once-pictures"]', "bucket_name=once"):
+        monkeypatch.setenv("ONCE_MEDIA_STORAGE_OPTIONS", wrong)
+        with pytest.raises(ImproperlyConfigured, match="ONCE_MEDIA_STORAGE_OPTIONS must be a JSON"):
+            env_json_object("ONCE_MEDIA_STORAGE_OPTIONS")
