@@ -134,6 +134,7 @@ def test_another_incidents_remediation_cant_be_edited_through_this_form(
     data.update({"existing-0-id": str(other.pk), "existing-0-title": "Hijacked"})
     response = alice_client.post(f"/incidents/{incident.pk}/edit/", data)
     assert response.status_code == 400
+    assert "no longer a remediation of this incident" in response.content.decode()
     other.refresh_from_db()
     assert other.title == "Not this incident's"
 
@@ -148,3 +149,13 @@ def test_a_form_sent_without_the_remediation_rows_leaves_them_alone(
     assert alice_client.post(f"/incidents/{incident.pk}/edit/", data).status_code == 302
     fix.refresh_from_db()
     assert (fix.title, fix.version) == ("Alert on disk latency", 1)
+
+
+def test_a_mangled_row_is_refused_not_a_crash(alice_client: Client) -> None:
+    incident = IncidentFactory()
+    RemediationFactory(incident=incident, title="Mine")
+    data = form_data(alice_client, incident)
+    data.update({"existing-0-id": "abc", "existing-0-version": "²", "existing-0-title": "New"})
+    response = alice_client.post(f"/incidents/{incident.pk}/edit/", data)
+    assert response.status_code == 400
+    assert "Enter a whole number." in response.content.decode()
