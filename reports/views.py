@@ -133,8 +133,10 @@ def _incident_form(
     data = request.POST if request.method == "POST" else None
     context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
     # What this person typed and didn't save, autosaved (reports/drafts.py), comes back.
-    draft = drafts.draft_for(request.user, None if is_new else incident)
-    if data is None and scenario is None and draft is not None:
+    draft = None
+    if data is None and scenario is None:
+        draft = drafts.draft_for(request.user, None if is_new else incident)
+    if draft is not None:
         editor = IncidentEditor(incident, drafts.as_data(draft))
         context.update(drafts.notice(draft, incident))
     else:
