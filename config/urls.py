@@ -9,6 +9,7 @@ from accounts import views as account_views
 from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
+from reports import drafts as draft_views
 from reports import image_views
 from reports import views as incident_views
 from reviews import views as review_views
@@ -61,6 +62,17 @@ urlpatterns = [
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
+    # The incident form's autosaved drafts (reports/drafts.py).
+    path("incidents/new/draft/", draft_views.save_draft, name="incident_draft_new"),
+    path(
+        "incidents/new/draft/discard/", draft_views.discard_draft, name="incident_draft_discard_new"
+    ),
+    path("incidents/<int:pk>/draft/", draft_views.save_draft, name="incident_draft"),
+    path(
+        "incidents/<int:pk>/draft/discard/",
+        draft_views.discard_draft,
+        name="incident_draft_discard",
+    ),
     path("incidents/<int:pk>/history/", incident_views.incident_history, name="incident_history"),
     # Pictures in reports: uploaded from the editor, served only to who may see the incident.
     path("incidents/images/", image_views.image_upload, name="image_upload"),

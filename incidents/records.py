@@ -12,6 +12,8 @@ Times may be ISO 8601 strings or parsed datetimes; every other value is JSON.
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from common.validation import (
+    RANGE_WORDS,
     Errors,
     Path,
     clean_choice,
@@ -188,10 +191,14 @@ def clean_incident(
     items = clean_list(
         raw.get("timeline"), ("timeline",), errors, item=dict, max_items=MAX_TIMELINE
     )
+    previous = record["started_at"]  # what the first entry's offset counts from
     for n, entry in enumerate(items):
+        at = clean_timeline_at(entry.get("at"), ("timeline", n, "at"), errors, previous=previous,
+                               started_at=record["started_at"])  # fmt: skip
+        previous = at
         record["timeline"].append(
             {
-                "at": clean_moment(entry.get("at"), ("timeline", n, "at"), errors, required=True),
+                "at": at,
                 "text": clean_text(
                     entry.get("text"), ("timeline", n, "text"), errors, max_length=MAX_TIMELINE_TEXT
                 ),
@@ -202,6 +209,83 @@ def clean_incident(
         raw, errors, by=by, incident=incident
     )
     return record
+
+
+# "+10m", "+1h30m", "-5m", "+2d", "+90s": a sign, then amounts of days, hours, minutes and
+# seconds in that order (each at most 6 digits, so no sum overflows).
+_OFFSET = re.compile(
+    r"([+-])\s*(?:(\d{1,6})\s*d)?\s*(?:(\d{1,6})\s*h)?\s*(?:(\d{1,6})\s*m(?:in)?)?"
+    r"\s*(?:(\d{1,6})\s*s)?",
+    re.IGNORECASE,
+)
+# "14:05" or "14:05:30": a time of day, on the incident's day.
+_TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def clean_timeline_at(
+    value: Any,
+    path: Path,
+    errors: Errors,
+    *,
+    previous: datetime.datetime | None,
+    started_at: datetime.datetime | None,
+) -> datetime.datetime | None:
+    """A timeline entry's time, required, as an aware UTC datetime to the second.
+
+    Besides what `clean_moment` takes (an ISO 8601 date-time or date), a string may be:
+
+    - a time of day, "14:05" or "14:05:30": on the day (UTC) the incident started;
+    - an offset, "+10m", "+1h30m", "-5m", "+2d", "+90s" (days, hours, minutes, seconds, in
+      that order, each optional): from the entry before it in the list as given (after its
+      own offset is applied), or from the incident's start for the first entry.
+
+    These are in the validator, not the form, so the page, the API and the importers take
+    the same times (PRODUCT.md, "One set of rules for every way in"; issue 15). A time of day
+    or an offset with nothing to count from (no start, or an entry before it that has no
+    valid time) is refused with the reason; the result must be between 1970 and 2100 too.
+    """
+    if not isinstance(value, str):
+        return clean_moment(value, path, errors, required=True)
+    text = value.strip()
+    offset = _OFFSET.fullmatch(text)
+    if offset and any(offset.groups()[1:]):
+        if previous is None:
+            errors.add(
+                path,
+                f"is an offset ({text}) with nothing to count from: give the incident's start "
+                "time, or a full time for the entry above.",
+            )
+            return None
+        sign, days, hours, minutes, seconds = offset.groups()
+        delta = datetime.timedelta(
+            days=int(days or 0), hours=int(hours or 0),
+            minutes=int(minutes or 0), seconds=int(seconds or 0),
+        )  # fmt: skip
+        try:
+            moment = previous + delta if sign == "+" else previous - delta
+        except OverflowError:
+            errors.add(path, f"must be {RANGE_WORDS}.")
+            return None
+        return clean_moment(moment, path, errors, required=True)
+    of_day = _TIME_OF_DAY.fullmatch(text)
+    if of_day:
+        if started_at is None:
+            errors.add(
+                path,
+                f"is a time of day ({text}) with no day: give the incident's start time, or a "
+                "full date and time.",
+            )
+            return None
+        hour, minute, second = (int(part or 0) for part in of_day.groups())
+        if hour > 23 or minute > 59 or second > 59:
+            errors.add(path, f"is not a time of day: {text}.")
+            return None
+        day = started_at.astimezone(datetime.UTC).date()
+        moment = datetime.datetime.combine(
+            day, datetime.time(hour, minute, second), tzinfo=datetime.UTC
+        )
+        return clean_moment(moment, path, errors, required=True)
+    return clean_moment(value, path, errors, required=True)
 
 
 def clean_access(

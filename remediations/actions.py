@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -115,6 +117,16 @@ def _unchanged(remediation: Remediation, record: dict[str, Any]) -> bool:
     ) and all(remediation_record_of(stored)[name] == record[name] for name in REMEDIATION_FIELDS)
 
 
+@dataclass
+class RemediationEdit:
+    """An existing remediation of an incident edited along with it (the incident form):
+    `record` cleaned by `clean_remediation`, `expected_version` the version the editor saw."""
+
+    remediation: Remediation
+    record: dict[str, Any]
+    expected_version: int | None
+
+
 def save_report(
     incident: Incident,
     report: dict[str, Any],
@@ -123,15 +135,19 @@ def save_report(
     expected_version: int | None,
     cache: CategoryCache | None = None,
     match_by_title: bool = False,
+    edits: Sequence[RemediationEdit] = (),
 ) -> list[str]:
     """Save an incident with its parts and its remediations (a record from `clean_report`).
 
     The incident is saved whole by `incidents.actions.save_incident`. Its remediations are
     new ones (the page's and the API's "new remediations"), or — for an import, with
     `match_by_title` — matched to the incident's existing ones by title and updated, and none
-    is deleted (PRODUCT.md, "Interchange format"). One transaction; returns the warnings.
-    Raises StaleVersion, writing nothing, when the incident changed meanwhile, and
-    PermissionDenied for a viewer.
+    is deleted (PRODUCT.md, "Interchange format"). `edits` are existing remediations of the
+    incident changed on its form, each saved by `save_remediation` against its own version.
+    One transaction; returns the warnings. Raises StaleVersion, writing nothing, when the
+    incident or an edited remediation changed meanwhile (`StaleVersion.instance` says which),
+    ValueError for an edit of another incident's remediation, and PermissionDenied for a
+    viewer.
     """
     require_writer(by)
     cache = cache or CategoryCache()
@@ -144,6 +160,13 @@ def save_report(
             warnings += save_remediation(
                 remediation, item, by=by, cache=cache,
                 expected_version=remediation.version if remediation.pk else None,
+            )  # fmt: skip
+        for edit in edits:
+            if edit.remediation.incident_id != incident.pk:
+                raise ValueError(f"{edit.remediation} is not a remediation of {incident}.")
+            warnings += save_remediation(
+                edit.remediation, edit.record, by=by, cache=cache,
+                expected_version=edit.expected_version,
             )  # fmt: skip
     return warnings
 

@@ -1,8 +1,11 @@
-"""The incident edit page: the incident's fields, causes, timeline and new remediations."""
+"""The incident edit page: the incident's fields, causes, timeline, its remediations and new
+ones."""
 
 from __future__ import annotations
 
 import datetime
+import hashlib
+import json
 from typing import Any
 
 from django import forms
@@ -11,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.http import QueryDict
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
-from common.validation import Errors, render_path, sentence
+from common.validation import Errors, RecordInvalid, render_path, sentence
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
 from incidents.models import (
     CauseKind,
@@ -22,7 +25,9 @@ from incidents.models import (
     Visibility,
 )
 from incidents.records import MAX_CAUSES, MAX_REMEDIATIONS, MAX_TIMELINE
-from remediations.models import RemediationKind, RemediationStatus
+from remediations.actions import RemediationEdit, merged_changes
+from remediations.models import Remediation, RemediationKind, RemediationStatus
+from remediations.records import clean_remediation
 
 REPORT_TEMPLATE = """\
 ## Summary
@@ -130,13 +135,25 @@ class CauseForm(ParseOnly):
     category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
 
 
+# The timeline's "At" input, explained beside it (incidents.records.clean_timeline_at parses it).
+TIMELINE_AT_HELP = (
+    "A date and time (2026-03-02 14:05), a time on the incident's day (14:05), or an offset "
+    "from the entry above — or from the start, for the first entry: +10m, +1h30m, -5m."
+)
+
+
 class TimelineEntryForm(ParseOnly):
-    at = forms.DateTimeField(label="At (UTC)", required=False, widget=DateTimeLocalInput())
+    # Text, not a date picker: besides full times it takes a time of day and offsets such as
+    # "+10m", which the one validator parses (so the API and the importers take them too).
+    at = forms.CharField(
+        label="At (UTC)", required=False, help_text=TIMELINE_AT_HELP,
+        widget=forms.TextInput(attrs={"placeholder": "14:05 or +10m"}),
+    )  # fmt: skip
     text = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 1}))
 
 
 class NewRemediationForm(ParseOnly):
-    """A remediation added from the incident form; existing ones are edited on their own page."""
+    """A remediation added from the incident form."""
 
     title = forms.CharField(required=False)
     kind = forms.ChoiceField(choices=RemediationKind.choices, initial=RemediationKind.PREVENT)
@@ -149,6 +166,40 @@ class NewRemediationForm(ParseOnly):
     )
 
 
+class ExistingRemediationForm(NewRemediationForm):
+    """A remediation of the incident, edited from its form. `original` is a fingerprint of
+    the values the form showed: a row left as it was is not saved (so it can't conflict with
+    someone who changed that remediation meanwhile); a changed one is saved by
+    `save_report` against `version`."""
+
+    id = forms.IntegerField(widget=forms.HiddenInput)
+    version = VersionField()
+    original = forms.CharField(widget=forms.HiddenInput)
+
+    TYPED = ("title", "kind", "status", "owner", "due_date", "category", "description")
+
+    def typed(self) -> dict[str, Any]:
+        """What the row holds, as a remediation record's fields (owner a username, category
+        a path)."""
+        data = self.cleaned_data
+        return {
+            "title": data.get("title") or "",
+            "kind": data.get("kind") or "",
+            "status": data.get("status") or "",
+            "owner": data["owner"].get_username() if data.get("owner") else None,
+            "due_date": data.get("due_date"),
+            "category": data["category"].path if data.get("category") else None,
+            "description": data.get("description") or "",
+        }
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    """A short digest of a remediation row's values, to tell a changed row from an untouched
+    one."""
+    text = json.dumps({k: values.get(k) for k in ExistingRemediationForm.TYPED}, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _formset(form: type[forms.Form], limit: int) -> Any:
     # absolute_max a little above the limit: the validator, not the formset, words the refusal.
     return forms.formset_factory(
@@ -159,6 +210,9 @@ def _formset(form: type[forms.Form], limit: int) -> Any:
 CauseFormSet = _formset(CauseForm, MAX_CAUSES)
 TimelineFormSet = _formset(TimelineEntryForm, MAX_TIMELINE)
 RemediationFormSet = _formset(NewRemediationForm, MAX_REMEDIATIONS)
+ExistingRemediationFormSet = forms.formset_factory(
+    ExistingRemediationForm, extra=0, max_num=MAX_REMEDIATIONS, absolute_max=MAX_REMEDIATIONS
+)
 
 
 class IncidentEditor:
@@ -183,18 +237,62 @@ class IncidentEditor:
         self.causes = CauseFormSet(data, initial=causes, prefix="causes")
         self.timeline = TimelineFormSet(data, initial=timeline, prefix="timeline")
         self.remediations = RemediationFormSet(data, prefix="remediations")
+        # The incident's own remediations, editable in place. A submission without them (a
+        # script, an older page) leaves them alone rather than failing.
+        sent = data is not None and "existing-TOTAL_FORMS" in data
+        self.existing = ExistingRemediationFormSet(
+            data if sent else None,
+            initial=[] if sent or not incident.pk else _existing_initial(incident),
+            prefix="existing",
+        )
 
     @property
     def parts(self) -> tuple[Any, ...]:
-        return (self.form, self.causes, self.timeline, self.remediations)
+        existing = (self.existing,) if self.existing.is_bound else ()
+        return (self.form, self.causes, self.timeline, self.remediations, *existing)
 
     def is_valid(self) -> bool:
         return all(part.is_valid() for part in self.parts)
+
+    def remediation_edits(self, incident: Incident) -> list[RemediationEdit]:
+        """The incident's remediations changed on the form, cleaned by the one validator of
+        a remediation (over the stored record, as a PATCH is), ready for `save_report`.
+
+        Rows left as shown are skipped. Raises RecordInvalid (paths `existing[n].field`) and
+        puts each message beside its row.
+        """
+        if not self.existing.is_bound or incident.pk is None:
+            return []
+        stored = {
+            r.pk: r for r in Remediation.objects.filter(incident=incident).select_related(
+                "owner", "category"
+            )
+        }  # fmt: skip
+        errors = Errors()
+        edits: list[RemediationEdit] = []
+        for n, row in enumerate(self.existing.forms):
+            typed = row.typed()
+            if fingerprint(typed) == row.cleaned_data.get("original"):
+                continue  # untouched
+            remediation = stored.get(row.cleaned_data.get("id") or 0)
+            if remediation is None:
+                errors.add(("existing", n), "is no longer a remediation of this incident.")
+                continue
+            record = clean_remediation(merged_changes(remediation, typed), errors, ("existing", n))
+            edits.append(RemediationEdit(remediation, record, row.cleaned_data.get("version")))
+        if errors:
+            for path, text in errors.items:
+                row = self.existing.forms[int(path[1])]
+                field = path[2] if len(path) > 2 else None
+                row.add_error(field if field in row.fields else None, sentence(text))
+            raise RecordInvalid(errors)
+        return edits
 
     def context(self) -> dict[str, Any]:
         return {
             "form": self.form, "causes": self.causes, "timeline": self.timeline,
             "remediations": self.remediations, "cause_kinds": CauseKind.choices,
+            "existing": self.existing, "timeline_at_help": TIMELINE_AT_HELP,
             # Once for every cause row (templates/incidents/_rows_causes.html).
             "category_choices": list(FailureCategory.objects.values_list("pk", "path")),
         }  # fmt: skip
@@ -300,7 +398,7 @@ class IncidentEditor:
             {"at": _local(t["at"]), "text": t["text"]} for t in record["timeline"]
         ])  # fmt: skip
         for key in remediations:
-            if key.startswith("remediations-"):
+            if key.startswith(("remediations-", "existing-")):
                 data.setlist(key, remediations.getlist(key))
         return cls(incident, data)
 
@@ -338,5 +436,24 @@ def _initial(
         {"kind": c.kind, "description": c.description, "category": c.category_id}
         for c in incident.causes.select_related("category")
     ]
-    timeline = [{"at": t.at, "text": t.text} for t in incident.timeline.all()]
+    timeline = [{"at": _local(t.at), "text": t.text} for t in incident.timeline.all()]
     return initial, causes, timeline
+
+
+def _existing_initial(incident: Incident) -> list[dict[str, Any]]:
+    """The incident's remediations as the form's rows, each with its version and fingerprint."""
+    rows = []
+    remediations = Remediation.objects.filter(incident=incident).select_related("owner", "category")
+    for r in remediations.order_by("opened_at", "pk"):
+        values = {
+            "title": r.title, "kind": r.kind, "status": r.status,
+            "owner": r.owner.get_username() if r.owner else None, "due_date": r.due_date,
+            "category": r.category.path if r.category else None, "description": r.description,
+        }  # fmt: skip
+        rows.append(
+            {
+                **values, "owner": r.owner_id, "category": r.category_id,
+                "id": r.pk, "version": r.version, "original": fingerprint(values),
+            }
+        )  # fmt: skip
+    return rows

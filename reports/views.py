@@ -27,6 +27,7 @@ from remediations.actions import save_report
 from remediations.impact_chart import draw_timeline
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
+from reports import drafts
 from reports.forms import IncidentEditor
 
 PAGE_SIZE = 25
@@ -130,10 +131,18 @@ def _incident_form(
     if not is_new:
         audit.viewed(incident, request)  # a restricted incident's views are audited
     data = request.POST if request.method == "POST" else None
-    editor = IncidentEditor(incident, data)
+    context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
+    # What this person typed and didn't save, autosaved (reports/drafts.py), comes back.
+    draft = None
+    if data is None and scenario is None:
+        draft = drafts.draft_for(request.user, None if is_new else incident)
+    if draft is not None:
+        editor = IncidentEditor(incident, drafts.as_data(draft))
+        context.update(drafts.notice(draft, incident))
+    else:
+        editor = IncidentEditor(incident, data)
     if scenario is not None and data is None:
         editor.form.initial.update(_from_scenario(scenario))
-    context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
     status = 200
     if data is not None:
         status = 400
@@ -143,14 +152,24 @@ def _incident_form(
                 report = clean_report(
                     editor.record(base), by=request.user, incident=None if is_new else incident
                 )
+                edits = editor.remediation_edits(incident)
                 version = editor.form.cleaned_data.get("version")
                 with transaction.atomic():
-                    save_report(incident, report, by=request.user, expected_version=version)
+                    save_report(
+                        incident, report, by=request.user, expected_version=version, edits=edits
+                    )
                     if scenario is not None and is_new:
                         scenario.incidents.add(incident)  # linked back: the game day lists it
+                    drafts.drop_draft(request.user, None if is_new else incident)
             except RecordInvalid as invalid:
                 editor.show(invalid.errors)
             except StaleVersion as stale:
+                if isinstance(stale.instance, Remediation):
+                    # Someone saved one of its remediations meanwhile: nothing was saved.
+                    editor = _remediation_conflict(incident, data, stale.instance)
+                    context["incident"] = _for_edit(incident.pk)
+                    context.update(editor.context())
+                    return render(request, "incidents/incident_form.html", context, status=409)
                 # Someone saved meanwhile: keep every change of theirs this editor didn't
                 # touch, keep everything this editor typed, and show what they changed.
                 current = _for_edit(stale.instance.pk)
@@ -167,6 +186,33 @@ def _incident_form(
                 return redirect(incident)
     context.update(editor.context())
     return render(request, "incidents/incident_form.html", context, status=status)
+
+
+def _remediation_conflict(incident: Incident, data: Any, mine: Remediation) -> IncidentEditor:
+    """The form again, as typed, after a remediation edited on it was saved by someone else
+    meanwhile: its row says what it is now and takes the current version, so saving again
+    keeps this editor's values (the category form does the same)."""
+    current = Remediation.objects.get(pk=mine.pk)
+    data = data.copy()
+    row = next(
+        (n for n in range(int(data.get("existing-TOTAL_FORMS") or 0))
+         if data.get(f"existing-{n}-id") == str(current.pk)),
+        None,
+    )  # fmt: skip
+    if row is not None:
+        data[f"existing-{row}-version"] = str(current.version)
+    editor = IncidentEditor(_for_edit(incident.pk), data)
+    editor.is_valid()
+    message = (
+        f"Someone saved the remediation “{current.title}” while you were editing (it is now "
+        f"{current.get_status_display().lower()}): nothing was saved. Your changes are kept "
+        "below: look them over and save again."
+    )
+    if row is not None:
+        editor.existing.forms[row].add_error(None, message)
+    else:
+        editor.form.add_error(None, message)
+    return editor
 
 
 def _for_edit(pk: int) -> Incident:
