@@ -24,16 +24,11 @@ from incidents.models import (
 from incidents.records import MAX_CAUSES, MAX_REMEDIATIONS, MAX_TIMELINE
 from remediations.models import RemediationKind, RemediationStatus
 
+# What a report says that the form has no field for (PRODUCT.md, "Writing, duplicates and
+# importing Markdown"): the summary, the timeline and the causes (trigger, root cause,
+# contributing factors) have their own inputs, so the template never asks for them again.
 REPORT_TEMPLATE = """\
-## Summary
-
 ## Impact
-
-## Timeline
-
-## Root causes
-
-## Trigger
 
 ## Detection
 
