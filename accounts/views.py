@@ -1,6 +1,9 @@
-"""/account/tokens/: what lets calendar apps and scripts reach Once without a login."""
+"""/account/tokens/: what lets calendar apps and scripts reach Once without a login; and the
+incident form's dialog that adds a person."""
 
 from __future__ import annotations
+
+import json
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -10,9 +13,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import NewTokenForm
+from accounts.actions import ONLY_STAFF_ADD_PEOPLE, add_person
+from accounts.forms import NewTokenForm, PersonForm
 from accounts.models import ApiToken, CalendarFeed
 from common.forms import id_of
+from common.permissions import writer_required
+from common.roles import can_manage
 from common.validation import RecordInvalid
 
 # A secret just made, kept in the session until the next page shows it once. (The session
@@ -90,3 +96,37 @@ def tokens(request: HttpRequest) -> HttpResponse:
         "new_token": new_token,
     }
     return render(request, "accounts/tokens.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@writer_required
+def person_add(request: HttpRequest) -> HttpResponse:
+    """The incident form's in-place dialog that adds a person to own a remediation.
+
+    GET: the dialog's form for staff, or for other writers the message saying who can add
+    people (accounts.actions.ONLY_STAFF_ADD_PEOPLE). POST: add the person; 200 with an empty
+    form and an htmx `personAdded` event (`{"id": int, "username": str}`) that
+    static/js/once.js answers by offering them as an owner and choosing them; 400 with the
+    form and its messages; 403 with the message for a writer who isn't staff, and for viewers.
+    """
+    allowed = can_manage(request.user)
+    form = PersonForm(
+        request.POST if request.method == "POST" and allowed else None, prefix="person"
+    )
+    context = {"form": form, "allowed": allowed, "refusal": ONLY_STAFF_ADD_PEOPLE}
+    template = "accounts/_add_person.html"
+    if request.method == "POST":
+        if not allowed:
+            return render(request, template, context, status=403)
+        if form.is_valid():
+            person = add_person(
+                form.cleaned_data["username"], form.cleaned_data["email"], by=request.user
+            )
+            context.update(form=PersonForm(prefix="person"), added=person)
+            response = render(request, template, context)
+            response["HX-Trigger"] = json.dumps(
+                {"personAdded": {"id": person.pk, "username": person.get_username()}}
+            )
+            return response
+        return render(request, template, context, status=400)
+    return render(request, template, context)

@@ -9,8 +9,8 @@ from accounts import views as account_views
 from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
+from reports import dialogs, image_views
 from reports import drafts as draft_views
-from reports import image_views
 from reports import views as incident_views
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
@@ -60,6 +60,8 @@ urlpatterns = [
     path("incidents/", incident_views.incident_list, name="incident_list"),
     path("incidents/new/", incident_views.incident_create, name="incident_create"),
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
+    path("incidents/add-failure-mode/", dialogs.add_failure_mode, name="add_failure_mode"),
+    path("people/add/", account_views.person_add, name="person_add"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
     # The incident form's autosaved drafts (reports/drafts.py).

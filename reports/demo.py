@@ -58,14 +58,12 @@ def _iso(moment: datetime.datetime) -> str:
 
 
 def _report(spec: dict[str, Any]) -> str:
+    """The report's text: only what the incident's fields don't hold. Its summary, causes and
+    timeline have their own fields and are shown once, from them (PRODUCT.md, "Writing,
+    duplicates and importing Markdown")."""
     report = spec["report"]
-    causes = "\n".join(
-        f"- **{c['kind'].replace('_', ' ')}**: {c['description']}" for c in spec["causes"]
-    )
-    timeline = "\n".join(f"- +{t['minutes']} min: {t['text']}" for t in spec["timeline"])
     return (
-        f"## Summary\n\n{spec['summary']}\n\n## Impact\n\n{report['impact']}\n\n"
-        f"## Timeline\n\n{timeline}\n\n## Root causes\n\n{causes}\n\n"
+        f"## Impact\n\n{report['impact']}\n\n"
         f"## Detection\n\n{report['detection']}\n\n## Resolution\n\n{report['resolution']}\n\n"
         f"## What went well\n\n- {report['went_well']}\n\n"
         f"## What went wrong\n\n- {report['went_wrong']}\n\n"
@@ -74,17 +72,24 @@ def _report(spec: dict[str, Any]) -> str:
     )
 
 
+# A remediation's description when the demo gives no `why`: what its kind promises
+# (PRODUCT.md, "Domain"), not a sentence of the report again.
+KIND_PROMISES = {
+    "prevent": "Meant to stop this failure mode from happening again.",
+    "mitigate": "Meant to make this failure mode hurt less when it comes back.",
+    "detect": "Meant to let us see this failure mode sooner.",
+    "process": "A change to how we work, so the same gap does not open again.",
+}
+
+
 def _remediation(
-    item: dict[str, Any], spec: dict[str, Any], resolved: datetime.datetime,
-    monday: datetime.datetime,
-) -> dict[str, Any]:  # fmt: skip
+    item: dict[str, Any], resolved: datetime.datetime, monday: datetime.datetime
+) -> dict[str, Any]:
     due_in, done_ago = item["due_in_days"], item["done_days_ago"]
     tracker = zlib.crc32(item["title"].encode()) % 900 + 100  # stable, made-up ticket numbers
     return {
         "title": item["title"],
-        "description": (
-            f"Follow-up from “{spec['title']}”.\n\n**Why:** {spec['report']['lessons']}"
-        ),
+        "description": item.get("why") or KIND_PROMISES[item["kind"]],
         "kind": item["kind"],
         "status": item["status"],
         "owner": item["owner"],
@@ -137,7 +142,7 @@ def demo_records(data: dict[str, Any] | None = None) -> list[dict[str, Any]]:
                     for entry in timeline
                 ],
                 "remediations": [
-                    _remediation(item, spec, resolved, monday) for item in spec["remediations"]
+                    _remediation(item, resolved, monday) for item in spec["remediations"]
                 ],
             }
         )

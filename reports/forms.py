@@ -29,16 +29,11 @@ from remediations.actions import RemediationEdit, merged_changes
 from remediations.models import Remediation, RemediationKind, RemediationStatus
 from remediations.records import clean_remediation
 
+# What a report says that the form has no field for (PRODUCT.md, "Writing, duplicates and
+# importing Markdown"): the summary, the timeline and the causes (trigger, root cause,
+# contributing factors) have their own inputs, so the template never asks for them again.
 REPORT_TEMPLATE = """\
-## Summary
-
 ## Impact
-
-## Timeline
-
-## Root causes
-
-## Trigger
 
 ## Detection
 

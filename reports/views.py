@@ -29,6 +29,7 @@ from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reports import drafts
 from reports.forms import IncidentEditor
+from reports.outline import split_report
 
 PAGE_SIZE = 25
 
@@ -50,6 +51,11 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The incident as a postmortem reads, each thing once (PRODUCT.md, "Writing, duplicates
+    and importing Markdown"): title and facts (severity, times, failure modes, services),
+    recurrence flags, the summary, the story the form has no field for (impact, detection,
+    resolution), the timeline, the causes, the remediations, and last the reflection (what
+    went well or wrong, where we got lucky, lessons learned; reports.outline splits the text)."""
     user = request.user
     # A restricted incident hidden from the user answers 404, like one that doesn't exist.
     incident = get_object_or_404(
@@ -66,8 +72,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         pk=pk,
     )
     audit.viewed(incident, request)  # a restricted incident's views are audited
+    story, reflection = split_report(incident.body)
     context = {
         "incident": incident,
+        "story": story,
+        "reflection": reflection,
         # "This failure mode already has open remediations: …"
         "open_remediations": Remediation.objects.visible_to(user)
         .still_open()
