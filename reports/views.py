@@ -18,7 +18,7 @@ from common.validation import RecordInvalid
 from gamedays import coverage
 from gamedays.models import Scenario
 from incidents import actions
-from incidents.conflicts import incident_versions, merge_edit
+from incidents.conflicts import merge_edit
 from incidents.filters import IncidentFilterSet
 from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident, sees_every_incident
@@ -28,6 +28,7 @@ from remediations.impact_chart import draw_timeline
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reports.forms import IncidentEditor
+from reports.history import history_of
 
 PAGE_SIZE = 25
 
@@ -183,7 +184,7 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",
-        "versions": incident_versions(incident),
+        "versions": history_of(incident),
     }
     return render(request, "common/history.html", context)
 
