@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 CONTEXT = 2  # unchanged lines shown around each change
 PAIRED = 0.4  # how alike two lines must be (difflib ratio) to be shown as one changed line
 MAX_WORDS = 3000  # longer lines are marked whole: word matching is quadratic at worst
+MAX_PAIRS = 300  # lines compared word by word in one diff; past it, changed lines show whole
 
 # A segment of a line: ("same" | "added" | "removed", text).
 Segment = tuple[str, str]
@@ -136,10 +137,11 @@ def text_diff(old: str, new: str, context: int = CONTEXT) -> TextDiff:
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     result = TextDiff()
     position = 0  # in `a`: where the previous hunk ended
+    budget = [MAX_PAIRS]  # a report rewritten whole must not take seconds to show
     for group in matcher.get_grouped_opcodes(context):
         hunk = Hunk(rows=[], skipped=group[0][1] - position)
         for tag, i1, i2, j1, j2 in group:
-            hunk.rows += _rows(tag, a, b, i1, i2, j1, j2)
+            hunk.rows += _rows(tag, a, b, i1, i2, j1, j2, budget)
         position = group[-1][2]
         result.hunks.append(hunk)
     if result.hunks:
@@ -147,7 +149,9 @@ def text_diff(old: str, new: str, context: int = CONTEXT) -> TextDiff:
     return result
 
 
-def _rows(tag: str, a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int) -> list[Row]:
+def _rows(
+    tag: str, a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: int, budget: list[int]
+) -> list[Row]:
     if tag == "equal":
         return [
             Row(Side(i + 1, "same", [("same", a[i])]), Side(j + 1, "same", [("same", b[j])]))
@@ -159,7 +163,8 @@ def _rows(tag: str, a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: i
     # A replaced block: lines that are still alike are one changed line; others stand alone.
     while removed and added:
         i, j = removed[0], added[0]
-        if difflib.SequenceMatcher(None, a[i], b[j], autojunk=False).ratio() >= PAIRED:
+        budget[0] -= 1
+        if budget[0] >= 0 and _alike(a[i], b[j]):
             left, right = words(a[i], b[j])
             rows.append(Row(Side(i + 1, "removed", left), Side(j + 1, "added", right)))
             removed.pop(0)
@@ -176,6 +181,19 @@ def _rows(tag: str, a: list[str], b: list[str], i1: int, i2: int, j1: int, j2: i
     return rows
 
 
+def _alike(old: str, new: str) -> bool:
+    """Whether two lines are alike enough to show as one changed line (cheap checks first)."""
+    a, b = _WORD.findall(old), _WORD.findall(new)
+    if len(a) + len(b) > MAX_WORDS:
+        return False  # a huge line is shown removed and added whole
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= PAIRED
+        and matcher.quick_ratio() >= PAIRED
+        and matcher.ratio() >= PAIRED
+    )
+
+
 def item_changes(old: list[str], new: list[str], *, ordered: bool = True) -> list[Item]:
     """What changed between two lists of items as people read them (one line each).
 
@@ -189,10 +207,11 @@ def item_changes(old: list[str], new: list[str], *, ordered: bool = True) -> lis
         return [Item(kind, text) for kind, text in gone + came]
     items: list[Item] = []
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    budget = [MAX_PAIRS]
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        for row in _rows(tag, old, new, i1, i2, j1, j2):
+        for row in _rows(tag, old, new, i1, i2, j1, j2, budget):
             if row.old and row.new:
                 before, after = old[row.old.number - 1], new[row.new.number - 1]
                 items.append(Item("changed", after, inline(before, after)))

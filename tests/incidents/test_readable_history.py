@@ -215,3 +215,16 @@ def test_lists_and_texts_diff_as_people_read_them() -> None:
     items = item_changes(["a one", "b two"], ["b two", "c three"])
     assert [(i.kind, i.text) for i in items] == [("removed", "a one"), ("added", "c three")]
     assert [i.kind for i in item_changes(["x", "y"], ["y", "x"], ordered=False)] == []
+
+
+def test_a_report_rewritten_whole_is_marked_word_by_word_only_so_far() -> None:
+    """Word matching is bounded (MAX_PAIRS) so a rewritten report still shows at once."""
+    from common.diffs import MAX_PAIRS
+
+    old = "\n".join(f"line {n} says yes" for n in range(MAX_PAIRS + 50))
+    diff = text_diff(old, old.replace("yes", "no"))
+    rows = [row for hunk in diff.hunks for row in hunk.rows]
+    paired = [row for row in rows if row.old and row.new]
+    assert len(paired) == MAX_PAIRS
+    assert paired[0].new.segments == [("same", "line 0 says "), ("added", "no")]
+    assert len(rows) == MAX_PAIRS + 2 * 50  # the rest: removed and added whole
