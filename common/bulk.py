@@ -86,7 +86,8 @@ def create_with_history(
         return
     connection = connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
-        bulk_create_with_history(objs, model, default_user=user)
+        created = bulk_create_with_history(objs, model, default_user=user)
+        _keep_json_extras(model, objs, created)
         return
     insert(model, objs)
     history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it to the class
@@ -114,6 +115,26 @@ def create_with_history(
     )
     with connection.cursor() as cursor:
         _copy(cursor, history._meta.db_table, [f.column for f in fields], rows)
+
+
+def _keep_json_extras(
+    model: type[models.Model], objs: Sequence[models.Model], created: Sequence[models.Model]
+) -> None:
+    """Copy what the history model adds (its JSON fields, e.g. an incident's `parts`) from the
+    objects to their new history records: simple-history's bulk create copies only the
+    model's own fields, so without this an import on SQLite kept no parts and history could
+    not show the next version's deleted timeline entries (issue 15, item 4)."""
+    history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it to the class
+    own = {f.attname for f in model._meta.concrete_fields}
+    extras = [
+        f.attname
+        for f in history._meta.concrete_fields
+        if isinstance(f, models.JSONField) and f.attname not in own
+    ]
+    for obj, row in zip(objs, created, strict=True):
+        values = {name: getattr(obj, name) for name in extras if hasattr(obj, name)}
+        if values:
+            history.objects.filter(id=row.pk, history_type="+").update(**values)
 
 
 def _json(value: Any) -> str | None:

@@ -6,22 +6,52 @@ previous state with who saved it and when.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, field
+import datetime
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, cast
 
 from django.db import models
+from django.utils import timezone
+
+from common.diffs import Item, Segment, TextDiff, inline, text_diff
+
+LONG = 80  # one-line values longer than this (both together) get word-level marks
 
 
 @dataclass
 class FieldChange:
+    """A field or part that changed, shown as `common/_changes.html` renders it.
+
+    Lists (causes, timeline, …) carry `items`; multi-line text gets `text` (changed hunks
+    only); a long one-line value gets `words`; a short one shows before → after.
+    """
+
     label: str
     before: str
     after: str
-    # For multi-line text: (marker, line) pairs with marker "+", "-" or " ".
-    diff: list[tuple[str, str]] = field(default_factory=list)
     # On a conflict page: this editor changed it too, and their version is kept in the form.
     yours_kept: bool = False
+    items: list[Item] | None = None
+
+    @cached_property
+    def text(self) -> TextDiff | None:
+        if self.items is not None or ("\n" not in self.before and "\n" not in self.after):
+            return None
+        return text_diff(self.before, self.after)
+
+    @cached_property
+    def words(self) -> list[Segment] | None:
+        if self.items is not None or self.text is not None:
+            return None
+        if len(self.before) + len(self.after) <= LONG:
+            return None
+        return inline(self.before, self.after)
+
+
+def moment(value: datetime.datetime) -> str:
+    """A time as every page shows it: "2026-11-20 10:00 UTC" (TIME_ZONE is UTC)."""
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M} UTC"
 
 
 @dataclass
@@ -31,6 +61,7 @@ class Version:
     date: Any
     changes: list[FieldChange]
     created: bool
+    title: str = ""  # an entry that is not a version of its own ("Remediations changed")
 
 
 def display(instance: Any, name: str) -> str:
@@ -43,13 +74,15 @@ def display(instance: Any, name: str) -> str:
     value = getattr(instance, name)
     if value is None or value == "":
         return "—"
+    if isinstance(value, datetime.datetime):
+        return moment(value)
     return str(value)
 
 
 def field_changes(
     before: Any, after: Any, model: type[models.Model], names: list[str]
 ) -> list[FieldChange]:
-    """The fields whose displayed value differs, with a line diff for multi-line text."""
+    """The fields whose displayed value differs (FieldChange shows how)."""
     changes = []
     for name in names:
         old, new = display(before, name), display(after, name)
@@ -57,14 +90,7 @@ def field_changes(
             continue
         # `names` are the model's own fields (a reverse relation has no verbose_name).
         label = str(cast(models.Field, model._meta.get_field(name)).verbose_name)
-        change = FieldChange(label=label[:1].upper() + label[1:], before=old, after=new)
-        if "\n" in old or "\n" in new:
-            change.diff = [
-                (line[:1], line[2:])
-                for line in difflib.ndiff(old.splitlines(), new.splitlines())
-                if line[:1] in "+- "
-            ]
-        changes.append(change)
+        changes.append(FieldChange(label=label[:1].upper() + label[1:], before=old, after=new))
     return changes
 
 

@@ -7,7 +7,6 @@ record keeps the participants and scenarios of its version (`parts`, written by
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,14 +57,8 @@ def scenario_text(scenario: dict[str, Any]) -> str:
 
 
 def _change(label: str, old: str, new: str) -> FieldChange:
-    change = FieldChange(label=label, before=old, after=new)
-    if "\n" in old or "\n" in new:
-        change.diff = [
-            (line[:1], line[2:])
-            for line in difflib.ndiff(old.splitlines(), new.splitlines())
-            if line[:1] in "+- "
-        ]
-    return change
+    # Multi-line values get a hunk diff from FieldChange itself (common/diffs.py).
+    return FieldChange(label=label, before=old, after=new)
 
 
 def _by_id(parts: dict[str, Any]) -> dict[Any, dict[str, Any]]:

@@ -16,8 +16,11 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from common.conflicts import Conflict
-from common.history import FieldChange, Version, versions
+from common.diffs import item_changes
+from common.history import FieldChange, Version, moment, versions
 from incidents.actions import parts_of, record_of
 from incidents.models import CauseKind, Incident, IncidentStatus, Severity, Visibility
 from incidents.records import PART_FIELDS
@@ -47,24 +50,35 @@ class Merge:
     conflict: Conflict  # what the other person changed
 
 
-def _text(key: str, value: Any) -> str:
-    """A field or part as a person reads it, one line per item for lists."""
-    if key == "categories":
-        return "\n".join(value) or "—"
-    if key in ("services", "access_groups"):
-        return ", ".join(value or []) or "—"
+def _items(key: str, value: Any) -> list[str]:
+    """A list part as a person reads it, one string per item (as the incident page shows it)."""
     if key == "causes":
-        return "\n".join(
+        return [
             f"{_KINDS.get(c['kind'], c['kind'])}: {c['description']}"
             + (f" [{c['category']}]" if c["category"] else "")
             for c in value
-        ) or "—"  # fmt: skip
+        ]
     if key == "timeline":
-        return "\n".join(f"{t['at'][:16].replace('T', ' ')} {t['text']}" for t in value) or "—"
+        return [f"{_timeline_time(t['at'])} {t['text']}" for t in value]
+    return [str(item) for item in value or []]
+
+
+def _timeline_time(at: str) -> str:
+    """A timeline entry's time as the incident page shows it: "2026-11-20 10:00"."""
+    moment = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def _text(key: str, value: Any) -> str:
+    """A field or part as a person reads it, one line per item for lists."""
+    if key in ("services", "access_groups"):
+        return ", ".join(value or []) or "—"
+    if key in PART_FIELDS:
+        return "\n".join(_items(key, value)) or "—"
     if key in _CHOICES:
         return str(_CHOICES[key].get(value, value))
     if hasattr(value, "strftime"):
-        return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+        return moment(value)
     return "—" if value in (None, "") else str(value)
 
 
@@ -81,14 +95,14 @@ def _historical(record: Any) -> dict[str, Any] | None:
 
 
 def change(key: str, before: Any, after: Any, *, yours_kept: bool = False) -> FieldChange:
-    old, new = _text(key, before), _text(key, after)
-    result = FieldChange(label=LABELS[key], before=old, after=new, yours_kept=yours_kept)
-    if "\n" in old or "\n" in new:
-        result.diff = [
-            (line[:1], line[2:])
-            for line in difflib.ndiff(old.splitlines(), new.splitlines())
-            if line[:1] in "+- "
-        ]
+    """How a field or part changed: lists item by item, text by hunks (common/diffs.py)."""
+    result = FieldChange(
+        label=LABELS[key], before=_text(key, before), after=_text(key, after),
+        yours_kept=yours_kept,
+    )  # fmt: skip
+    if key in PART_FIELDS:
+        ordered = key in ("causes", "timeline")
+        result.items = item_changes(_items(key, before), _items(key, after), ordered=ordered)
     return result
 
 

@@ -18,7 +18,7 @@ from common.validation import RecordInvalid
 from gamedays import coverage
 from gamedays.models import Scenario
 from incidents import actions
-from incidents.conflicts import incident_versions, merge_edit
+from incidents.conflicts import merge_edit
 from incidents.filters import IncidentFilterSet
 from incidents.forms import CategoryForm
 from incidents.models import Cause, FailureCategory, Incident, sees_every_incident
@@ -29,6 +29,7 @@ from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reports import drafts
 from reports.forms import IncidentEditor
+from reports.history import history_of
 from reports.outline import split_report
 
 PAGE_SIZE = 25
@@ -238,7 +239,7 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",
-        "versions": incident_versions(incident),
+        "versions": history_of(incident),
     }
     return render(request, "common/history.html", context)
 

@@ -257,7 +257,10 @@ def test_the_history_shows_each_version_with_its_scenarios(alice_client: Client)
     response = alice_client.get(f"/game-days/{game_day.pk}/history/")
     page = _text(response)
     assert "Version 2" in page and "Version 1" in page
-    assert "Scenario “One”" in page and "+ Outcome: Failed" in page
+    assert "Scenario “One”" in page
+    # The changed line only, its new word marked (issue 15, item 4).
+    assert re.search(r'diff-added"><span class="diff-number">\d+</span><span class="diff-line">'
+                     r"Outcome: (<del>[^<]*</del>)?<ins>Failed", page)  # fmt: skip
     assert "Observations: Stalled." in page
 
 

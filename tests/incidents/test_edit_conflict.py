@@ -64,7 +64,7 @@ def test_the_later_of_two_edits_is_refused_and_shown_the_difference(
     assert incident.version == 2
     assert "Someone else saved this while you were editing" in html
     assert "<strong>alice</strong>" in html
-    assert "line two changed by alice" in html  # what alice changed, as a diff
+    assert "line two<ins> changed by alice</ins>" in html  # what alice changed, word by word
     assert "bob&#x27;s careful addition" in html  # bob's text is still in the form
     assert 'value="DNS timeouts in the cluster"' in html
 
@@ -136,8 +136,13 @@ def test_the_history_page_shows_each_version_with_its_author_and_a_report_diff(
     html = bob_client.get(reverse("incident_history", args=[incident.pk])).content.decode()
     assert html.index("Version 3") < html.index("Version 2") < html.index("Version 1")
     assert "by bob" in html and "by alice" in html
-    assert '<span class="diff-removed">- Small.</span>' in html
-    assert '<span class="diff-added">+ Large: every deploy failed.</span>' in html
+    # Only the changed line, with its context (issue 15, item 4: tests/incidents/
+    # test_readable_history.py).
+    assert 'diff-removed"><span class="diff-number">3</span><span class="diff-line">Small.<' in html
+    assert (
+        'diff-added"><span class="diff-number">3</span>'
+        '<span class="diff-line">Large: every deploy failed.<'
+    ) in html
     assert "<del>Before</del> → <ins>After</ins>" in html
 
 

@@ -354,5 +354,6 @@ def test_the_same_paragraph_edited_by_both_keeps_the_later_text_and_says_so(
     bob["body"] = "DNS failed (bob).\n"
     conflict = bob_client.post(url, bob)
     html = conflict.content.decode()
-    assert "you changed it too: yours is kept below" in html and "DNS failed (alice)." in html
+    assert "you changed it too: yours is kept below" in html
+    assert "DNS failed<ins> (alice)</ins>." in html  # their change, word by word
     assert conflict.context["form"].data["body"] == "DNS failed (bob).\n"
