@@ -17,6 +17,20 @@ from incidents.models import (
     Severity,
 )
 
+# ?sort= values of the incident list and the API: (label, order_by). Severity sorts SEV1 first,
+# status in the order of the workflow (investigating, resolved, reviewed): both alphabetical.
+SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "-started": ("Started, newest first", ("-started_at",)),
+    "started": ("Started, oldest first", ("started_at",)),
+    "severity": ("Severity, most severe first", ("severity",)),
+    "-severity": ("Severity, least severe first", ("-severity",)),
+    "status": ("Status, investigating first", ("status",)),
+    "-status": ("Status, reviewed first", ("-status",)),
+    "-updated": ("Updated, most recent first", ("-updated_at",)),
+    "updated": ("Updated, least recent first", ("updated_at",)),
+}
+DEFAULT_SORT = "-started"
+
 
 class CategoryFilter(django_filters.ModelChoiceFilter):
     # types-django-filter narrows this to django-filter's own ModelChoiceField subclass;
@@ -31,8 +45,13 @@ class IncidentFilterSet(FilterSet):
         label="Failure category",
         help_text="Includes its sub-categories.",
     )
-    service = django_filters.ModelChoiceFilter(
-        queryset=Service.objects.all(), field_name="services"
+    # Several services (?service=1&service=2): incidents affecting any of them, each once.
+    service = django_filters.ModelMultipleChoiceFilter(
+        queryset=Service.objects.all(),
+        field_name="services",
+        label="Services",
+        help_text="Any of them.",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
     )
     severity = django_filters.MultipleChoiceFilter(
         choices=Severity.choices, widget=forms.CheckboxSelectMultiple
@@ -57,3 +76,25 @@ class IncidentFilterSet(FilterSet):
         self, queryset: IncidentQuerySet, name: str, value: FailureCategory | None
     ) -> IncidentQuerySet:
         return queryset.in_category(value) if value else queryset
+
+
+class IncidentListFilterSet(IncidentFilterSet):
+    """The incident list's and `/api/incidents/`'s filters, and their order (`?sort=`, one of
+    SORTS). Search keeps IncidentFilterSet: its own `sort` is relevance or newest."""
+
+    sort = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _) in SORTS.items()],
+        method="sort_by",
+        empty_label=None,
+        label="Sort by",
+        help_text="Newest first unless you choose.",
+    )
+
+    class Meta(IncidentFilterSet.Meta):
+        fields = [*IncidentFilterSet.Meta.fields, "sort"]
+
+    def sort_by(self, queryset: IncidentQuerySet, name: str, value: str) -> IncidentQuerySet:
+        """Order by one of SORTS; every order ends on the newest start, then the id, so a page
+        boundary never falls between two equal rows differently on two requests."""
+        _, order = SORTS.get(value, SORTS[DEFAULT_SORT])
+        return queryset.order_by(*order, "-started_at", "-pk")

@@ -5,8 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Func, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -22,6 +22,38 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         return self.filter(
             Q(path=category.path) | Q(path__startswith=category.path + PATH_SEPARATOR)
         )
+
+    def with_incident_counts(self, user: Any) -> FailureCategoryQuerySet:
+        """Each category annotated with `incident_count`: the incidents `user` may see that are
+        classified in it or below it, directly or through a cause, each counted once.
+
+        The one definition of "a failure mode's incidents" (issue 16, item 1): the same set as
+        `Incident.objects.in_category`, which the category page lists, so the tree, the
+        sorted standings and the page agree. One correlated subquery per row, no N+1.
+        """
+
+        # Paths are compared as "is this path, or starts with it and the separator".
+        def inside(field: str) -> Q:
+            outer = OuterRef(OuterRef("path"))
+            return Q(**{field: outer}) | Q(
+                **{f"{field}__startswith": Concat(outer, Value(PATH_SEPARATOR))}
+            )
+
+        direct = Incident.categories.through.objects.filter(inside("failurecategory__path"))
+        through_causes = Cause.objects.filter(inside("category__path"))
+        counted = (
+            Incident.objects.visible_to(user)
+            .filter(
+                Q(pk__in=direct.values("incident_id"))
+                | Q(pk__in=through_causes.values("incident_id"))
+            )
+            .order_by()
+            .annotate(one=Value(1))
+            .values("one")
+            .annotate(n=Func(F("pk"), function="COUNT"))
+            .values("n")
+        )
+        return self.annotate(incident_count=Coalesce(Subquery(counted), 0))
 
     def ancestors_of(self, category: FailureCategory) -> FailureCategoryQuerySet:
         """The category and every category above it (the ones whose remediations cover it)."""

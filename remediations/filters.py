@@ -5,18 +5,54 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
+from django.utils import timezone
 
 from common.filters import BooleanFilter, FilterSet
 from incidents.filters import CategoryFilter
 from incidents.models import FailureCategory
 from remediations.models import (
+    OPEN_STATUSES,
     Effectiveness,
     Remediation,
     RemediationKind,
     RemediationQuerySet,
     RemediationStatus,
 )
+
+# ?sort= values of the remediation list and the API: their labels. "urgent" is the list page's
+# default: still-open fixes past their due date, then the other open ones, each by due date
+# (none last), then the closed ones; the API keeps its order unless asked.
+SORTS = {
+    "urgent": "Open and overdue first, then by due date",
+    "due": "Due date, soonest first",
+    "-opened": "Opened, newest first",
+    "opened": "Opened, oldest first",
+    "-done": "Done, most recent first",
+    "title": "Title, A to Z",
+}
+PAGE_DEFAULT_SORT = "urgent"
+
+
+def _order(queryset: QuerySet[Remediation], key: str) -> QuerySet[Remediation]:
+    due_soonest = F("due_date").asc(nulls_last=True)
+    if key == "urgent":
+        urgency = Case(
+            When(status__in=OPEN_STATUSES, due_date__lt=timezone.localdate(), then=Value(0)),
+            When(status__in=OPEN_STATUSES, then=Value(1)),
+            default=Value(2),
+            output_field=IntegerField(),
+        )
+        return queryset.order_by(urgency, due_soonest, "-opened_at", "-pk")
+    orders: dict[str, tuple[str | OrderBy, ...]] = {
+        "due": (due_soonest,),
+        "-opened": ("-opened_at",),
+        "opened": ("opened_at",),
+        "-done": (F("done_at").desc(nulls_last=True),),
+        "title": ("title",),
+    }
+    return queryset.order_by(*orders[key], "-opened_at", "-pk")
 
 
 class RemediationFilterSet(FilterSet):
@@ -39,9 +75,19 @@ class RemediationFilterSet(FilterSet):
         help_text="Includes its sub-categories.",
     )
 
+    sort = django_filters.ChoiceFilter(
+        choices=list(SORTS.items()), method="sort_by", label="Sort by", empty_label=None
+    )
+
     class Meta:
         model = Remediation
-        fields = ["status", "kind", "effectiveness", "owner", "overdue", "category"]
+        fields = ["status", "kind", "effectiveness", "owner", "overdue", "category", "sort"]
+
+    def sort_by(
+        self, queryset: QuerySet[Remediation], name: str, value: str
+    ) -> QuerySet[Remediation]:
+        """Order by one of SORTS (ties: newest opened, then id, stable across pages)."""
+        return _order(queryset, value) if value in SORTS else queryset
 
     def filter_overdue(
         self, queryset: QuerySet[Remediation], name: str, value: bool | None

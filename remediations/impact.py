@@ -32,16 +32,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
 from incidents.models import (
     PATH_SEPARATOR,
-    Cause,
     FailureCategory,
     Incident,
-    sees_every_incident,
 )
 from remediations.models import (
     FlagOutcome,
@@ -50,7 +48,6 @@ from remediations.models import (
     Remediation,
     RemediationStatus,
 )
-from remediations.recurrence import ancestor_paths
 
 WINDOW_CAP = datetime.timedelta(days=180)
 TIMELINE_SPAN = datetime.timedelta(days=730)
@@ -249,11 +246,12 @@ class ModeStanding:
     """A failure mode in the sorted categories list."""
 
     category: FailureCategory
-    incidents: int  # classified in it directly, as in the tree
-    has_incidents: bool  # directly or through a cause
+    incidents: int  # in it or below it, directly or through a cause: as the tree counts them
+    has_incidents: bool
     open_flags: int  # recurrences awaiting triage: the "recurred after fix" badge
     did_not_hold: int  # recurrences triaged "the fix did not hold"
-    fixes: int  # done remediations covering it (on it or above it), of any kind
+    fixes: int  # done remediations on it, above it or below it (of any kind): fixes of its
+    # incidents' modes
 
     @property
     def recurred(self) -> int:
@@ -263,8 +261,14 @@ class ModeStanding:
 
     @property
     def never_fixed(self) -> bool:
-        """It has incidents (directly or through a cause) and no done fix covers it."""
+        """It has incidents and no done fix is on it, above it or below it."""
         return self.has_incidents and self.fixes == 0
+
+
+def _related(path: str, mode: str) -> bool:
+    """True when `path` is `mode`, above it or below it in the tree."""
+    path, mode = path + PATH_SEPARATOR, mode + PATH_SEPARATOR
+    return path.startswith(mode) or mode.startswith(path)
 
 
 def standings(sort: str, user: Any) -> list[ModeStanding]:
@@ -272,14 +276,14 @@ def standings(sort: str, user: Any) -> list[ModeStanding]:
 
     - *recurred*: most recurrences after a fix first (open flags plus flags triaged "the fix
       did not hold", on the mode itself: a flag names the narrowest mode), then most open;
-    - *never_fixed*: modes with incidents and no done fix covering them first, most incidents
-      first; then the others.
+    - *never_fixed*: modes with incidents and no done fix on, above or below them first, most
+      incidents first; then the others.
 
-    Two queries whatever the number of modes; the covering fixes are summed in Python over
-    each mode's ancestors (a tree of failure modes is small). Only what `user` may see is
+    Incidents are counted as the tree counts them (`with_incident_counts`). Two queries
+    whatever the number of modes; the fixes are summed in Python over each mode's ancestors
+    and descendants (a tree of failure modes is small). Only what `user` may see is
     counted: incidents hidden from them, and their flags and remediations, are left out.
     """
-    hidden = Incident.objects.hidden_from(user).values("pk")
 
     def flags(**where: Any) -> Coalesce:
         counted = (
@@ -292,16 +296,14 @@ def standings(sort: str, user: Any) -> list[ModeStanding]:
         )
         return Coalesce(Subquery(counted), 0)
 
-    categories: Any = FailureCategory.objects.annotate(
-        incident_count=Count("incidents")
-        if sees_every_incident(user)
-        else Count("incidents", filter=~Q(incidents__in=hidden)),
-        via_causes=Exists(
-            Cause.objects.filter(category=OuterRef("pk")).exclude(incident__in=hidden)
-        ),
-        open_flags=flags(state=FlagState.OPEN),
-        did_not_hold=flags(state=FlagState.ACKNOWLEDGED, outcome=FlagOutcome.FIX_DID_NOT_HOLD),
-    ).order_by("path")
+    categories: Any = (
+        FailureCategory.objects.with_incident_counts(user)
+        .annotate(
+            open_flags=flags(state=FlagState.OPEN),
+            did_not_hold=flags(state=FlagState.ACKNOWLEDGED, outcome=FlagOutcome.FIX_DID_NOT_HOLD),
+        )
+        .order_by("path")
+    )
     done_on: dict[str, int] = dict(
         Remediation.objects.visible_to(user)
         .filter(status=RemediationStatus.DONE, category__isnull=False)
@@ -314,10 +316,10 @@ def standings(sort: str, user: Any) -> list[ModeStanding]:
         ModeStanding(
             category,
             incidents=category.incident_count,
-            has_incidents=category.incident_count > 0 or category.via_causes,
+            has_incidents=category.incident_count > 0,
             open_flags=category.open_flags,
             did_not_hold=category.did_not_hold,
-            fixes=sum(done_on.get(path, 0) for path in ancestor_paths(category.path)),
+            fixes=sum(n for path, n in done_on.items() if _related(path, category.path)),
         )
         for category in categories
     ]

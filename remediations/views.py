@@ -29,7 +29,7 @@ from remediations.actions import (
     triage_flag,
 )
 from remediations.conflicts import form_data, merge_remediation_edit
-from remediations.filters import RemediationFilterSet
+from remediations.filters import PAGE_DEFAULT_SORT, RemediationFilterSet
 from remediations.forms import RemediationForm, TriageForm
 from remediations.models import FlagState, RecurrenceFlag, Remediation
 from remediations.records import clean_remediation
@@ -44,7 +44,10 @@ CONFLICT_FIELDS = [
 @require_GET
 def remediation_list(request: HttpRequest) -> HttpResponse:
     remediations = Remediation.objects.visible_to(request.user).for_list()
-    filterset = RemediationFilterSet(request.GET, queryset=remediations)
+    # The page opens on what needs doing: open and overdue first (the API keeps its order).
+    query = request.GET.copy()
+    query.setdefault("sort", PAGE_DEFAULT_SORT)
+    filterset = RemediationFilterSet(query, queryset=remediations)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # A filter it can't read is shown with its message, and answered 400 like the API does.
     status = 400 if filterset.is_bound and not filterset.is_valid() else 200

@@ -14,7 +14,7 @@ from common import audit
 from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
 from incidents.actions import delete_category
-from incidents.filters import IncidentFilterSet
+from incidents.filters import IncidentListFilterSet
 from incidents.models import Cause, FailureCategory, Incident
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
 from reports.serializers import IncidentSerializer, TestedCategorySerializer
@@ -30,7 +30,7 @@ class IncidentViewSet(
 ):
     queryset = Incident.objects.all()
     serializer_class = IncidentSerializer
-    filterset_class = IncidentFilterSet
+    filterset_class = IncidentListFilterSet
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()

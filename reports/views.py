@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -19,9 +19,9 @@ from gamedays import coverage
 from gamedays.models import Scenario
 from incidents import actions
 from incidents.conflicts import merge_edit
-from incidents.filters import IncidentFilterSet
+from incidents.filters import DEFAULT_SORT, IncidentListFilterSet
 from incidents.forms import CategoryForm
-from incidents.models import Cause, FailureCategory, Incident, sees_every_incident
+from incidents.models import Cause, FailureCategory, Incident
 from remediations import impact
 from remediations.actions import save_report
 from remediations.impact_chart import draw_timeline
@@ -45,9 +45,36 @@ def _has_open_flags(user: Any) -> Exists:
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
     incidents = Incident.objects.visible_to(request.user).for_list()
-    filterset = IncidentFilterSet(request.GET, queryset=incidents)
+    filterset = IncidentListFilterSet(request.GET, queryset=incidents)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "incidents/incident_list.html", {"filter": filterset, "page": page})
+    context = {"filter": filterset, "page": page, "sort_columns": _sort_columns(request)}
+    # A filter or order it can't read is shown with its message, answered 400 like the API.
+    status = 400 if filterset.is_bound and not filterset.is_valid() else 200
+    return render(request, "incidents/incident_list.html", context, status=status)
+
+
+# The sortable columns of the incident list: (label, ?sort= key, the key's first direction).
+SORT_COLUMNS = [
+    ("Severity", "severity"), ("Status", "status"), ("Started", "-started"),
+    ("Updated", "-updated"),
+]  # fmt: skip
+
+
+def _sort_columns(request: HttpRequest) -> list[dict[str, str]]:
+    """Column heads that sort: a click sorts by the column, a second click reverses it.
+    `current` is the aria-sort value of the column sorted by, if any."""
+    chosen = request.GET.get("sort") or DEFAULT_SORT
+    columns = []
+    for label, key in SORT_COLUMNS:
+        reverse_key = key[1:] if key.startswith("-") else f"-{key}"
+        current = ""
+        if chosen in (key, reverse_key):
+            # Severity and status ascend from the most urgent: SEV1, investigating.
+            current = "descending" if chosen.startswith("-") else "ascending"
+        columns.append(
+            {"label": label, "next": reverse_key if chosen == key else key, "current": current}
+        )
+    return columns
 
 
 @require_GET
@@ -270,14 +297,6 @@ def category_context(request: HttpRequest) -> HttpResponse:
     return render(request, "incidents/_category_context.html", {"sections": sections})
 
 
-def _visible_incident_count(user: Any) -> Count:
-    """For a FailureCategory queryset: its incidents that `user` may see."""
-    if sees_every_incident(user):
-        return Count("incidents")
-    hidden = Incident.objects.hidden_from(user).values("pk")
-    return Count("incidents", filter=~Q(incidents__in=hidden))
-
-
 @require_http_methods(["GET", "POST"])
 @writer_required_to_change
 def category_tree(request: HttpRequest) -> HttpResponse:
@@ -296,10 +315,11 @@ def category_tree(request: HttpRequest) -> HttpResponse:
         context.update(sort=sort, standings=standings)
     else:
         # Explicit order: Meta.ordering does not apply to a query with an aggregate.
-        context["categories"] = FailureCategory.objects.annotate(
-            incident_count=_visible_incident_count(request.user),
-            flagged=_has_open_flags(request.user),
-        ).order_by("path")
+        context["categories"] = (
+            FailureCategory.objects.with_incident_counts(request.user)
+            .annotate(flagged=_has_open_flags(request.user))
+            .order_by("path")
+        )
     status = 400 if form.errors else 200
     return render(request, "incidents/category_tree.html", context, status=status)
 
@@ -308,7 +328,8 @@ def category_tree(request: HttpRequest) -> HttpResponse:
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     user = request.user
     category = get_object_or_404(
-        FailureCategory.objects.annotate(flagged=_has_open_flags(user)), slug=slug
+        FailureCategory.objects.with_incident_counts(user).annotate(flagged=_has_open_flags(user)),
+        slug=slug,
     )
     subtree = category.descendants()
     hidden = Incident.objects.hidden_from(user).values("pk")
