@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_restricted_index'),
+        ('incidents', '0008_history_parts_of_imports'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
