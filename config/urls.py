@@ -10,6 +10,7 @@ from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
 from reports import views as incident_views
+from reports.markdown_views import incident_markdown
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
 from search import views as search_views
@@ -59,6 +60,7 @@ urlpatterns = [
     path("incidents/new/", incident_views.incident_create, name="incident_create"),
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>.md", incident_markdown, name="incident_markdown"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
     path("incidents/<int:pk>/history/", incident_views.incident_history, name="incident_history"),
     path("categories/", incident_views.category_tree, name="category_tree"),
