@@ -38,16 +38,13 @@ import frontmatter
 import yaml
 
 from common.jsonlines import InvalidRecord
-from incidents.records import MAX_CAUSE, MAX_SUMMARY, MAX_TIMELINE, MAX_TITLE
-
-
-def _synonyms(**names: str) -> dict[str, str]:
-    """{name: field} from field="name|other name|…"."""
-    return {name: target for target, listed in names.items() for name in listed.split("|")}
-
+from incidents.records import MAX_CAUSE, MAX_SUMMARY, MAX_TIMELINE
+from reports import markdown_blocks as blocks
+from reports.markdown_actions import read_action_items
+from reports.markdown_blocks import HEADING, normalise_heading, synonyms
 
 # Normalised heading → the field its section fills.
-SECTIONS = _synonyms(
+SECTIONS = synonyms(
     summary="summary|incident summary|executive summary|overview|tl;dr|tldr|abstract",
     timeline="timeline|incident timeline|timeline of events|chronology|sequence of events|"
     "detailed timeline",
@@ -87,44 +84,9 @@ _STATUSES = {
     "reviewed": "reviewed", "published": "reviewed", "final": "reviewed",
     "complete": "reviewed", "completed": "reviewed",
 }  # fmt: skip
-_ITEM_STATUSES = {
-    "open": "open", "todo": "open", "to do": "open", "not started": "open", "new": "open",
-    "planned": "open", "in progress": "in_progress", "in_progress": "in_progress",
-    "started": "in_progress", "doing": "in_progress", "ongoing": "in_progress",
-    "done": "done", "fixed": "done", "complete": "done", "completed": "done",
-    "closed": "done", "resolved": "done", "finished": "done",
-    "wont_do": "wont_do", "won't do": "wont_do", "wont do": "wont_do", "won't fix": "wont_do",
-    "wontfix": "wont_do", "wont fix": "wont_do", "cancelled": "wont_do", "canceled": "wont_do",
-}  # fmt: skip
-_KINDS = {
-    "prevent": "prevent", "prevention": "prevent", "preventive": "prevent",
-    "mitigate": "mitigate", "mitigation": "mitigate", "repair": "mitigate",
-    "detect": "detect", "detection": "detect", "monitoring": "detect", "alerting": "detect",
-    "process": "process",
-}  # fmt: skip
-# Table header (normalised) → remediation field.
-_COLUMNS = _synonyms(
-    title="action item|action items|action|item|title|task|what|corrective action|"
-    "remediation|follow-up",
-    kind="type|kind",
-    owner="owner|assignee|who|responsible|assigned to|dri",
-    due="due|due date|deadline|by when|target date|eta",
-    tracker="bug|ticket|tracker|issue|link|jira|tracking|tracker url",
-    status="status|state",
-    opened_at="opened|opened at",
-    done_at="done|done at|completed|closed",
-    category="failure mode|category",
-    description="notes|details|description",
-)
 _CAUSE_KINDS = {"trigger": "trigger", "root cause": "root_cause", "contributing": "contributing",
                 "contributing factor": "contributing"}  # fmt: skip
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ITEM = re.compile(r"^ ?([-*+]|\d{1,9}[.)])[ \t]+")
-_TASK = re.compile(r"^\[([ xX])\][ \t]+")
-_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_SEPARATOR_ROW = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _WHEN = re.compile(
     r"""^[*_`]{0,2}
     (?:(?P<date>\d{4}-\d{2}-\d{2})[ T]*)?
@@ -136,19 +98,11 @@ _WHEN = re.compile(
     re.X | re.S,
 )
 _DATE = re.compile(r"(\d{4})[-_](\d{2})[-_](\d{2})")
-_LINK = re.compile(r"\[([^\]\n]*)\]\((https?://[^)\s]+)\)")
-_URL = re.compile(r"https?://[^\s)|>]+")
 _CATEGORY_LINE = re.compile(r"^[_*]?(?:Failure mode|Category):[ \t]*(.+?)[_*]?$", re.I)
 _KIND_PREFIX = re.compile(
     r"^(?:\*\*|__)?(trigger|root cause|contributing(?: factor)?)"
     r"(?::(?:\*\*|__)|(?:\*\*|__)?:)[ \t]*",
     re.I,
-)
-_OWNER_IN_TEXT = re.compile(
-    r"[ \t]*[(\[,;–—-]?[ \t]*\b(?:owner|assignee):[ \t]*@?([\w.@+-]+)[)\]]?", re.I
-)
-_DUE_IN_TEXT = re.compile(
-    r"[ \t]*[(\[,;–—-]?[ \t]*\bdue(?: date)?:?[ \t]*(\d{4}-\d{2}-\d{2})[)\]]?", re.I
 )
 NONE_MARK = "_None._"
 
@@ -159,122 +113,6 @@ class _Section:
     start: int  # the heading's line
     end: int  # the first line after the section
     leftover: list[str] = field(default_factory=list)
-
-
-def normalise_heading(text: str) -> str:
-    """A heading as SECTIONS keys it: lower case, no emphasis, numbering, colon or "(s)"."""
-    text = re.sub(r"[*_`]", "", text).strip().lower()
-    text = re.sub(r"^\d+(\.\d+)*[.)]?\s+", "", text)
-    text = text.rstrip(":").replace("(s)", "s").replace("’", "'")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def _headings(lines: list[str]) -> list[tuple[int, int, str]]:
-    """(line, level, text) of each ATX heading outside fenced code."""
-    found, fence = [], ""
-    for number, line in enumerate(lines):
-        opening = _FENCE.match(line)
-        if fence:
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                fence = ""
-            continue
-        if opening:
-            fence = opening.group(1)
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            found.append((number, len(heading.group(1)), heading.group(2)))
-    return found
-
-
-def _items(lines: list[str]) -> tuple[list[list[str]], list[str]]:
-    """Top-level list items (each its lines, marker and continuation indent removed) and the
-    lines that belong to none."""
-    items: list[list[str]] = []
-    other: list[str] = []
-    current: list[str] | None = None
-    width = 2
-    for n, line in enumerate(lines):
-        marker = _ITEM.match(line)
-        if marker:
-            width = marker.end()
-            current = [line[width:]]
-            items.append(current)
-        elif current is not None and line.strip() == "":
-            following = next((x for x in lines[n + 1 :] if x.strip()), "")
-            if following.startswith((" ", "\t")):
-                current.append("")
-            else:
-                current = None
-                other.append(line)
-        elif current is not None and line.startswith((" ", "\t")):
-            indent = len(line) - len(line.lstrip(" "))
-            current.append(line[min(indent, width) :])
-        elif current is not None and not _ROW.match(line) and not _HEADING.match(line):
-            current.append(line)  # a lazy continuation line
-        else:
-            current = None
-            other.append(line)
-    return items, other
-
-
-def _split_row(line: str) -> list[str]:
-    """The cells of a table row, split on unescaped pipes, unescaped (`write_postmortem`'s)."""
-    body = line.strip()
-    body = body[1:] if body.startswith("|") else body
-    if body.endswith("|") and not body.endswith("\\|"):
-        body = body[:-1]
-    cells, cell, escaped = [], [], False
-    for char in body:
-        if escaped:
-            cell.append("\\" + char)
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "|":
-            cells.append("".join(cell))
-            cell = []
-        else:
-            cell.append(char)
-    cells.append("".join(cell) + ("\\" if escaped else ""))
-    return [_unescape_cell(c.strip()) for c in cells]
-
-
-def _unescape_cell(cell: str) -> str:
-    out, i = [], 0
-    while i < len(cell):
-        if cell[i] == "\\" and i + 1 < len(cell) and cell[i + 1] in "\\|<":
-            out.append(cell[i + 1])
-            i += 2
-            continue
-        br = re.match(r"<br\s*/?>", cell[i:], re.I)
-        if br:
-            out.append("\n")
-            i += br.end()
-            continue
-        out.append(cell[i])
-        i += 1
-    return "".join(out)
-
-
-def _tables(
-    lines: list[str],
-) -> tuple[list[tuple[list[str], list[list[str]], list[str]]], list[str]]:
-    """Tables (header cells, rows of cells, their source lines) and the other lines."""
-    tables, other, n = [], [], 0
-    while n < len(lines):
-        if _ROW.match(lines[n]) and n + 1 < len(lines) and _SEPARATOR_ROW.match(lines[n + 1]):
-            header = _split_row(lines[n])
-            end = n + 2
-            while end < len(lines) and _ROW.match(lines[end]):
-                end += 1
-            rows = [_split_row(line) for line in lines[n + 2 : end]]
-            tables.append((header, rows, lines[n:end]))
-            n = end
-        else:
-            other.append(lines[n])
-            n += 1
-    return tables, other
 
 
 class _Reader:
@@ -377,7 +215,7 @@ class _Reader:
     def _take_title(self, record: dict[str, Any]) -> None:
         """The title from the front matter, else the first `# heading`, else the file name."""
         first = next((n for n, line in enumerate(self.lines) if line.strip()), None)
-        heading = _HEADING.match(self.lines[first]) if first is not None else None
+        heading = HEADING.match(self.lines[first]) if first is not None else None
         if heading and len(heading.group(1)) == 1:
             title = record.get("title")
             if not title:
@@ -390,7 +228,7 @@ class _Reader:
             record["title"] = re.sub(r"[-_]+", " ", stem).strip() or stem
 
     def _sections(self, record: dict[str, Any]) -> None:
-        headings = _headings(self.lines)
+        headings = blocks.headings(self.lines)
         chosen: dict[str, int] = {}  # field → index in headings; the last one wins
         for index, (_, _, text) in enumerate(headings):
             target = SECTIONS.get(normalise_heading(text))
@@ -428,7 +266,7 @@ class _Reader:
                 found, section.leftover = self._causes(content, section.target)
                 causes.extend(found)
             else:
-                found, section.leftover = self._remediations(content)
+                found, section.leftover = read_action_items(content, self.warnings)
                 record["remediations"] = found
         if sections:
             record["causes"] = causes
@@ -446,7 +284,7 @@ class _Reader:
     def _timeline(self, content: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         entries: list[dict[str, Any]] = []
         self._shift, self._previous = 0, None
-        tables, rest = _tables(content)
+        tables, rest = blocks.tables(content)
         leftover: list[str] = []
         for header, rows, source in tables:
             found = self._timeline_table(header, rows)
@@ -454,7 +292,7 @@ class _Reader:
                 leftover.extend(source)
             else:
                 entries.extend(found)
-        items, other = _items(rest)
+        items, other = blocks.items(rest)
         leftover.extend(other)
         for item in items:
             entry = self._entry(item[0], "\n".join(item[1:]))
@@ -536,7 +374,7 @@ class _Reader:
         return {"at": moment.isoformat(), "text": text}
 
     def _causes(self, content: list[str], kind: str) -> tuple[list[dict[str, Any]], list[str]]:
-        items, other = _items(content)
+        items, other = blocks.items(content)
         if items and not any(line.strip() for line in other):
             found = [self._cause(item, kind) for item in items]
             return [c for c in found if c["description"]], []
@@ -561,119 +399,6 @@ class _Reader:
                 category = last.group(1).strip()
                 lines = lines[:-1]
         return {"kind": kind, "description": "\n".join(lines).strip(), "category": category}
-
-    def _remediations(self, content: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-        found: list[dict[str, Any]] = []
-        tables, rest = _tables(content)
-        leftover: list[str] = []
-        for header, rows, source in tables:
-            columns = self._columns(header)
-            if columns is None:
-                leftover.extend(source)
-                continue
-            for row in rows:
-                cells = {name: row[n] if n < len(row) else "" for name, n in columns.items()}
-                if cells.get("title", "").strip():
-                    found.append(self._remediation(cells))
-        items, other = _items(rest)
-        leftover.extend(other)
-        for item in items:
-            first, status = item[0], ""
-            task = _TASK.match(first)
-            if task:
-                status = "open" if task.group(1) == " " else "done"
-                first = first[task.end() :]
-            cells = {"title": first, "status": status, "description": "\n".join(item[1:]).strip()}
-            owner = _OWNER_IN_TEXT.search(first)
-            if owner:
-                cells["owner"], first = owner.group(1), first.replace(owner.group(0), "")
-            due = _DUE_IN_TEXT.search(first)
-            if due:
-                cells["due"], first = due.group(1), first.replace(due.group(0), "")
-            cells["title"] = first
-            if first.strip():
-                found.append(self._remediation(cells))
-        titles: dict[str, int] = {}
-        for remediation in found:
-            base = remediation["title"]
-            titles[base] = titles.get(base, 0) + 1
-            if titles[base] > 1:
-                remediation["title"] = f"{base} ({titles[base]})"[:MAX_TITLE]
-                self.warnings.append(
-                    f"action item {base!r} appears twice: renamed {remediation['title']!r}"
-                )
-        return found, leftover
-
-    def _columns(self, header: list[str]) -> dict[str, int] | None:
-        columns: dict[str, int] = {}
-        for n, cell in enumerate(header):
-            name = _COLUMNS.get(normalise_heading(cell))
-            if name and name not in columns:
-                columns[name] = n
-        if "title" not in columns:
-            if "description" in columns:
-                columns["title"] = columns.pop("description")
-            elif header:
-                columns["title"] = 0
-        return columns
-
-    def _remediation(self, cells: dict[str, str]) -> dict[str, Any]:
-        title = cells["title"].strip()
-        description = cells.get("description", "")
-        tracker = cells.get("tracker", "").strip()
-        tracker_url = None
-        if re.fullmatch(r"https?://\S+", tracker):
-            tracker_url = tracker
-        for text in () if tracker_url else (tracker, title):
-            link = _LINK.search(text) or _URL.search(text)
-            if link:
-                tracker_url = link.group(2) if link.re is _LINK else link.group(0)
-                break
-        if tracker and not tracker_url:
-            description = f"{description}\nTracker: {tracker}".strip("\n")
-        title = _LINK.sub(lambda m: m.group(1), title).strip(" \t-–—:")
-        if len(title) > MAX_TITLE:
-            description = f"{title}\n\n{description}".strip("\n")
-            title = title[: MAX_TITLE - 1].rsplit(" ", 1)[0] + "…"
-        item: dict[str, Any] = {
-            "title": title,
-            "description": description,
-            "tracker_url": tracker_url,
-        }
-        kind = cells.get("kind", "").strip().lower()
-        if kind:
-            if kind in _KINDS:
-                item["kind"] = _KINDS[kind]
-            else:
-                self.warnings.append(
-                    f"action item {title!r}: type {kind!r} is not a kind Once knows; "
-                    "left as prevent"
-                )
-        status = cells.get("status", "").strip().lower().replace("’", "'")
-        if status:
-            if status in _ITEM_STATUSES:
-                item["status"] = _ITEM_STATUSES[status]
-            else:
-                self.warnings.append(
-                    f"action item {title!r}: status {status!r} is not known; left open"
-                )
-        owner = cells.get("owner", "").strip().lstrip("@")
-        if owner:
-            item["owner"] = owner
-        due = cells.get("due", "").strip()
-        if due:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", due):
-                item["due_date"] = due
-            else:
-                item["description"] = f"{item['description']}\nDue: {due}".strip("\n")
-                self.warnings.append(
-                    f"action item {title!r}: due date {due!r} is not YYYY-MM-DD; "
-                    "kept in its description"
-                )
-        for name in ("opened_at", "done_at", "category"):
-            if cells.get(name, "").strip():
-                item[name] = cells[name].strip()
-        return item
 
 
 def _first_line(error: Exception) -> str:
