@@ -317,3 +317,21 @@ def test_any_text_reads_as_a_record_or_a_reason(text: str) -> None:
     except InvalidRecord:
         return
     assert record["external_id"] == "md:x" and isinstance(record["body"], str)
+
+
+def test_the_incident_page_offers_the_markdown_download(alice_client: Client) -> None:
+    incident = IncidentFactory(title="Disk full")
+    page = alice_client.get(f"/incidents/{incident.pk}/").content.decode()
+    assert f'href="/incidents/{incident.pk}.md" download' in page
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_a_counter_of_files(folder: Path) -> None:
+    err = _Terminal()
+    call_command("import_markdown", str(folder / "google_sre.md"), str(folder / "atlassian.md"),
+                 stdout=io.StringIO(), stderr=err)  # fmt: skip
+    assert "\r1/2 files" in err.getvalue() and "\r2/2 files" in err.getvalue()

@@ -12,7 +12,6 @@ shows progress on a terminal; a summary ends the run; exits non-zero when a file
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +65,7 @@ class Command(BaseCommand):
         self.names: dict[int, str] = {}
         for name, reason in missing:
             self._fail(name, reason, counts)
-        self.show_progress = sys.stderr.isatty() and len(files) > 1
+        self.show_progress = self.stderr.isatty() and len(files) > 1
         importer = BatchImporter()
         total = len(files)
         for number, path in enumerate(files, start=1):
