@@ -117,14 +117,18 @@ def _remediation(warnings: list[str], cells: dict[str, str]) -> dict[str, Any]:
     tracker_url = None
     if re.fullmatch(r"https?://\S+", tracker):
         tracker_url = tracker
-    for text in () if tracker_url else (tracker, title):
+    # A link in the title is the tracker only where the table has no tracker column (lists,
+    # bare tables); a title in a table that has one is kept as written.
+    in_title = "tracker" not in cells
+    for text in () if tracker_url else (tracker, title) if in_title else (tracker,):
         link = _LINK.search(text) or _URL.search(text)
         if link:
             tracker_url = link.group(2) if link.re is _LINK else link.group(0)
             break
     if tracker and not tracker_url:
         description = f"{description}\nTracker: {tracker}".strip("\n")
-    title = _LINK.sub(lambda m: m.group(1), title).strip(" \t-–—:")
+    if in_title:
+        title = _LINK.sub(lambda m: m.group(1), title).strip(" \t-–—:")
     if len(title) > MAX_TITLE:
         description = f"{title}\n\n{description}".strip("\n")
         title = title[: MAX_TITLE - 1].rsplit(" ", 1)[0] + "…"

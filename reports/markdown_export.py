@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from reports.markdown_files import NONE_MARK
+from reports.markdown_files import CATEGORY_LINE, NONE_MARK
 
 _CAUSE_LABEL = {"trigger": "Trigger", "root_cause": "Root cause",
                 "contributing": "Contributing factor"}  # fmt: skip
@@ -66,6 +66,8 @@ def write_postmortem(record: dict[str, Any]) -> str:
         text = f"- {_CAUSE_LABEL[cause['kind']]}: {_indented(cause['description'])}"
         if cause["category"]:
             text += f"\n  Failure mode: {cause['category']}"
+        elif CATEGORY_LINE.match(cause["description"].rsplit("\n", 1)[-1].strip()):
+            text += "\n  Failure mode: -"  # none: the description's last line is not one
         causes.append(text)
     parts.append("## Causes\n\n" + ("\n".join(causes) or NONE_MARK))
     rows = ["| " + " | ".join(_COLUMNS) + " |", "|" + "---|" * len(_COLUMNS)]

@@ -98,7 +98,7 @@ _WHEN = re.compile(
     re.X | re.S,
 )
 _DATE = re.compile(r"(\d{4})[-_](\d{2})[-_](\d{2})")
-_CATEGORY_LINE = re.compile(r"^[_*]?(?:Failure mode|Category):[ \t]*(.+?)[_*]?$", re.I)
+CATEGORY_LINE = re.compile(r"^[_*]?(?:Failure mode|Category):[ \t]*(.+?)[_*]?$", re.I)
 _KIND_PREFIX = re.compile(
     r"^(?:\*\*|__)?(trigger|root cause|contributing(?: factor)?)"
     r"(?::(?:\*\*|__)|(?:\*\*|__)?:)[ \t]*",
@@ -394,9 +394,10 @@ class _Reader:
             lines[0] = lines[0][prefix.end() :]
         category = None
         if len(lines) > 1:
-            last = _CATEGORY_LINE.match(lines[-1].strip())
+            last = CATEGORY_LINE.match(lines[-1].strip())
             if last:
                 category = last.group(1).strip()
+                category = None if category == "-" else category  # written by the export
                 lines = lines[:-1]
         return {"kind": kind, "description": "\n".join(lines).strip(), "category": category}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from hypothesis import strategies as st
 
 from incidents.models import Incident, Visibility
 from remediations.models import Remediation
-from reports.interchange import InvalidRecord, export_record, for_export
+from reports.interchange import InvalidRecord, export_record, for_export, parse_record
+from reports.markdown_export import write_postmortem
 from reports.markdown_files import read_postmortem
 from tests.factories import IncidentFactory, UserFactory
 
@@ -335,3 +337,76 @@ def test_a_terminal_sees_a_counter_of_files(folder: Path) -> None:
     call_command("import_markdown", str(folder / "google_sre.md"), str(folder / "atlassian.md"),
                  stdout=io.StringIO(), stderr=err)  # fmt: skip
     assert "\r1/2 files" in err.getvalue() and "\r2/2 files" in err.getvalue()
+
+
+LINE = (
+    st.lists(
+        st.sampled_from(list("ab |\\<>#-*_:[]()~`\t") + ["<br>", "14:05", "http://x.example"]),
+        max_size=12,
+    )
+    .map("".join)
+    .map(str.strip)
+)
+TEXT = st.lists(
+    st.one_of(LINE, st.sampled_from(["", "## Summary", "## Timeline", "- 14:05 x", "1. y",
+                                     "Trigger: z", "Failure mode: A > B", "  indented", "---"])),
+    max_size=6,
+).map(lambda lines: "\n".join(lines).strip())  # fmt: skip
+TITLE = LINE.filter(lambda t: t.strip() and t != "_None._")
+
+
+def _written(data: st.DataObject) -> dict[str, Any]:
+    """An exported record (export_record's shape) with awkward text in every field."""
+    draw = data.draw
+    causes = [
+        {"kind": draw(st.sampled_from(["trigger", "root_cause", "contributing"])),
+         "description": draw(TEXT.filter(bool)),
+         "category": draw(st.sampled_from([None, "Storage > EBS"]))}
+        for _ in range(draw(st.integers(0, 3)))
+    ]  # fmt: skip
+    timeline = [
+        {"at": f"2019-03-0{n + 2}T1{n}:0{n}:{n}0Z", "text": draw(TEXT.filter(bool))}
+        for n in range(draw(st.integers(0, 3)))
+    ]
+    titles = draw(st.lists(TITLE, max_size=3, unique=True))
+    remediations = [
+        {"title": title, "description": draw(TEXT), "kind": "detect", "status": "open",
+         "owner": None, "due_date": draw(st.sampled_from([None, "2019-04-01"])),
+         "opened_at": "2019-03-02T16:40:00Z", "done_at": None,
+         "category": None, "tracker_url": draw(st.sampled_from(["", "https://t.example/1"]))}
+        for title in titles
+    ]  # fmt: skip
+    return {
+        # (A heading inside the summary would end its section: summaries are kept without.)
+        "external_id": "pm-1", "title": draw(TITLE),
+        "summary": draw(TEXT.filter(lambda t: not re.search(r"^#", t, re.M))),
+        "body": draw(TEXT), "severity": "SEV2", "status": "resolved",
+        "started_at": "2019-03-02T14:05:00Z", "detected_at": None, "resolved_at": None,
+        "categories": [], "services": [], "causes": causes, "timeline": timeline,
+        "remediations": remediations, "source_url": "", "visibility": "everyone",
+        "access_groups": [],
+    }  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_what_is_written_reads_back_the_same(data: st.DataObject) -> None:
+    record = _written(data)
+    raw, _ = read_postmortem(write_postmortem(record), name="x.md", key="md:x")
+    read = parse_record(raw)
+    for name in ("external_id", "title", "summary", "body", "severity", "status"):
+        assert read[name] == record[name], name
+    assert [(c["kind"], c["description"], c["category"]) for c in read["causes"]] == [
+        (c["kind"], c["description"], c["category"]) for c in record["causes"]
+    ]
+    assert [(t["at"].strftime("%Y-%m-%dT%H:%M:%SZ"), t["text"]) for t in read["timeline"]] == [
+        (t["at"], t["text"]) for t in record["timeline"]
+    ]
+    assert [
+        (r["title"], r["description"], r["due_date"] and r["due_date"].isoformat(),
+         r["tracker_url"] or "")
+        for r in read["remediations"]
+    ] == [
+        (r["title"], r["description"], r["due_date"], r["tracker_url"])
+        for r in record["remediations"]
+    ]  # fmt: skip
