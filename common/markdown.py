@@ -28,6 +28,12 @@ shown as links. How each holds here:
 - Images: an `![alt](src)` whose src is relative, or absolute on `settings.ONCE_BASE_URL`,
   stays an image; any other becomes a link to the src with the alt text (the src itself
   when there is no alt), or just that text inside another link.
+- Links people expect (PRODUCT.md, "Writing, duplicates and importing Markdown"): bare URLs
+  and e-mail addresses become links (pymdownx.magiclink), `INC-42` links to
+  `/incidents/42/` whether or not the reader may see it (the page answers 404 if not, so a
+  link says nothing about a restricted incident), `- [ ]` / `- [x]` are task lists with
+  disabled checkboxes (pymdownx.tasklist), `~~x~~` is struck through (pymdownx.tilde).
+  None of these applies inside code or inside another link.
 - Last step, always: nh3 with an allow-list of the tags Markdown makes.
 """
 
@@ -43,8 +49,10 @@ from urllib.parse import urlsplit
 import markdown
 import nh3
 from django.conf import settings
+from django.urls import reverse
 from markdown.blockparser import BlockParser
 from markdown.extensions.abbr import AbbrTreeprocessor
+from markdown.inlinepatterns import InlineProcessor as InlinePattern
 from markdown.inlinepatterns import LinkInlineProcessor
 from markdown.treeprocessors import InlineProcessor, Treeprocessor
 from markdown.util import AtomicString
@@ -52,15 +60,16 @@ from markdown.util import AtomicString
 # The tags Python-Markdown makes with the extensions below, nothing else: raw HTML never
 # reaches nh3 as markup, and the allow-list says so too. Nothing script-capable.
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "dd", "div", "dl", "dt", "em", "h1", "h2",
-    "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "strong", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1",
+    "h2", "h3", "h4", "h5", "h6", "hr", "img", "input", "li", "ol", "p", "pre", "strong",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "abbr": {"title"},
     "code": {"class"},  # language-xyz from fenced code blocks
     "img": {"src", "alt", "title"},
+    "input": {"checked"},  # a task list's box; its type and disabled are forced below
     "ol": {"start"},
     "td": {"align"},
     "th": {"align"},
@@ -68,8 +77,25 @@ ALLOWED_ATTRIBUTES = {
 # Relative links ("/incidents/4/", "#timeline") stay; any URL with a scheme must use one of these.
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
-# attr_list is deliberately absent: it lets authors write arbitrary attributes.
-_EXTENSIONS = ["fenced_code", "tables", "sane_lists", "def_list", "abbr", "footnotes"]
+# The only input a page may hold: a task list's checkbox, which can't be ticked there.
+FORCED_ATTRIBUTES = {"input": {"type": "checkbox", "disabled": "disabled"}}
+ALLOWED_CLASSES = {"li": {"task-list-item"}, "ul": {"task-list"}}
+
+# attr_list is deliberately absent: it lets authors write arbitrary attributes. Extensions
+# are named, not passed as instances: some keep state on the instance, and renders may run
+# in parallel threads.
+_EXTENSIONS = [
+    "fenced_code", "tables", "sane_lists", "def_list", "abbr", "footnotes",
+    "pymdownx.magiclink", "pymdownx.tasklist", "pymdownx.tilde",
+]  # fmt: skip
+_EXTENSION_CONFIGS: dict[str, dict[str, Any]] = {
+    # Plain links only: no GitHub-style @mentions, #123 or repository shorthands.
+    "pymdownx.magiclink": {"hide_protocol": False, "repo_url_shortener": False,
+                           "social_url_shortener": False},
+    "pymdownx.tasklist": {"custom_checkbox": False, "clickable_checkbox": False},
+    # ~~struck~~ only: a single ~ stays a tilde (no subscript).
+    "pymdownx.tilde": {"subscript": False},
+}  # fmt: skip
 
 MAX_BLOCK_DEPTH = 16
 # A link's destination is looked for this far past its `](`: long enough for a dashboard URL.
@@ -398,16 +424,40 @@ class _ForeignImagesAsLinks(Treeprocessor):
                 stack.append((child, in_link or child.tag == "a"))
 
 
+class _IncidentReference(InlinePattern):
+    """`INC-42` → a link to /incidents/42/, whether or not the reader may see incident 42."""
+
+    ANCESTOR_EXCLUDES = ("a",)  # not inside another link
+
+    def handleMatch(  # type: ignore[override]  # noqa: N802  (Python-Markdown's name)
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
+        link = etree.Element("a")
+        link.set("href", reverse("incident_detail", args=[int(m.group(1))]))
+        link.text = AtomicString(m.group(0))
+        return link, m.start(0), m.end(0)
+
+
+# INC-1 to INC-999999999, not part of a longer word or number ("XINC-4", "INC-4-b" is fine).
+INCIDENT_REFERENCE = r"(?<![\w-])INC-([1-9][0-9]{0,8})(?![\w])"
+
+
 class _OnceMarkdown(markdown.Markdown):
     """Python-Markdown with Once's bounds and without raw HTML (see the module docstring)."""
 
     def __init__(self, work: _Work, output_limit: int) -> None:
         self.work = work
         self.output_limit = output_limit
-        super().__init__(extensions=_EXTENSIONS, output_format="html")
+        super().__init__(
+            extensions=_EXTENSIONS, extension_configs=_EXTENSION_CONFIGS, output_format="html"
+        )
         # Raw HTML is text: without these two, `<tag>` is escaped like any other character.
         self.preprocessors.deregister("html_block")
         self.inlinePatterns.deregister("html")
+        # After links and bare URLs (85), so that a link's own text stays as written.
+        self.inlinePatterns.register(
+            _IncidentReference(INCIDENT_REFERENCE, self), "incident_reference", 84
+        )
         for pattern in self.inlinePatterns:
             _charge_each_match(pattern, work)
         # Instance patches of Python-Markdown internals below: its registries type their items
@@ -488,6 +538,8 @@ def render_markdown(text: str) -> str:
         _markup(text or ""),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        set_tag_attribute_values=FORCED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,

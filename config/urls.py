@@ -12,6 +12,7 @@ from remediations import views as remediation_views
 from reports import dialogs, image_views
 from reports import drafts as draft_views
 from reports import views as incident_views
+from reports.markdown_views import incident_markdown
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
 from search import views as search_views
@@ -63,6 +64,7 @@ urlpatterns = [
     path("incidents/add-failure-mode/", dialogs.add_failure_mode, name="add_failure_mode"),
     path("people/add/", account_views.person_add, name="person_add"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
+    path("incidents/<int:pk>.md", incident_markdown, name="incident_markdown"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
     # The incident form's autosaved drafts (reports/drafts.py).
     path("incidents/new/draft/", draft_views.save_draft, name="incident_draft_new"),

@@ -320,7 +320,7 @@ def test_the_page_walk_would_notice_a_leak(world: World, bob_client: Client) -> 
         "incident_detail", "incident_edit", "incident_history", "remediation_detail",
         "remediation_edit", "remediation_history", "flag_detail", "flag_list",
         "game_day_detail", "game_day_history", "game_day_edit", "category_detail",
-        "incident_list", "remediation_list",
+        "incident_list", "remediation_list", "incident_markdown",
     } <= seen  # fmt: skip
 
 

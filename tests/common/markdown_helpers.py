@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+# Elements without an end tag: they don't nest.
+VOID = {"br", "hr", "img", "input"}
+
 
 class _Text(HTMLParser):
     def __init__(self) -> None:
@@ -14,12 +17,12 @@ class _Text(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.attributes.extend(value for _, value in attrs if value)
-        if tag not in {"br", "hr", "img"}:
+        if tag not in VOID:
             self.depth += 1
             self.max_depth = max(self.max_depth, self.depth)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag not in {"br", "hr", "img"}:
+        if tag not in VOID:
             self.depth -= 1
 
     def handle_data(self, data: str) -> None:
