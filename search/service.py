@@ -23,7 +23,7 @@ from search.backends import backend
 from search.backends.base import Hit, SearchBackend
 from search.models import SearchDocument
 from search.query import Concept, Query, parse
-from search.text import STOPWORDS, snippet, stem, words
+from search.text import STOPWORDS, marked, snippet, stem, without_repeats, words
 from search.thesaurus import thesaurus
 
 RERANK_TOP = 50  # the best matches are re-ordered by exact_words_first
@@ -37,6 +37,7 @@ class Result:
     incident: Incident
     score: float
     snippet: str  # safe HTML: escaped text, only <mark> added
+    title_html: str  # the title as safe HTML, the words searched for in <mark>
     categories: list[str]
     remediations: dict[str, int]  # status label → how many, for "2 done, 1 open"
 
@@ -49,6 +50,9 @@ class SearchResults:
     count_capped: bool
     corrections: list[tuple[str, list[str]]] = field(default_factory=list)  # typed → fixes
     failure_modes: list[FailureCategory] = field(default_factory=list)
+    # With no result and a -word: how many incidents match when nothing is left out, so the
+    # page can say the exclusion removed them all (0 when that isn't the case).
+    excluded_matches: int = 0
 
     @property
     def count_label(self) -> str:
@@ -89,6 +93,12 @@ def search(
         if rerank
         else ranked.hits
     )
+    excluded_matches = 0
+    if ranked.count == 0 and query.excluded and offset == 0:
+        unexcluded = Query(concepts=query.concepts, excluded=[])
+        excluded_matches = engine.rank(
+            unexcluded, within=within, hidden=hidden, newest_first=True, limit=1, offset=0
+        ).count
     return SearchResults(
         query=query,
         results=_results(query, hits),
@@ -96,6 +106,7 @@ def search(
         count_capped=ranked.count_capped,
         corrections=corrections,
         failure_modes=failure_modes(query, hidden=hidden) if offset == 0 else [],
+        excluded_matches=excluded_matches,
     )
 
 
@@ -212,12 +223,14 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
             continue
         document = documents.get(hit.incident_id)
         source = f"{document.summary}\n{document.body}" if document else incident.summary
-        source = source[:SNIPPET_SOURCE_CHARS]
+        # Without a match in the text (the title matched), this quotes the summary's opening.
+        source = without_repeats(source[:SNIPPET_SOURCE_CHARS])
         results.append(
             Result(
                 incident=incident,
                 score=round(hit.score, 4),
                 snippet=snippet(source, stems),
+                title_html=marked(incident.title, stems),
                 categories=categories[hit.incident_id],
                 remediations=states[hit.incident_id],
             )

@@ -103,6 +103,40 @@ def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> s
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
+def marked(text: str, stems: frozenset[str]) -> str:
+    """All of `text` as safe HTML, its words whose stem is in `stems` wrapped in <mark>
+    (a title: short, so every word is looked at)."""
+    out: list[str] = []
+    cursor = 0
+    for match in WORD.finditer(text):
+        out.append(html.escape(text[cursor : match.start()]))
+        word = html.escape(match.group())
+        out.append(f"<mark>{word}</mark>" if stem(match.group()) in stems else word)
+        cursor = match.end()
+    out.append(html.escape(text[cursor:]))
+    return "".join(out)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def without_repeats(text: str) -> str:
+    """`text` with each sentence kept once: a report that restates its summary in its body
+    (older templates had a "## Summary" section) quotes it once, not twice. Sentences are
+    compared by their words, ignoring case and punctuation."""
+    seen: set[tuple[str, ...]] = set()
+    kept: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        key = tuple(words(sentence))
+        if not key:
+            continue
+        if len(key) > 3 and key in seen:  # "Yes." twice is no repetition worth removing
+            continue
+        seen.add(key)
+        kept.append(sentence.strip())
+    return "\n".join(kept)
+
+
 def trigrams(word: str) -> set[str]:
     """pg_trgm's trigrams of one word: padded with two spaces before and one after."""
     padded = f"  {word.lower()} "

@@ -1,0 +1,58 @@
+"""Snippets that help (issue 16, item 3): a title-only match quotes the summary's opening and
+marks the title; a snippet never repeats a sentence; an empty result caused by `-word` says so.
+Run on both backends (`make test` runs tests/search on SQLite too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.search.helpers import store
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture
+def kb(django_capture_on_commit_callbacks: Any) -> Any:
+    return lambda title, **fields: store(django_capture_on_commit_callbacks, title, **fields)
+
+
+def test_a_title_only_match_quotes_the_summary_and_marks_the_title(
+    alice_client: Client, kb: Any
+) -> None:
+    kb(
+        "Quorum lost in the control plane",
+        summary="Writes stalled for twenty minutes while members disagreed.",
+        body="## Impact\n\nDeploys waited. Nothing else was affected.",
+    )
+    page = alice_client.get("/search/", {"q": "quorum"}).content.decode()
+    assert "<mark>Quorum</mark> lost in the control plane</a>" in page
+    assert '<p class="snippet">Writes stalled for twenty minutes' in page
+
+
+def test_a_snippet_never_repeats_a_sentence(alice_client: Client, kb: Any) -> None:
+    sentence = "The scratch disk on the build hosts filled up overnight."
+    kb(
+        "Builds failed",
+        summary=sentence,
+        body=f"## Summary\n\n{sentence}\n\n## Impact\n\n{sentence} Builds failed for an hour.",
+    )
+    snippet = alice_client.get("/api/search/", {"q": "scratch disk"}).json()["results"][0][
+        "snippet"
+    ]
+    plain = snippet.replace("<mark>", "").replace("</mark>", "")
+    assert plain.count("filled up overnight") == 1, snippet
+
+
+def test_an_exclusion_that_removed_every_match_says_so(alice_client: Client, kb: Any) -> None:
+    kb("etcd quorum lost", summary="Members missed heartbeats.")
+    kb("etcd leader elections", summary="Quorum held, but elections repeated.")
+    page = alice_client.get("/search/", {"q": "etcd -quorum"}).content.decode()
+    assert "2 incidents match these words, but every one mentions “quorum”" in page
+    assert "which you left out with “-”" in page
+    # Without an exclusion, the usual message.
+    plain = alice_client.get("/search/", {"q": "zookeeper"}).content.decode()
+    assert "No incident mentions any of these words" in plain
+    assert "which you left out" not in plain
