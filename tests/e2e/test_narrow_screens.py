@@ -1,0 +1,100 @@
+"""Every main page on a 390 px phone (issue 16, item 7): nothing wider than the screen, so
+nobody scrolls sideways to read a row; and an overdue row's highlight spans the whole card."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+from gamedays.models import GameDay
+from incidents.models import FailureCategory, Incident
+from remediations.models import RecurrenceFlag, Remediation
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+# What sticks out past the right edge, named so a failure says where to look. A strip that
+# scrolls on its own (overflow-x auto or scroll, such as a row of jump links) is meant to.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = (el) => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (["auto", "scroll", "hidden", "clip"].includes(getComputedStyle(up).overflowX)) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const box = el.getBoundingClientRect();
+    if (box.width && box.right > width + 1 && getComputedStyle(el).position !== "fixed"
+        && !el.closest("dialog:not([open])") && !scrolls(el)) {
+      out.push(`${el.tagName.toLowerCase()}.${el.className}: ${Math.round(box.right)}px`);
+    }
+  }
+  return {scroll: document.documentElement.scrollWidth, width, out: out.slice(0, 5)};
+}"""
+
+
+def main_pages() -> list[str]:
+    incident = Incident.objects.order_by("pk").first()
+    category = FailureCategory.objects.filter(incidents__isnull=False).first()
+    fix = Remediation.objects.filter(incident__isnull=False).order_by("pk").first()
+    game_day = GameDay.objects.order_by("pk").first()
+    flag = RecurrenceFlag.objects.order_by("pk").first()
+    assert incident and category and fix and game_day and flag, "the demo has each kind"
+    return [
+        "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
+        f"/incidents/{incident.pk}/edit/", f"/incidents/{incident.pk}/history/",
+        "/categories/", "/categories/?sort=never_fixed", f"/categories/{category.slug}/",
+        "/remediations/", f"/remediations/{fix.pk}/", f"/remediations/{fix.pk}/edit/",
+        "/review/", "/search/?q=etcd+leader+elections", "/game-days/", "/game-days/new/",
+        f"/game-days/{game_day.pk}/", "/flags/", f"/flags/{flag.pk}/", "/account/tokens/",
+        "/audit/",
+    ]  # fmt: skip
+
+
+def test_no_main_page_is_wider_than_a_phone(page: Any) -> None:
+    call_command("load_demo", verbosity=0)
+    User.objects.create_superuser("root", "root@example.com", "password")  # every link shown
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+    too_wide = {}
+    for path in main_pages():
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        found = page.evaluate(OVERFLOW)
+        if found["scroll"] > found["width"] or found["out"]:
+            too_wide[path] = found
+    assert not too_wide, f"wider than {PHONE['width']} px: {too_wide}"
+
+
+def test_an_overdue_rows_highlight_spans_the_whole_row_on_a_phone(page: Any) -> None:
+    call_command("load_demo", verbosity=0)
+    User.objects.create_user("phone", password="password")
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "phone")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+    page.goto("/remediations/?overdue=true")
+    row = page.locator("tr.overdue").first
+    row.wait_for()
+    painted = row.evaluate(
+        """(tr) => {
+          const paint = (el) => getComputedStyle(el).backgroundColor;
+          const box = tr.getBoundingClientRect();
+          return {row: paint(tr), width: box.width, table: tr.closest('table').clientWidth};
+        }"""
+    )
+    assert painted["row"] not in ("rgba(0, 0, 0, 0)", "transparent"), painted
+    assert painted["width"] >= painted["table"] - 1, painted
