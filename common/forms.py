@@ -70,3 +70,65 @@ class BaseVersionField(forms.Form):
         instance = getattr(self, "instance", None)
         if instance is not None and instance.pk:
             self.fields["base_version"].initial = instance.version
+
+
+UNKNOWN_PERSON = "Nobody is called “{name}” in Once. Check the spelling; staff can add people."
+
+
+def person_named(name: str) -> Any:
+    """The active user called `name` (case does not matter), or None."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415  (forms load before apps)
+
+    users = get_user_model().objects.filter(is_active=True)
+    return users.filter(username=name).first() or users.filter(username__iexact=name).first()
+
+
+class PersonField(forms.CharField):
+    """A person typed by username, offered from the page's `<datalist id="people">`.
+
+    The one way a form names a person (issue 16, item 4: the remediation form and the review
+    page's rows alike): cleans to the active user of that name, case aside, or None when left
+    empty; an unknown name is refused with UNKNOWN_PERSON, whatever was typed kept.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 150)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(
+                attrs={"list": "people", "autocomplete": "off", "placeholder": "Unassigned"}
+            ),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value: Any) -> Any:
+        if hasattr(value, "get_username"):
+            return value.get_username()
+        if isinstance(value, int):  # a ModelForm's initial value is the user's id
+            found = person_by_id(value)
+            return found.get_username() if found is not None else ""
+        return value
+
+    def clean(self, value: Any) -> Any:
+        name = (super().clean(value) or "").strip()
+        if not name:
+            return None
+        person = person_named(name)
+        if person is None:
+            raise forms.ValidationError(UNKNOWN_PERSON.format(name=name), code="unknown")
+        return person
+
+
+def person_by_id(pk: int) -> Any:
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+    return get_user_model().objects.filter(pk=pk).first()
+
+
+def people() -> list[str]:
+    """The usernames a `PersonField` offers: every active user, one query."""
+    from django.contrib.auth import get_user_model  # noqa: PLC0415
+
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return list(users.values_list("username", flat=True))

@@ -4,7 +4,7 @@ from typing import Any
 
 from django import forms
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
+from common.forms import DateInput, DateTimeLocalInput, PersonField, VersionField, unix_newlines
 from common.validation import Errors, sentence
 from incidents.fields import CategoryChoiceField
 from incidents.models import FailureCategory
@@ -55,6 +55,7 @@ class RemediationFields(forms.ModelForm):
 
 class RemediationForm(RemediationFields):
     version = VersionField()
+    owner = PersonField(label="Owner", help_text="A username; leave empty for nobody yet.")
     tracker_url = forms.CharField(label="Tracker link", required=False)
     category = CategoryChoiceField(
         queryset=FailureCategory.objects.all(),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict
-from common.forms import id_of
+from common.forms import id_of, people
 from common.history import versions
 from common.permissions import writer_required, writer_required_to_change
 from common.validation import Errors
@@ -271,5 +271,6 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                 messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")
                 return redirect(remediation)
     context["form"] = form
+    context["people"] = people()  # the owner field's suggestions
     status = 409 if "conflict" in context else (400 if data is not None else 200)
     return render(request, "remediations/remediation_form.html", context, status=status)

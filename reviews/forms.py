@@ -7,7 +7,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib.auth import get_user_model
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
+from common.forms import DateInput, DateTimeLocalInput, PersonField, VersionField, unix_newlines
 from remediations.forms import RemediationFields
 from remediations.models import FlagOutcome, Remediation
 from reviews.models import ReviewMeeting
@@ -60,10 +60,11 @@ class RemediationDecisionForm(RemediationFields):
 
     The owner is typed as a username (the page offers the team in one shared <datalist>):
     a select of every user on every row would make a long agenda slow to send and render.
+    The same PersonField as the remediation form: same names, same message.
     """
 
     version = VersionField()
-    owner = forms.CharField(required=False, max_length=150, label="Owner")
+    owner = PersonField(label="Owner")
 
     class Meta:
         model = Remediation
@@ -77,15 +78,6 @@ class RemediationDecisionForm(RemediationFields):
             self.fields["owner"].initial = (
                 self.instance.owner.get_username() if self.instance.owner_id else ""
             )
-
-    def clean_owner(self) -> Any:
-        username = self.cleaned_data["owner"].strip()
-        if not username:
-            return None
-        user = get_user_model().objects.filter(username=username, is_active=True).first()
-        if user is None:
-            raise forms.ValidationError(f"Nobody is called “{username}” here.")
-        return user
 
 
 class MeetingForm(forms.ModelForm):

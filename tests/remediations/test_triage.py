@@ -255,7 +255,7 @@ def test_the_flag_page_triages_and_offers_a_follow_up(alice_client: Any, alice: 
         f"/remediations/new/?follow_up={fix.pk}&flag={flag.pk}",
         {
             "title": "Follow-up: Node-local DNS cache", "kind": "prevent", "status": "open",
-            "owner": alice.pk, "category": fix.category_id, "description": "Cache external names.",
+            "owner": alice.username, "category": fix.category_id, "description": "Cache external names.",
             "opened_at": "", "due_date": "", "tracker_url": "",
         },
     )  # fmt: skip

@@ -219,7 +219,7 @@ def test_an_unknown_owner_is_explained(
 ) -> None:
     remediation = kb["overdue"]
     response = _decide(alice_client, week, remediation, owner="mallory")
-    assert "Nobody is called “mallory” here." in response.content.decode()
+    assert "Nobody is called “mallory” in Once." in response.content.decode()
     assert Remediation.objects.get(pk=remediation.pk).owner.username == "bob"
 
 
