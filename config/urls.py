@@ -10,6 +10,7 @@ from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
 from reports import views as incident_views
+from reports.duplicates import incident_duplicate
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
 from search import views as search_views
@@ -58,9 +59,11 @@ urlpatterns = [
     path("incidents/", incident_views.incident_list, name="incident_list"),
     path("incidents/new/", incident_views.incident_create, name="incident_create"),
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
+    path("incidents/similar/", search_views.similar_panel, name="similar_panel"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
     path("incidents/<int:pk>/history/", incident_views.incident_history, name="incident_history"),
+    path("incidents/<int:pk>/duplicate/", incident_duplicate, name="incident_duplicate"),
     path("categories/", incident_views.category_tree, name="category_tree"),
     path("categories/<slug:slug>/", incident_views.category_detail, name="category_detail"),
     path("categories/<slug:slug>/edit/", incident_views.category_edit, name="category_edit"),

@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common import audit
@@ -41,7 +42,7 @@ def _has_open_flags(user: Any) -> Exists:
 
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    incidents = Incident.objects.visible_to(request.user).for_list()
+    incidents = Incident.objects.visible_to(request.user).originals().for_list()
     filterset = IncidentFilterSet(request.GET, queryset=incidents)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "incidents/incident_list.html", {"filter": filterset, "page": page})
@@ -64,9 +65,15 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    if incident.duplicate_of_id is not None:
+        # A duplicate's URL is the original's, for good (PRODUCT.md, "Writing, duplicates …").
+        return HttpResponsePermanentRedirect(
+            reverse("incident_detail", args=[incident.duplicate_of_id])
+        )
     audit.viewed(incident, request)  # a restricted incident's views are audited
     context = {
         "incident": incident,
+        "duplicates": Incident.objects.visible_to(user).filter(duplicate_of=incident),
         # "This failure mode already has open remediations: …"
         "open_remediations": Remediation.objects.visible_to(user)
         .still_open()
@@ -195,7 +202,7 @@ def category_context(request: HttpRequest) -> HttpResponse:
     exclude = id_of(request.GET.get("incident"))
     sections = []
     for category in FailureCategory.objects.filter(pk__in=ids):
-        incidents = Incident.objects.visible_to(request.user).in_category(category)
+        incidents = Incident.objects.visible_to(request.user).originals().in_category(category)
         if exclude is not None:
             incidents = incidents.exclude(pk=exclude)
         sections.append(
@@ -216,10 +223,11 @@ def category_context(request: HttpRequest) -> HttpResponse:
 
 def _visible_incident_count(user: Any) -> Count:
     """For a FailureCategory queryset: its incidents that `user` may see."""
+    originals = Q(incidents__duplicate_of__isnull=True)  # a duplicate counts as its original
     if sees_every_incident(user):
-        return Count("incidents")
+        return Count("incidents", filter=originals)
     hidden = Incident.objects.hidden_from(user).values("pk")
-    return Count("incidents", filter=~Q(incidents__in=hidden))
+    return Count("incidents", filter=originals & ~Q(incidents__in=hidden))
 
 
 @require_http_methods(["GET", "POST"])
@@ -267,7 +275,10 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("incident", "category")
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
         "children": category.children.all(),
-        "incidents": Incident.objects.visible_to(user).in_category(category).for_list()[:100],
+        "incidents": Incident.objects.visible_to(user)
+        .originals()
+        .in_category(category)
+        .for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree)
         .exclude(incident__in=hidden)
         .select_related("incident", "category"),
