@@ -83,7 +83,7 @@ ADMIN = "admin/"
 # Forms: a viewer opening one gets 403, not a form he can't save.
 FORM_PAGES = {
     "incident_create", "incident_edit", "category_edit", "remediation_create",
-    "remediation_edit", "game_day_create", "game_day_edit", "game_day_close",
+    "remediation_edit", "game_day_create", "game_day_edit", "game_day_close", "incident_duplicate",
 }  # fmt: skip
 # Pages that read query parameters they can't do without (an htmx fragment of a form).
 QUERIES = {"scenario_fixes": "?prefix=scenarios-0&scenarios-0-category=Control+plane"}
