@@ -18,7 +18,11 @@ from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
 from search.backends.base import SearchTimeout
 from search.forms import SearchForm
-from search.serializers import SearchResultSerializer, SimilarIncidentSerializer
+from search.serializers import (
+    SearchResultSerializer,
+    SimilarIncidentPageSerializer,
+    SimilarIncidentSerializer,
+)
 from search.service import search
 from search.similar import read_question, suggest
 
@@ -141,7 +145,7 @@ class SimilarIncidentsView(APIView):
             OpenApiParameter("offset", int, description="Skip this many."),
         ],
         responses={
-            200: SimilarIncidentSerializer(many=True),
+            200: SimilarIncidentPageSerializer,
             400: OpenApiResponse(description="A bad parameter: the reasons, by parameter."),
             503: OpenApiResponse(description="The search took too long; narrow it."),
         },

@@ -54,3 +54,12 @@ class SimilarIncidentSerializer(serializers.Serializer):
     )
     categories = serializers.ListField(child=serializers.CharField())
     why = WhySerializer(help_text="What it shares with the incident described.")
+
+
+class SimilarIncidentPageSerializer(serializers.Serializer):
+    """A page of suggestions, as every list answers: `{"count", "next", "previous", "results"}`."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SimilarIncidentSerializer(many=True)
