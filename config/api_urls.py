@@ -11,7 +11,7 @@ from incidents.api import ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
 from reports.api import CategoryViewSet, IncidentViewSet
 from reviews.api import ReviewAgendaView
-from search.api import SearchViewSet
+from search.api import SearchViewSet, SimilarIncidentsView
 
 
 class Router(DefaultRouter):
@@ -36,6 +36,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("search/", SearchViewSet.as_view({"get": "list"}), name="api-search"),
+    # Before the router: its incidents/<pk>/ would take "similar" for an id.
+    path("incidents/similar/", SimilarIncidentsView.as_view(), name="api-similar-incidents"),
     re_path(r"^review/(?P<week>\d{4}-W\d{2})/$", ReviewAgendaView.as_view(), name="api-review"),
     *router.urls,
     re_path(r"^.*$", NoSuchEndpoint.as_view()),

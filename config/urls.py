@@ -12,6 +12,7 @@ from remediations import views as remediation_views
 from reports import dialogs, image_views
 from reports import drafts as draft_views
 from reports import views as incident_views
+from reports.duplicates import incident_duplicate
 from reports.markdown_views import incident_markdown
 from reviews import views as review_views
 from reviews.weeks import WeekLabel
@@ -63,6 +64,7 @@ urlpatterns = [
     path("incidents/category-context/", incident_views.category_context, name="category_context"),
     path("incidents/add-failure-mode/", dialogs.add_failure_mode, name="add_failure_mode"),
     path("people/add/", account_views.person_add, name="person_add"),
+    path("incidents/similar/", search_views.similar_panel, name="similar_panel"),
     path("incidents/<int:pk>/", incident_views.incident_detail, name="incident_detail"),
     path("incidents/<int:pk>.md", incident_markdown, name="incident_markdown"),
     path("incidents/<int:pk>/edit/", incident_views.incident_edit, name="incident_edit"),
@@ -86,6 +88,7 @@ urlpatterns = [
         image_views.image_file,
         name="incident_image",
     ),
+    path("incidents/<int:pk>/duplicate/", incident_duplicate, name="incident_duplicate"),
     path("categories/", incident_views.category_tree, name="category_tree"),
     path("categories/<slug:slug>/", incident_views.category_detail, name="category_detail"),
     path("categories/<slug:slug>/edit/", incident_views.category_edit, name="category_edit"),

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from common import audit, changes
 from common.concurrency import claim_version, save_versioned
 from common.roles import require_staff, require_writer
+from common.validation import Errors
 from incidents import images
 from incidents.models import (
     PATH_SEPARATOR,
@@ -22,7 +23,7 @@ from incidents.models import (
     TimelineEntry,
     Visibility,
 )
-from incidents.records import INCIDENT_FIELDS
+from incidents.records import INCIDENT_FIELDS, MAX_CAUSES, MAX_TIMELINE, clean_duplicate_of
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -269,12 +270,16 @@ def save_incident(
     """
     require_writer(by)
     cache = cache or CategoryCache()
-    if incident.pk and same_record(record_of(incident), record):
+    # `duplicate_of` (an id, from clean_duplicate_of) is optional: left out, it stays as stored.
+    duplicate_of = record.get("duplicate_of", incident.duplicate_of_id)
+    marked = duplicate_of != incident.duplicate_of_id
+    if incident.pk and not marked and same_record(record_of(incident), record):
         return incident  # nothing changed: no new version, no history entry, no conflict
     seen_by = _visibility_of(incident.pk) if incident.pk else None  # for the audit log
     with transaction.atomic():
         for name in INCIDENT_FIELDS:
             setattr(incident, name, record[name])
+        incident.duplicate_of_id = duplicate_of
         save_versioned(incident, by=by, expected_version=expected_version, creator_field="author")
         incident.categories.set([cache.category(path) for path in record["categories"]])
         incident.services.set(cache.services(record["services"]))
@@ -297,9 +302,97 @@ def save_incident(
         latest = incident.history.order_by("-history_id").values_list("history_id", flat=True)[:1]
         incident.history.filter(history_id__in=list(latest)).update(parts=parts_of(record))
         images.bind_pending(incident, record["body"], by=by)  # pictures of a new report
-        changes.incidents_changed([incident.pk])
+        changed = [incident.pk]
+        if marked and duplicate_of is not None:
+            changed += _repoint_duplicates(incident, duplicate_of)
+        changes.incidents_changed(changed)
         _audit_visibility(incident, seen_by, by=by)
     return incident
+
+
+def _repoint_duplicates(incident: Incident, original_id: int) -> list[int]:
+    """Incidents marked as duplicates of `incident`, now a duplicate itself, are marked as
+    duplicates of its original: no chains. Each is a new version, saved by the system."""
+    moved = []
+    for duplicate in Incident.objects.filter(duplicate_of=incident).exclude(pk=original_id):
+        duplicate.duplicate_of_id = original_id
+        save_versioned(
+            duplicate, by=None, expected_version=duplicate.version, creator_field="author"
+        )
+        _keep_parts(duplicate)
+        moved.append(duplicate.pk)
+    return moved
+
+
+def _keep_parts(incident: Incident) -> None:
+    """Copy the parts of the previous version onto the newest history record (a save that
+    changed only a field keeps the parts as they were)."""
+    rows = list(incident.history.order_by("-history_id").values_list("history_id", "parts")[:2])
+    if len(rows) == 2:
+        incident.history.filter(history_id=rows[0][0]).update(parts=rows[1][1])
+
+
+def mark_duplicate(
+    incident: Incident,
+    original: Any,
+    *,
+    by: User | None,
+    expected_version: int | None,
+    carry_timeline: bool = False,
+    carry_causes: bool = False,
+) -> Incident:
+    """Mark `incident` as a duplicate of `original` (an id or "INC-42"), or un-mark it (None).
+
+    The incident then leaves lists, search and the review agenda, and its page redirects to
+    the original, which lists it (PRODUCT.md, "Writing, duplicates and importing Markdown").
+    With `carry_timeline` / `carry_causes`, its timeline entries and causes are added to the
+    original's (those it already has are not repeated), as a new version of the original.
+
+    Raises RecordInvalid when `original` is the incident itself, a cycle, unknown or hidden
+    from `by` (incidents.records.clean_duplicate_of), StaleVersion when the incident changed
+    since `expected_version`, and PermissionDenied for a viewer.
+    """
+    require_writer(by)
+    errors = Errors()
+    target = clean_duplicate_of(original, ("duplicate_of",), errors, by=by, incident=incident)
+    errors.raise_if_any()
+    with transaction.atomic():
+        save_incident(
+            incident,
+            {**record_of(incident), "duplicate_of": target},
+            by=by,
+            expected_version=expected_version,
+        )
+        if target is not None and (carry_timeline or carry_causes):
+            _carry_over(incident, target, by=by, timeline=carry_timeline, causes=carry_causes)
+    return incident
+
+
+def _carry_over(
+    duplicate: Incident, original_id: int, *, by: User | None, timeline: bool, causes: bool
+) -> None:
+    original = Incident.objects.select_for_update().get(pk=original_id)
+    record = record_of(original)
+    theirs = record_of(duplicate)
+    errors = Errors()
+    if timeline:
+        for entry in theirs["timeline"]:
+            if entry not in record["timeline"]:
+                record["timeline"].append(entry)
+        record["timeline"].sort(key=lambda e: e["at"])
+        if len(record["timeline"]) > MAX_TIMELINE:
+            errors.add(
+                ("carry_timeline",),
+                f"The original would have more than {MAX_TIMELINE} timeline entries.",
+            )
+    if causes:
+        for cause in theirs["causes"]:
+            if cause not in record["causes"]:
+                record["causes"].append(cause)
+        if len(record["causes"]) > MAX_CAUSES:
+            errors.add(("carry_causes",), f"The original would have more than {MAX_CAUSES} causes.")
+    errors.raise_if_any()
+    save_incident(original, record, by=by, expected_version=original.version)
 
 
 # --- The audit log: who may see an incident (PRODUCT.md, "/audit/ lists … changes of

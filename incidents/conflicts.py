@@ -243,4 +243,18 @@ def incident_versions(incident: Incident) -> list[Version]:
             old, new = before.get(key, []), after.get(key, [])
             if old != new:
                 by_number[n].changes.append(change(key, old, new))
+    _duplicate_changes(incident, by_number)
     return result
+
+
+def _duplicate_changes(incident: Incident, by_number: list[Version]) -> None:
+    """ "Duplicate of: — → INC-7" on the versions that marked or un-marked the incident."""
+    marks = list(
+        incident.history.order_by("history_date", "history_id").values_list(
+            "duplicate_of_id", flat=True
+        )
+    )
+    for n in range(1, min(len(marks), len(by_number))):
+        if marks[n] != marks[n - 1]:
+            old, new = (f"INC-{pk}" if pk else "—" for pk in (marks[n - 1], marks[n]))
+            by_number[n].changes.append(FieldChange(label="Duplicate of", before=old, after=new))

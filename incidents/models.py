@@ -28,8 +28,9 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         classified in it or below it, directly or through a cause, each counted once.
 
         The one definition of "a failure mode's incidents" (issue 16, item 1): the same set as
-        `Incident.objects.in_category`, which the category page lists, so the tree, the
-        sorted standings and the page agree. One correlated subquery per row, no N+1.
+        `Incident.objects.originals().in_category`, which the category page lists, so the
+        tree, the sorted standings and the page agree (duplicates are not counted). One
+        correlated subquery per row, no N+1.
         """
 
         # Paths are compared as "is this path, or starts with it and the separator".
@@ -43,6 +44,7 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         through_causes = Cause.objects.filter(inside("category__path"))
         counted = (
             Incident.objects.visible_to(user)
+            .originals()  # a duplicate is counted as its original
             .filter(
                 Q(pk__in=direct.values("incident_id"))
                 | Q(pk__in=through_causes.values("incident_id"))
@@ -194,6 +196,12 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             Q(id__in=direct.values("incident_id")) | Q(id__in=through_causes.values("incident_id"))
         )
 
+    def originals(self) -> IncidentQuerySet:
+        """Leaves out incidents marked as a duplicate of another: lists, search, counts and
+        the review agenda show the original only (PRODUCT.md, "Writing, duplicates and
+        importing Markdown")."""
+        return self.filter(duplicate_of__isnull=True)
+
     def for_list(self) -> IncidentQuerySet:
         """What list pages show, in a fixed number of queries."""
         return self.select_related("author").prefetch_related("categories", "services")
@@ -250,6 +258,11 @@ class Incident(VersionedModel):
     access_groups = models.ManyToManyField(
         "auth.Group", blank=True, related_name="restricted_incidents"
     )
+    # The original this incident repeats ("Mark as duplicate of…"); always a root: an original
+    # is never itself a duplicate (incidents.records.clean_duplicate_of). Part of the version.
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -281,6 +294,9 @@ class Incident(VersionedModel):
             ),
             models.CheckConstraint(
                 condition=Q(visibility__in=Visibility.values), name="incident_visibility_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=F("id")), name="incident_not_duplicate_of_itself"
             ),
             models.CheckConstraint(
                 condition=Q(detected_at__isnull=True) | Q(detected_at__gte=F("started_at")),

@@ -208,6 +208,10 @@ def clean_incident(
     record["visibility"], record["access_groups"] = clean_access(
         raw, errors, by=by, incident=incident
     )
+    if "duplicate_of" in raw:  # left out: the stored value stays (imports, the edit form)
+        record["duplicate_of"] = clean_duplicate_of(
+            raw["duplicate_of"], ("duplicate_of",), errors, by=by, incident=incident
+        )
     return record
 
 
@@ -286,6 +290,51 @@ def clean_timeline_at(
         )
         return clean_moment(moment, path, errors, required=True)
     return clean_moment(value, path, errors, required=True)
+
+
+def clean_duplicate_of(
+    value: Any, path: Path, errors: Errors, *, by: Any = None, incident: Incident | None = None
+) -> int | None:
+    """The id of the original an incident repeats, or None (not a duplicate).
+
+    `value` is an id, "INC-42", or None/"" to un-mark. The original must be an incident `by`
+    may see (one hidden from them is refused like one that doesn't exist), not the incident
+    itself, and never a chain: naming a duplicate names its original instead, and naming one
+    of this incident's own duplicates (a cycle) is refused. A value left as stored is kept
+    without these checks (an edit by someone who no longer sees the original still saves).
+    PRODUCT.md, "Writing, duplicates and importing Markdown".
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.strip().upper().startswith("INC-"):
+        value = value.strip()[4:]
+    text = str(value).strip() if isinstance(value, (int, str)) and value is not True else ""
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        errors.add(path, "must be an incident id (a number) or null.")
+        return None
+    pk = int(text)
+    if incident is not None and incident.pk and pk == incident.duplicate_of_id:
+        return pk
+    if incident is not None and incident.pk == pk:
+        errors.add(path, "An incident can't be a duplicate of itself.")
+        return None
+    visible = Incident.objects.visible_to(by)
+    found = visible.filter(pk=pk).values_list("duplicate_of_id", flat=True)
+    if not found.exists():
+        errors.add(path, f"names no incident you can see (INC-{pk}).")
+        return None
+    root = found.first() or pk  # INC-pk is itself a duplicate: point to its original
+    if incident is not None and incident.pk == root:
+        errors.add(
+            path,
+            f"INC-{pk} is already a duplicate of this incident: marking this one a duplicate "
+            "of it would make a cycle.",
+        )
+        return None
+    if root != pk and not visible.filter(pk=root).exists():
+        errors.add(path, f"INC-{pk} is a duplicate of an incident you can't see.")
+        return None
+    return root
 
 
 def clean_access(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
@@ -15,7 +15,7 @@ from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
 from incidents.actions import delete_category
 from incidents.filters import IncidentListFilterSet
-from incidents.models import Cause, FailureCategory, Incident
+from incidents.models import Cause, FailureCategory, Incident, IncidentQuerySet
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
 from reports.serializers import IncidentSerializer, TestedCategorySerializer
 
@@ -36,6 +36,12 @@ class IncidentViewSet(
         incident = self.get_object()
         audit.viewed(incident, request)  # a restricted incident's views are audited
         return Response(self.get_serializer(incident).data)
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.action == "list":
+            # A duplicate leaves the list; it is still read, and un-marked, at its own URL.
+            queryset = cast(IncidentQuerySet, queryset).originals()
+        return super().filter_queryset(queryset)
 
     def get_queryset(self) -> QuerySet[Incident]:
         """The incidents the caller may see (others answer 404), with what the serializer

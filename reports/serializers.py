@@ -117,6 +117,13 @@ class IncidentSerializer(serializers.ModelSerializer):
     author = serializers.CharField(
         source="author.username", read_only=True, default=None, allow_null=True
     )
+    duplicate_of = serializers.IntegerField(
+        source="duplicate_of_id", allow_null=True, required=False,
+        help_text="The id of the original this incident repeats, or null. Set it to mark the "
+        "incident a duplicate (it then leaves lists, search and the review agenda), null to "
+        "un-mark it. Naming a duplicate names its original; itself, a cycle, or an incident "
+        "you can't see is refused (400).",
+    )  # fmt: skip
     linked_remediations = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
     open_flags = serializers.SerializerMethodField()
@@ -128,7 +135,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "severity", "status", "started_at", "detected_at", "resolved_at", "categories",
             "services", "causes", "timeline", "remediations", "source_url", "author",
             "created_at", "updated_at", "linked_remediations", "open_flags", "visibility",
-            "access_groups", "warnings",
+            "access_groups", "warnings", "duplicate_of",
         ]  # fmt: skip
         read_only_fields = ["created_at", "updated_at"]
         extra_kwargs = {
@@ -167,7 +174,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Send a JSON object with the incident's fields."]}
             )
-        writable = set(IncidentRecordFields)
+        writable = {*IncidentRecordFields, "duplicate_of"}
         given = {key: value for key, value in data.items() if key in writable}
         if self.instance is not None:
             if "remediations" in given:

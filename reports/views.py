@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from common import audit
@@ -44,7 +45,7 @@ def _has_open_flags(user: Any) -> Exists:
 
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    incidents = Incident.objects.visible_to(request.user).for_list()
+    incidents = Incident.objects.visible_to(request.user).originals().for_list()
     filterset = IncidentListFilterSet(request.GET, queryset=incidents)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page, "sort_columns": _sort_columns(request)}
@@ -99,12 +100,18 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
+    if incident.duplicate_of_id is not None:
+        # A duplicate's URL is the original's, for good (PRODUCT.md, "Writing, duplicates …").
+        return HttpResponsePermanentRedirect(
+            reverse("incident_detail", args=[incident.duplicate_of_id])
+        )
     audit.viewed(incident, request)  # a restricted incident's views are audited
     story, reflection = split_report(incident.body)
     context = {
         "incident": incident,
         "story": story,
         "reflection": reflection,
+        "duplicates": Incident.objects.visible_to(user).filter(duplicate_of=incident),
         # "This failure mode already has open remediations: …"
         "open_remediations": Remediation.objects.visible_to(user)
         .still_open()
@@ -278,7 +285,7 @@ def category_context(request: HttpRequest) -> HttpResponse:
     exclude = id_of(request.GET.get("incident"))
     sections = []
     for category in FailureCategory.objects.filter(pk__in=ids):
-        incidents = Incident.objects.visible_to(request.user).in_category(category)
+        incidents = Incident.objects.visible_to(request.user).originals().in_category(category)
         if exclude is not None:
             incidents = incidents.exclude(pk=exclude)
         sections.append(
@@ -344,7 +351,10 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("incident", "category")
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
         "children": category.children.all(),
-        "incidents": Incident.objects.visible_to(user).in_category(category).for_list()[:100],
+        "incidents": Incident.objects.visible_to(user)
+        .originals()
+        .in_category(category)
+        .for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree)
         .exclude(incident__in=hidden)
         .select_related("incident", "category"),

@@ -161,7 +161,9 @@ def _section(queryset: QuerySet[Any]) -> Section:
 def build(week: Week, *, viewer: Any) -> Agenda:
     """The week's agenda as `viewer` may see it (None: the system, which sees everything)."""
     hidden = Incident.objects.hidden_from(viewer).values("pk")
-    incidents = Incident.objects.exclude(pk__in=hidden).only(
+    # A duplicate leaves the agenda: its original is reviewed (PRODUCT.md, "Writing, …").
+    originals = Incident.objects.originals()
+    incidents = originals.exclude(pk__in=hidden).only(
         "pk", "title", "severity", "status", "started_at", "detected_at", "resolved_at", "version"
     )
     remediations = Remediation.objects.select_related("owner", "category").only(
@@ -368,6 +370,7 @@ def _trends(weeks: list[Week], hidden: QuerySet[Any]) -> list[Trend]:
         Incident.categories.through.objects.filter(  # type: ignore[misc]
             incident__started_at__gte=weeks[0].starts_at,
             incident__started_at__lt=weeks[-1].ends_at,
+            incident__duplicate_of__isnull=True,  # a duplicate counts once, as its original
         )
         .exclude(incident__in=hidden)
         .annotate(week=TruncWeek("incident__started_at"))

@@ -10,14 +10,21 @@ from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from common.api import Pagination
+from common.validation import Errors
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
 from search.backends.base import SearchTimeout
 from search.forms import SearchForm
-from search.serializers import SearchResultSerializer
+from search.serializers import (
+    SearchResultSerializer,
+    SimilarIncidentPageSerializer,
+    SimilarIncidentSerializer,
+)
 from search.service import search
+from search.similar import read_question, suggest
 
 TIMEOUT_MESSAGE = "The search took too long. Add words or filters to narrow it, and try again."
 
@@ -106,3 +113,55 @@ class SearchViewSet(viewsets.GenericViewSet):
             {"path": c.path, "url": c.get_absolute_url()} for c in found.failure_modes
         ]
         return response
+
+
+class SimilarPagination(Pagination):
+    default_limit = 10
+    max_limit = 100
+
+
+class SimilarIncidentsView(APIView):
+    """GET /api/incidents/similar/: "have we seen this before?" (PRODUCT.md, "Writing,
+    duplicates and importing Markdown")."""
+
+    pagination_class = SimilarPagination
+
+    @extend_schema(
+        operation_id="similar_incidents",
+        parameters=[
+            OpenApiParameter("title", str, description="The title being written."),
+            OpenApiParameter("summary", str, description="The summary being written."),
+            OpenApiParameter(
+                "categories",
+                str,
+                description="Failure category ids, repeated or comma-separated (as the "
+                "incident list's `category` filter takes them).",
+            ),
+            OpenApiParameter("services", str, description="Service names, comma-separated."),
+            OpenApiParameter(
+                "exclude", int, description="The id of the incident being edited: never itself."
+            ),
+            OpenApiParameter("limit", int, description="At most this many (default 10, max 100)."),
+            OpenApiParameter("offset", int, description="Skip this many."),
+        ],
+        responses={
+            200: SimilarIncidentPageSerializer,
+            400: OpenApiResponse(description="A bad parameter: the reasons, by parameter."),
+            503: OpenApiResponse(description="The search took too long; narrow it."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """Past incidents you may see that look like the one described, most alike first,
+        each with why it matches. Duplicates and `exclude` are never suggested; without a
+        title, summary or category the list is empty."""
+        errors = Errors()
+        question = read_question(request.query_params, errors)
+        if errors:
+            raise ValidationError(errors.as_nested())
+        paginator = SimilarPagination()
+        try:
+            suggestions = suggest(question, viewer=request.user)
+        except SearchTimeout:
+            return Response({"detail": TIMEOUT_MESSAGE}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        page = paginator.paginate_queryset(suggestions, request, view=self)
+        return paginator.get_paginated_response(SimilarIncidentSerializer(page, many=True).data)

@@ -66,9 +66,12 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
 
     documents = []
     now = timezone.now()
-    for incident_id, title, incident_summary, incident_body in Incident.objects.filter(
-        pk__in=incident_ids
-    ).values_list("pk", "title", "summary", "body"):
+    # A duplicate has no document: it leaves search (PRODUCT.md, "Writing, duplicates …").
+    for incident_id, title, incident_summary, incident_body in (
+        Incident.objects.originals()
+        .filter(pk__in=incident_ids)
+        .values_list("pk", "title", "summary", "body")
+    ):
         documents.append(
             SearchDocument(
                 incident_id=incident_id,
@@ -99,6 +102,8 @@ def refresh(incident_ids: Iterable[int]) -> int:
     for chunk in _chunks(ids):
         documents = build_documents(chunk)
         with transaction.atomic():
+            duplicates = Incident.objects.filter(pk__in=chunk, duplicate_of__isnull=False)
+            SearchDocument.objects.filter(incident_id__in=duplicates.values("pk")).delete()
             SearchDocument.objects.bulk_create(
                 documents,
                 update_conflicts=True,
@@ -122,7 +127,7 @@ def refresh(incident_ids: Iterable[int]) -> int:
 def rebuild_all(progress: Callable[[int, int], None] | None = None) -> int:
     """Rebuild every document (and drop those of deleted incidents); reports progress."""
     ids = list(Incident.objects.order_by("pk").values_list("pk", flat=True))
-    SearchDocument.objects.exclude(incident_id__in=Incident.objects.all()).delete()
+    SearchDocument.objects.exclude(incident_id__in=Incident.objects.originals()).delete()
     done = 0
     for chunk in _chunks(ids, CHUNK * 4):
         done += refresh(chunk)

@@ -7,11 +7,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from common.api import MAX_OFFSET
+from common.validation import Errors
 from incidents.filters import IncidentFilterSet
 from incidents.models import Incident
 from search.backends.base import SearchTimeout
 from search.forms import SearchForm
 from search.service import search
+from search.similar import read_question, suggest
 
 PAGE_SIZE = 20
 # Past this the offset would not fit the database's 64-bit OFFSET; such a page is empty anyway.
@@ -58,3 +60,24 @@ def search_page(request: HttpRequest) -> HttpResponse:
         next_page=page + 1 if page * PAGE_SIZE < found.count else None,
     )
     return render(request, "search/search.html", context)
+
+
+PANEL_SHOWN = 5
+
+
+@require_GET
+def similar_panel(request: HttpRequest) -> HttpResponse:
+    """The incident form's side panel: "have we seen this before?", as the title, summary and
+    failure modes are typed (the form's own field names: `services_text`, `incident`)."""
+    errors = Errors()
+    params = request.GET.copy()
+    params.setlist("exclude", [request.GET.get("incident", "")])
+    question = read_question(params, errors, services_key="services_text")
+    context: dict[str, object] = {"asked": bool(question), "incident_id": question.exclude}
+    if errors:  # typed text the form will refuse anyway: say nothing rather than fail
+        return render(request, "search/_similar.html", {**context, "asked": False})
+    try:
+        context["suggestions"] = suggest(question, viewer=request.user)[:PANEL_SHOWN]
+    except SearchTimeout:
+        context["timed_out"] = True
+    return render(request, "search/_similar.html", context)

@@ -252,6 +252,7 @@ def extra_paths(world: World) -> list[str]:
         f"/game-days/new/?fix={w.hidden_fix.pk}",
         "/game-days/fixes/?prefix=scenarios-0&scenarios-0-category=Storage%20%3E%20Disks"
         f"&scenarios-0-verifies={w.hidden_fix.pk}&scenarios-0-verifies={w.scenario_fix.pk}",
+        f"/incidents/similar/?title={CANARY}&categories={w.category.pk}",
     ]
 
 
@@ -361,6 +362,7 @@ def _api_extra(world: World) -> list[str]:
     w = world
     return [
         f"/api/incidents/?category={w.category.pk}",
+        f"/api/incidents/similar/?title={CANARY}&summary={CANARY}&categories={w.category.pk}",
         f"/api/flags/?incident={w.restricted.pk}",
         f"/api/flags/?remediation={w.public_fix.pk}",
         f"/api/flags/?category={w.category.pk}",
@@ -457,6 +459,7 @@ def test_no_count_betrays_the_hidden_incident(
         f"/remediations/{w.public_fix.pk}/", f"/remediations/{w.open_fix.pk}/",
         f"/incidents/{w.public.pk}/", f"/game-days/{w.game_day.pk}/",
         f"/incidents/category-context/?categories={w.category.pk}",
+        f"/incidents/similar/?title={CANARY}&categories={w.category.pk}",
     ]  # fmt: skip
     api = [
         p for p in _api_paths(charlie_client, w) + _api_extra(w)

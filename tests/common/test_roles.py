@@ -83,7 +83,7 @@ ADMIN = "admin/"
 # Forms: a viewer opening one gets 403, not a form he can't save.
 FORM_PAGES = {
     "incident_create", "incident_edit", "category_edit", "remediation_create",
-    "remediation_edit", "game_day_create", "game_day_edit", "game_day_close",
+    "remediation_edit", "game_day_create", "game_day_edit", "game_day_close", "incident_duplicate",
     "add_failure_mode", "person_add",  # the incident form's in-place dialogs
 }  # fmt: skip
 # Writes only staff make: a writer who isn't staff is refused too (tests/accounts).

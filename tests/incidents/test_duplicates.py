@@ -1,0 +1,264 @@
+"""Marking an incident as a duplicate of another (PRODUCT.md, "Writing, duplicates and
+importing Markdown"; issue 15, item 5): it leaves lists, search, counts and the review agenda,
+its URL redirects permanently to the original, which lists it; un-marking brings it back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from common.validation import RecordInvalid
+from incidents.actions import mark_duplicate
+from incidents.models import FailureCategory, Incident, Visibility
+from tests.search.helpers import store
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kb(django_capture_on_commit_callbacks: Any) -> Any:
+    return lambda title, **fields: store(django_capture_on_commit_callbacks, title, **fields)
+
+
+@pytest.fixture
+def original(kb: Any) -> Incident:
+    return kb(
+        "Payments API returned 502 for an hour",
+        summary="The load balancer lost its targets.",
+        categories=["Networking > Load balancing"],
+        causes=[{"kind": "trigger", "description": "Target group emptied by a deploy"}],
+        timeline=[{"at": "2024-01-10T10:05:00Z", "text": "502s start"}],
+    )
+
+
+@pytest.fixture
+def copy(kb: Any) -> Incident:
+    return kb(
+        "Checkout zebrafinch errors",
+        summary="Zebrafinch: the payments API answered 502.",
+        categories=["Networking > Load balancing"],
+        causes=[{"kind": "root_cause", "description": "Health checks pointed at the wrong port"}],
+        timeline=[{"at": "2024-01-10T10:07:00Z", "text": "Support sees zebrafinch tickets"}],
+    )
+
+
+def mark(client: Client, incident: Incident, **data: Any) -> Any:
+    incident.refresh_from_db()
+    return client.post(
+        f"/incidents/{incident.pk}/duplicate/", {"version": incident.version, **data}
+    )
+
+
+def api_mark(client: Client, incident: Incident, value: Any) -> Any:
+    incident.refresh_from_db()
+    return client.patch(
+        f"/api/incidents/{incident.pk}/",
+        {"version": incident.version, "duplicate_of": value},
+        content_type="application/json",
+    )
+
+
+def test_marking_from_the_page_carries_the_timeline_and_causes_over(
+    alice_client: Client, original: Incident, copy: Incident,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = mark(
+            alice_client, copy, original=f"INC-{original.pk}", carry_timeline="on",
+            carry_causes="on",
+        )  # fmt: skip
+    assert response.status_code == 302 and response["Location"] == f"/incidents/{original.pk}/"
+    copy.refresh_from_db()
+    assert copy.duplicate_of_id == original.pk
+    assert sorted(t.text for t in original.timeline.all()) == [
+        "502s start", "Support sees zebrafinch tickets",
+    ]  # fmt: skip
+    assert sorted(c.description for c in original.causes.all()) == [
+        "Health checks pointed at the wrong port", "Target group emptied by a deploy",
+    ]  # fmt: skip
+    # The original's page lists its duplicate.
+    page = alice_client.get(f"/incidents/{original.pk}/").content.decode()
+    assert "Duplicates of this incident" in page and f"INC-{copy.pk} Checkout zebrafinch" in page
+
+
+def test_without_the_checkboxes_nothing_is_carried_over(
+    alice_client: Client, original: Incident, copy: Incident
+) -> None:
+    assert mark(alice_client, copy, original=str(original.pk)).status_code == 302
+    assert [t.text for t in original.timeline.all()] == ["502s start"]
+    assert original.causes.count() == 1
+
+
+def test_a_duplicates_url_redirects_permanently_to_the_original(
+    alice_client: Client, charlie_client: Client, original: Incident, copy: Incident, alice: User
+) -> None:
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    response = alice_client.get(f"/incidents/{copy.pk}/")
+    assert response.status_code == 301
+    assert response["Location"] == f"/incidents/{original.pk}/"
+    # Its edit page and history still answer: that is where it is un-marked.
+    assert alice_client.get(f"/incidents/{copy.pk}/edit/").status_code == 200
+
+
+def test_a_hidden_duplicate_still_answers_404_to_outsiders(
+    charlie_client: Client, original: Incident, copy: Incident, alice: User
+) -> None:
+    Incident.objects.filter(pk=copy.pk).update(visibility=Visibility.RESTRICTED, author=alice)
+    copy.refresh_from_db()
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    assert charlie_client.get(f"/incidents/{copy.pk}/").status_code == 404
+    assert f"INC-{copy.pk}" not in charlie_client.get(f"/incidents/{original.pk}/").content.decode()
+
+
+def test_the_duplicate_leaves_lists_search_counts_and_the_agenda(
+    alice_client: Client, original: Incident, copy: Incident, alice: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    def everywhere() -> dict[str, bool]:
+        category = FailureCategory.objects.get(path="Networking > Load balancing")
+        agenda = alice_client.get("/api/review/2024-W02/").json()
+        return {
+            "list": f"INC-{copy.pk}<" in alice_client.get("/incidents/").content.decode()
+            or f"/incidents/{copy.pk}/" in alice_client.get("/incidents/").content.decode(),
+            "api list": copy.pk
+            in [i["id"] for i in alice_client.get("/api/incidents/?limit=200").json()["results"]],
+            "search": copy.pk
+            in [r["id"] for r in alice_client.get("/api/search/?q=zebrafinch").json()["results"]],
+            "search page": "Checkout zebrafinch"
+            in alice_client.get("/search/?q=zebrafinch").content.decode(),
+            "agenda": copy.pk in [i["id"] for i in agenda["new_incidents"]],
+            "category": f"/incidents/{copy.pk}/"
+            in alice_client.get(category.get_absolute_url()).content.decode(),
+        }
+
+    assert all(everywhere().values()), everywhere()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_mark(alice_client, copy, original.pk).status_code == 200
+    assert not any(everywhere().values()), everywhere()
+    assert original.pk in [
+        r["id"] for r in alice_client.get("/api/search/?q=payments").json()["results"]
+    ]
+    # Un-marking brings it back everywhere, and its page answers again.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_mark(alice_client, copy, None)
+    assert response.status_code == 200 and response.json()["duplicate_of"] is None
+    assert all(everywhere().values()), everywhere()
+    assert alice_client.get(f"/incidents/{copy.pk}/").status_code == 200
+
+
+def test_the_category_tree_counts_a_duplicate_once(
+    alice_client: Client, original: Incident, copy: Incident, alice: User
+) -> None:
+    category = FailureCategory.objects.get(path="Networking > Load balancing")
+    from reports.views import _visible_incident_count
+
+    def count() -> int:
+        counted = FailureCategory.objects.annotate(n=_visible_incident_count(alice))
+        return counted.get(pk=category.pk).n
+
+    assert count() == 2
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    assert count() == 1
+
+
+def test_the_api_reads_and_writes_duplicate_of(
+    alice_client: Client, original: Incident, copy: Incident
+) -> None:
+    assert alice_client.get(f"/api/incidents/{copy.pk}/").json()["duplicate_of"] is None
+    response = api_mark(alice_client, copy, original.pk)
+    assert response.status_code == 200, response.json()
+    assert response.json()["duplicate_of"] == original.pk
+    assert alice_client.get(f"/api/incidents/{copy.pk}/").json()["duplicate_of"] == original.pk
+
+
+@pytest.fixture
+def hidden(kb: Any, bob: User) -> Incident:
+    incident = kb("A secret outage")
+    group = Group.objects.create(name="Security")
+    bob.groups.add(group)
+    Incident.objects.filter(pk=incident.pk).update(visibility=Visibility.RESTRICTED)
+    incident.access_groups.set([group])
+    return incident
+
+
+@pytest.mark.parametrize("case", ["self", "cycle", "unknown", "hidden", "word"])
+def test_the_api_and_the_page_refuse_a_bad_original_with_the_same_reason(
+    alice: User, alice_client: Client, original: Incident, copy: Incident, hidden: Incident,
+    case: str,
+) -> None:  # fmt: skip
+    if case == "cycle":
+        mark_duplicate(original, copy.pk, by=alice, expected_version=original.version)
+    value: Any = {
+        "self": copy.pk, "cycle": original.pk, "unknown": 987654321, "hidden": hidden.pk,
+        "word": "the payments one",
+    }[case]  # fmt: skip
+    response = api_mark(alice_client, copy, value)
+    assert response.status_code == 400
+    reason = response.json()["duplicate_of"][0]
+    page = mark(alice_client, copy, original=str(value))
+    assert page.status_code == 400
+    assert reason in page.content.decode().replace("&#x27;", "'").replace("&quot;", '"')
+    copy.refresh_from_db()
+    assert copy.duplicate_of_id is None
+    if case in ("unknown", "hidden"):  # a hidden incident is refused like one that doesn't exist
+        assert "names no incident you can see" in reason
+        assert "secret" not in reason.lower()
+
+
+def test_naming_a_duplicate_points_to_its_original_and_no_chain_is_left(
+    alice: User, kb: Any, original: Incident, copy: Incident
+) -> None:
+    third = kb("Payments 502 once more")
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    mark_duplicate(third, copy.pk, by=alice, expected_version=third.version)
+    third.refresh_from_db()
+    assert third.duplicate_of_id == original.pk
+    # The original found to repeat an older incident: its duplicates follow it there.
+    older = kb("Payments 502 in 2019", started_at="2019-05-01T10:00:00Z")
+    original.refresh_from_db()
+    mark_duplicate(original, older.pk, by=alice, expected_version=original.version)
+    assert set(Incident.objects.filter(duplicate_of=older).values_list("pk", flat=True)) == {
+        original.pk, copy.pk, third.pk,
+    }  # fmt: skip
+    assert not Incident.objects.filter(duplicate_of=original).exists()
+
+
+def test_viewers_cannot_mark_duplicates(
+    victor_client: Client, victor: User, original: Incident, copy: Incident
+) -> None:
+    assert mark(victor_client, copy, original=str(original.pk)).status_code == 403
+    assert api_mark(victor_client, copy, original.pk).status_code == 403
+    with pytest.raises(Exception):  # noqa: B017 - PermissionDenied, whatever the way in
+        mark_duplicate(copy, original.pk, by=victor, expected_version=copy.version)
+    copy.refresh_from_db()
+    assert copy.duplicate_of_id is None
+
+
+def test_a_stale_version_changes_nothing(
+    alice_client: Client, original: Incident, copy: Incident
+) -> None:
+    response = alice_client.post(
+        f"/incidents/{copy.pk}/duplicate/", {"version": copy.version + 5, "original": original.pk}
+    )
+    assert response.status_code == 409
+    copy.refresh_from_db()
+    assert copy.duplicate_of_id is None
+
+
+def test_history_shows_the_marking_and_the_unmarking(
+    alice_client: Client, alice: User, original: Incident, copy: Incident
+) -> None:
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    copy.refresh_from_db()
+    mark_duplicate(copy, None, by=alice, expected_version=copy.version)
+    page = alice_client.get(f"/incidents/{copy.pk}/history/").content.decode()
+    assert page.count("Duplicate of") == 2 and f"INC-{original.pk}" in page
+    assert copy.history.count() == 3
+
+
+def test_the_action_refuses_itself_as_original(alice: User, copy: Incident) -> None:
+    with pytest.raises(RecordInvalid, match="itself"):
+        mark_duplicate(copy, copy.pk, by=alice, expected_version=copy.version)
