@@ -18,7 +18,8 @@ Where events come from:
   `createsuperuser` are all caught (Django's own forms write these, not our actions);
 - views of restricted incidents: `viewed(incident, request)` in their views, and of their
   remediations (`viewed(incident, request, part=remediation)`);
-- visibility changes: `incidents.actions.save_incident`;
+- visibility changes: `incidents.actions.save_incident`, and the bulk import of new incidents
+  (`audit_new_incident_visibility`);
 - deletions: the admin (`common.admin.AuditedDeletes`) and the API;
 - exports: the export commands (`exported`).
 """

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -458,6 +459,26 @@ def test_a_new_incident_is_recorded_only_when_it_starts_restricted(
     )  # fmt: skip
     event = _only(Action.VISIBILITY_CHANGE)
     assert event.target_label.endswith("Hidden")
+
+
+def test_importing_a_restricted_incident_is_in_the_audit_log(
+    tmp_path: Path, security: Group
+) -> None:
+    # New incidents are bulk-written by the importer, not by save_incident: audited all the same.
+    line = {
+        "external_id": "pm-1", "title": "Keys in the build log", "started_at": "2026-11-01",
+        "visibility": "restricted", "access_groups": ["Security"],
+    }  # fmt: skip
+    public = {"external_id": "pm-2", "title": "Open", "started_at": "2026-11-01"}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(line) + "\n" + json.dumps(public) + "\n", encoding="utf-8")
+    call_command("import_incidents", str(path), stdout=io.StringIO())
+    event = _only(Action.VISIBILITY_CHANGE)
+    incident = Incident.objects.get(external_id="pm-1")
+    assert (event.user, event.target_id) == (None, str(incident.pk))
+    assert event.detail == {
+        "visibility": ["everyone", "restricted"], "access_groups": [[], ["Security"]]
+    }  # fmt: skip
 
 
 # --- API tokens -------------------------------------------------------------------------------
