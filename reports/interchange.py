@@ -23,7 +23,7 @@ from common.jsonlines import InvalidRecord, decode_line, encode_line  # noqa: F4
 from common.validation import RecordInvalid
 from incidents.actions import CategoryCache, record_of
 from incidents.models import Cause, Incident
-from remediations.actions import save_report
+from remediations.actions import merged_changes, save_report
 from remediations.models import Remediation
 from remediations.records import clean_report
 
@@ -62,15 +62,30 @@ def onto(parsed: dict[str, Any], incident: Incident, *, by: Any = None) -> dict[
     included, so a file written before them (or by another tool) never makes a restricted
     incident public — exactly as the API's PUT and PATCH do (reports/serializers.py): one rule
     for every way in (PRODUCT.md). A field given, even as null or [], replaces the stored one;
-    remediations are never deleted (`apply_record`). The result goes through the one validator
-    with the stored incident and `by`, so the order of given and kept times and who would
-    still see it are checked; InvalidRecord with every reason. Prefetch the incident's parts
-    (`for_export`). A record without `RAW` (not from `parse_record`) is taken whole.
+    remediations are never deleted, and one matched by title keeps the fields its item leaves
+    out (`merged_changes`, as `PUT /api/remediations/<id>/`). The result goes through the one
+    validator with the stored incident and `by`, so the order of given and kept times and who
+    would still see it are checked; InvalidRecord with every reason. Prefetch the incident's
+    parts and remediations (`for_export`). A record without `RAW` (not from `parse_record`) is
+    taken whole.
     """
     raw = parsed.get(RAW)
     if raw is None:
         return parsed
     merged = {**record_of(incident), "remediations": [], **raw}
+    items = raw.get("remediations")
+    if isinstance(items, list) and items:
+        # A remediation matched by title keeps what its item leaves out, as the API's PUT of
+        # a remediation does (`merged_changes`).
+        stored = {fix.title: fix for fix in incident.remediations.all()}
+        merged["remediations"] = [
+            merged_changes(stored[item["title"].strip()], item)
+            if isinstance(item, dict)
+            and isinstance(item.get("title"), str)
+            and item["title"].strip() in stored
+            else item
+            for item in items
+        ]
     try:
         return clean_report(merged, by=by, incident=incident)
     except RecordInvalid as invalid:

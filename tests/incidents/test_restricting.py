@@ -234,6 +234,33 @@ def test_a_reimported_line_keeps_every_field_it_leaves_out_as_the_api_does(
     assert not Incident.objects.get(external_id="pm-1").causes.exists()
 
 
+def test_a_reimported_remediation_keeps_the_fields_its_item_leaves_out(
+    tmp_path: Path, alice: User
+) -> None:
+    fix = {
+        "title": "Rotate keys",
+        "status": "done",
+        "owner": "alice",
+        "due_date": "2026-12-01",
+        "done_at": "2026-11-03T00:00:00Z",
+        "tracker_url": "https://tracker.example/SEC-1",
+    }
+    run_import(tmp_path, _lines({**RESTRICTED, "access_groups": [], "remediations": [fix]}))
+    line = {
+        "external_id": "pm-1",
+        "title": "Keys in the build log",
+        "started_at": "2026-11-01",
+        "remediations": [{"title": "Rotate keys", "description": "All of them."}],
+    }
+    out, err, code = run_import(tmp_path, _lines(line))
+    assert (code, err) == (0, "")
+    stored = Incident.objects.get(external_id="pm-1").remediations.get()
+    assert (stored.description, stored.status, stored.owner, stored.tracker_url) == (
+        "All of them.", "done", alice, "https://tracker.example/SEC-1",
+    )  # fmt: skip
+    assert stored.done_at is not None and stored.done_at.day == 3
+
+
 def test_a_reimported_line_is_checked_with_the_fields_it_keeps(
     tmp_path: Path, security: Group
 ) -> None:
