@@ -4,6 +4,10 @@ No key can be read here, because none is stored; the hash isn't shown either (it
 nothing, but a list of them is nobody's business). Tokens are made by their owner on
 /account/tokens/ or with `create_api_token`, never here, and never deleted: a revoked token
 stays listed with when it was revoked.
+
+Revoking a colleague's token and unlinking a single sign-on identity are managing people: they
+need staff who write (`common.roles.can_manage`), so staff in `Viewers` only look (PRODUCT.md,
+"Who may see and change what").
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from accounts.models import ApiToken, SingleSignOnIdentity
+from common.admin import RoleAdmin
+from common.roles import can_manage
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(RoleAdmin):
     list_display = [
         "name", "user", "state", "created_at", "expires_at", "last_used_at", "revoked_at",
     ]  # fmt: skip
@@ -44,7 +50,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("accounts.change_apitoken")
+        return can_manage(request.user) and request.user.has_perm("accounts.change_apitoken")
 
     @admin.action(description="Revoke the selected tokens", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
@@ -57,7 +63,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(SingleSignOnIdentity)
-class SingleSignOnIdentityAdmin(admin.ModelAdmin):
+class SingleSignOnIdentityAdmin(RoleAdmin):
     """Who signs in as whom through the OpenID provider: the binding of a provider's subject to
     a Once account, made at the first single sign-on. Read-only: only a sign-in makes one.
     Deleting it unlinks the account (audited like every admin deletion); the person's next

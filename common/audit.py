@@ -16,8 +16,10 @@ Where events come from:
 - group membership and roles (is_staff, is_superuser, is_active, permissions) of users and
   groups: signals on the user model and its many-to-many tables, so the admin, a shell and
   `createsuperuser` are all caught (Django's own forms write these, not our actions);
-- views of restricted incidents: `viewed(incident, request)` in their views;
-- visibility changes: `incidents.actions.save_incident`;
+- views of restricted incidents: `viewed(incident, request)` in their views, and of their
+  remediations (`viewed(incident, request, part=remediation)`);
+- visibility changes: `incidents.actions.save_incident`, and the bulk import of new incidents
+  (`audit_new_incident_visibility`);
 - deletions: the admin (`common.admin.AuditedDeletes`) and the API;
 - exports: the export commands (`exported`).
 """
@@ -120,18 +122,22 @@ def record(
     )
 
 
-def viewed(incident: Any, request: Any) -> None:
+def viewed(incident: Any, request: Any, *, part: models.Model | None = None) -> None:
     """Record that `request.user` saw `incident`, if it is restricted (others aren't logged).
 
-    `request` is Django's or DRF's (whose `user` is the token's user).
+    `request` is Django's or DRF's (whose `user` is the token's user). `part` is what was
+    opened when it is not the incident itself but shares its visibility (a remediation of
+    it, PRODUCT.md "Its remediations … share its visibility"): the event's target is then
+    the part, and its detail names the incident: `{"path", "incident": {"id", "label"}}`.
+    `incident` may be None (a remediation of no incident): nothing is restricted then.
     """
-    if getattr(incident, "visibility", None) == RESTRICTED:
-        record(
-            Action.RESTRICTED_VIEW,
-            by=request.user,
-            target=incident,
-            detail={"path": request.path},
-        )
+    if getattr(incident, "visibility", None) != RESTRICTED:
+        return
+    detail: dict[str, Any] = {"path": request.path}
+    if part is not None:
+        about = describe(incident)
+        detail["incident"] = {"id": about.id, "label": about.label}
+    record(Action.RESTRICTED_VIEW, by=request.user, target=part or incident, detail=detail)
 
 
 def deleted(targets: Iterable[Target], *, by: Any, via: str) -> None:

@@ -409,6 +409,14 @@ def _visibility_of(pk: int) -> Seen | None:
     return rows[0][0], sorted(name for _, name in rows if name)
 
 
+def audit_new_incident_visibility(incident: Incident, *, by: User | None) -> None:
+    """Record who may see an incident created without `save_incident` (a bulk import writes
+    rows directly: reports/importer.py), exactly as `save_incident` records a new one: an
+    event only if it starts restricted or with access groups. Call it in the transaction
+    that created the incident, after its access groups are stored."""
+    _audit_visibility(incident, None, by=by)
+
+
 def _audit_visibility(incident: Incident, before: Seen | None, *, by: User | None) -> None:
     """Record a change of visibility or access groups; a new incident only if restricted."""
     before = before or (Visibility.EVERYONE.value, [])

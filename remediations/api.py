@@ -13,6 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common import audit
 from common.api import VersionedUpdates
 from common.filters import FilterSet
 from common.validation import Errors
@@ -46,6 +47,12 @@ class RemediationViewSet(
     queryset = Remediation.objects.all()
     serializer_class = RemediationSerializer
     filterset_class = RemediationFilterSet
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        remediation = self.get_object()
+        # A restricted incident's fix is audited like the incident (common.audit.viewed).
+        audit.viewed(remediation.incident, request, part=remediation)
+        return Response(self.get_serializer(remediation).data)
 
     def get_queryset(self) -> QuerySet[Remediation]:
         """The remediations the caller may see (others answer 404); the incidents and

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
+from common import audit
 from common.concurrency import StaleVersion
 from common.conflicts import describe_conflict
 from common.forms import id_of, people
@@ -68,6 +69,8 @@ def remediation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     follows = remediation.follow_up_of_id
     if follows is not None and not visible.filter(pk=follows).exists():
         remediation.follow_up_of = None  # what it follows up is hidden from the user
+    # A restricted incident's fix shows its incident's title: its views are audited too.
+    audit.viewed(remediation.incident, request, part=remediation)
     context = {
         "remediation": remediation,
         # What was opened because it did not hold, and (in the facts) what it follows up.
@@ -163,7 +166,10 @@ def with_next_steps(text: str, flag: RecurrenceFlag) -> str:
 
 @require_GET
 def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
-    remediation = get_object_or_404(Remediation.objects.visible_to(request.user), pk=pk)
+    remediation = get_object_or_404(
+        Remediation.objects.visible_to(request.user).select_related("incident"), pk=pk
+    )
+    audit.viewed(remediation.incident, request, part=remediation)  # audited like the incident's
     context = {
         "object": remediation,
         "title": remediation.title,
@@ -246,6 +252,8 @@ def remediation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpResponse:
     is_new = remediation.pk is None
+    if not is_new:
+        audit.viewed(remediation.incident, request, part=remediation)  # like the incident's form
     data = request.POST if request.method == "POST" else None
     form = RemediationForm(data, instance=remediation)
     context: dict[str, Any] = {"remediation": remediation}

@@ -3,7 +3,8 @@
 New incidents, their category and service links, causes, timelines and remediations are
 inserted with one COPY per table and batch on PostgreSQL (common/bulk.py); their edit
 history is written the same way, so bulk imports are never missing from the history.
-Records that update an existing incident take the careful per-record path (`apply_record`).
+Records that update an existing incident take the careful per-record path (`apply_record`),
+changing only the fields the line names (`reports.interchange.onto`, the API's rule).
 If a batch fails in the database, its records are retried one by one, so the failure is
 pinned to its line and the other lines still import.
 """
@@ -20,8 +21,8 @@ from django.db import DatabaseError, transaction
 from common import changes
 from common.bulk import create_with_history, insert_rows, relax_commit_durability
 from common.roles import require_writer
-from incidents.actions import parts_of
-from incidents.models import Cause, Incident, TimelineEntry
+from incidents.actions import audit_new_incident_visibility, parts_of
+from incidents.models import Cause, Incident, TimelineEntry, Visibility
 from incidents.records import INCIDENT_FIELDS
 from remediations.models import Remediation
 from reports.interchange import (
@@ -31,6 +32,7 @@ from reports.interchange import (
     canonical,
     export_record,
     for_export,
+    onto,
 )
 
 
@@ -96,13 +98,19 @@ class BatchImporter:
             return
         ids = [p["external_id"] for _, p in batch if p["external_id"]]
         stored = {
-            incident.external_id: export_record(incident)
+            incident.external_id: incident
             for incident in for_export(Incident.objects.filter(external_id__in=ids))
         }
         fresh: list[_Prepared] = []
         for line, parsed in batch:
             if parsed["external_id"] in stored:
-                if canonical(parsed, self.resolver) == stored[parsed["external_id"]]:
+                incident = stored[parsed["external_id"]]
+                try:
+                    parsed = onto(parsed, incident, by=self.by)  # what it leaves out is kept
+                except InvalidRecord as error:
+                    yield Outcome(line=line, state="failed", error=str(error))
+                    continue
+                if canonical(parsed, self.resolver) == export_record(incident):
                     # Nothing would change: no new version, no history entry.
                     yield Outcome(line=line, state="unchanged")
                 else:
@@ -203,6 +211,11 @@ class BatchImporter:
                 if name in groups  # deleted since the line was checked: nothing to grant
             ],
         )
+        for p in batch:
+            # Who may see it is audited as save_incident does (PRODUCT.md, "/audit/ lists …
+            # changes of … visibility"); an incident for everyone with no groups needs no event.
+            if p.parsed["visibility"] != Visibility.EVERYONE or p.parsed["access_groups"]:
+                audit_new_incident_visibility(p.incident, by=self.by)
         insert_rows(
             Cause,
             ["incident_id", "kind", "description", "category_id"],

@@ -21,9 +21,9 @@ from django.db.models import Prefetch, QuerySet
 # used from here by the incident commands and tests.
 from common.jsonlines import InvalidRecord, decode_line, encode_line  # noqa: F401
 from common.validation import RecordInvalid
-from incidents.actions import CategoryCache
+from incidents.actions import CategoryCache, record_of
 from incidents.models import Cause, Incident
-from remediations.actions import save_report
+from remediations.actions import merged_changes, save_report
 from remediations.models import Remediation
 from remediations.records import clean_report
 
@@ -35,12 +35,59 @@ class ApplyResult:
     warnings: list[str] = field(default_factory=list)
 
 
+# The key of a parsed record that keeps the line as given, for `onto`.
+RAW = "raw"
+
+
 def parse_record(record: Any) -> dict[str, Any]:
-    """A decoded line checked by the one validator; InvalidRecord with every reason."""
+    """A decoded line checked by the one validator; InvalidRecord with every reason.
+
+    The result also keeps the line itself under `RAW`: a line that updates a stored incident
+    changes only the fields it names (`onto`).
+    """
     if not isinstance(record, dict):
         raise InvalidRecord("a line must hold a JSON object")
     try:
-        return clean_report(record)
+        parsed = clean_report(record)
+    except RecordInvalid as invalid:
+        raise InvalidRecord(" | ".join(invalid.errors.as_lines())) from None
+    parsed[RAW] = record
+    return parsed
+
+
+def onto(parsed: dict[str, Any], incident: Incident, *, by: Any = None) -> dict[str, Any]:
+    """The parsed line as an update of the stored `incident`, checked again as a whole.
+
+    Fields the line leaves out keep their stored values — `visibility` and `access_groups`
+    included, so a file written before them (or by another tool) never makes a restricted
+    incident public — exactly as the API's PUT and PATCH do (reports/serializers.py): one rule
+    for every way in (PRODUCT.md). A field given, even as null or [], replaces the stored one;
+    remediations are never deleted, and one matched by title keeps the fields its item leaves
+    out (`merged_changes`, as `PUT /api/remediations/<id>/`). The result goes through the one
+    validator with the stored incident and `by`, so the order of given and kept times and who
+    would still see it are checked; InvalidRecord with every reason. Prefetch the incident's
+    parts and remediations (`for_export`). A record without `RAW` (not from `parse_record`) is
+    taken whole.
+    """
+    raw = parsed.get(RAW)
+    if raw is None:
+        return parsed
+    merged = {**record_of(incident), "remediations": [], **raw}
+    items = raw.get("remediations")
+    if isinstance(items, list) and items:
+        # A remediation matched by title keeps what its item leaves out, as the API's PUT of
+        # a remediation does (`merged_changes`).
+        stored = {fix.title: fix for fix in incident.remediations.all()}
+        merged["remediations"] = [
+            merged_changes(stored[item["title"].strip()], item)
+            if isinstance(item, dict)
+            and isinstance(item.get("title"), str)
+            and item["title"].strip() in stored
+            else item
+            for item in items
+        ]
+    try:
+        return clean_report(merged, by=by, incident=incident)
     except RecordInvalid as invalid:
         raise InvalidRecord(" | ".join(invalid.errors.as_lines())) from None
 
@@ -64,14 +111,17 @@ def apply_record(
 ) -> ApplyResult:
     """Create or update the incident (by external_id) with its parts and remediations.
 
-    Causes and the timeline are replaced; remediations are matched by title and updated, and
-    none is deleted (`save_report`).
+    An update changes the fields the line names and keeps the others (`onto`; InvalidRecord
+    when the whole is refused). Causes and the timeline, when given, are replaced;
+    remediations are matched by title and updated, and none is deleted (`save_report`).
     """
     resolver = resolver or Resolver()
     incident = None
     if parsed["external_id"]:
         incident = Incident.objects.filter(external_id=parsed["external_id"]).first()
     created = incident is None
+    if incident is not None:
+        parsed = onto(parsed, incident, by=by)  # what the line leaves out is kept
     incident = incident or Incident()
     warnings = save_report(
         incident, parsed, by=by, cache=resolver, match_by_title=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from incidents.models import FailureCategory, Incident, Service, Visibility
 from incidents.records import INCIDENT_FIELDS
 from tests.api_helpers import api_client_for
 from tests.conftest import MODEL_BACKEND
-from tests.factories import CategoryFactory, IncidentFactory, UserFactory
+from tests.factories import CategoryFactory, IncidentFactory, RemediationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +173,49 @@ def test_looking_at_an_incident_for_everyone_is_not_recorded(alice_client: Clien
     incident = IncidentFactory()
     assert alice_client.get(reverse("incident_detail", args=[incident.pk])).status_code == 200
     assert api_client_for(UserFactory()).get(f"/api/incidents/{incident.pk}/").status_code == 200
+    assert not _events(Action.RESTRICTED_VIEW)
+
+
+# A restricted incident's fix page shows the incident's title and its fix (which shares its
+# visibility), so a look at it is a look at the restricted incident.
+
+
+@pytest.mark.parametrize("page", ["remediation_detail", "remediation_history", "remediation_edit"])
+def test_a_look_at_a_restricted_incidents_fix_page_is_recorded(
+    bob: User, restricted: Incident, page: str
+) -> None:
+    fix = RemediationFactory(incident=restricted, title="Rotate the signing key")
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.force_login(bob, backend=MODEL_BACKEND)
+    path = reverse(page, args=[fix.pk])
+    assert client.get(path).status_code == 200
+    event = _only(Action.RESTRICTED_VIEW)
+    assert (event.username, event.address) == ("bob", ADDRESS)
+    assert (event.target_type, event.target_id) == ("remediation", str(fix.pk))
+    assert "Rotate the signing key" in event.target_label
+    assert event.detail == {
+        "path": path,
+        "incident": {"id": str(restricted.pk), "label": f"INC-{restricted.pk} Leaked signing key"},
+    }
+
+
+def test_a_restricted_incidents_fix_read_through_the_api_is_recorded(
+    bob: User, restricted: Incident
+) -> None:
+    fix = RemediationFactory(incident=restricted)
+    response = api_client_for(bob).get(f"/api/remediations/{fix.pk}/", REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 200
+    event = _only(Action.RESTRICTED_VIEW)
+    assert (event.user, event.target_id, event.address) == (bob, str(fix.pk), ADDRESS)
+    assert event.detail["incident"]["id"] == str(restricted.pk)
+
+
+def test_looking_at_the_fix_of_an_incident_for_everyone_or_of_none_is_not_recorded(
+    alice_client: Client,
+) -> None:
+    for fix in (RemediationFactory(incident=IncidentFactory()), RemediationFactory(incident=None)):
+        assert alice_client.get(reverse("remediation_detail", args=[fix.pk])).status_code == 200
+        assert api_client_for(UserFactory()).get(f"/api/remediations/{fix.pk}/").status_code == 200
     assert not _events(Action.RESTRICTED_VIEW)
 
 
@@ -415,6 +459,26 @@ def test_a_new_incident_is_recorded_only_when_it_starts_restricted(
     )  # fmt: skip
     event = _only(Action.VISIBILITY_CHANGE)
     assert event.target_label.endswith("Hidden")
+
+
+def test_importing_a_restricted_incident_is_in_the_audit_log(
+    tmp_path: Path, security: Group
+) -> None:
+    # New incidents are bulk-written by the importer, not by save_incident: audited all the same.
+    line = {
+        "external_id": "pm-1", "title": "Keys in the build log", "started_at": "2026-11-01",
+        "visibility": "restricted", "access_groups": ["Security"],
+    }  # fmt: skip
+    public = {"external_id": "pm-2", "title": "Open", "started_at": "2026-11-01"}
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(line) + "\n" + json.dumps(public) + "\n", encoding="utf-8")
+    call_command("import_incidents", str(path), stdout=io.StringIO())
+    event = _only(Action.VISIBILITY_CHANGE)
+    incident = Incident.objects.get(external_id="pm-1")
+    assert (event.user, event.target_id) == (None, str(incident.pk))
+    assert event.detail == {
+        "visibility": ["everyone", "restricted"], "access_groups": [[], ["Security"]]
+    }  # fmt: skip
 
 
 # --- API tokens -------------------------------------------------------------------------------

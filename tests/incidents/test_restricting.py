@@ -170,6 +170,109 @@ def test_export_then_import_keeps_who_sees_it(tmp_path: Path, alice: User, secur
     assert again.getvalue() == exported
 
 
+RESTRICTED = {
+    "external_id": "pm-1",
+    "title": "Keys in the build log",
+    "started_at": "2026-11-01",
+    "visibility": "restricted",
+    "access_groups": ["Security"],
+}
+
+
+def _lines(*records: dict[str, Any]) -> list[str]:
+    return [json.dumps(record) for record in records]
+
+
+def test_reimporting_a_line_without_visibility_keeps_the_incident_restricted(
+    tmp_path: Path, security: Group, charlie: User
+) -> None:
+    # A file from before issue 13 (or from another tool) knows nothing of visibility: like the
+    # API's PUT, a field the line leaves out keeps its stored value.
+    run_import(tmp_path, _lines(RESTRICTED))
+    old_line = {k: v for k, v in RESTRICTED.items() if k not in ("visibility", "access_groups")}
+    out, err, code = run_import(tmp_path, _lines({**old_line, "summary": "More detail."}))
+    assert (code, err, "1 updated" in out) == (0, "", True)
+    incident = Incident.objects.get(external_id="pm-1")
+    assert incident.summary == "More detail."
+    assert incident.visibility == Visibility.RESTRICTED
+    assert [g.name for g in incident.access_groups.all()] == ["Security"]
+    assert not Incident.objects.visible_to(charlie).filter(external_id="pm-1").exists()
+
+
+def test_a_reimported_line_that_says_everyone_makes_it_public(
+    tmp_path: Path, security: Group, charlie: User
+) -> None:
+    run_import(tmp_path, _lines(RESTRICTED))
+    run_import(tmp_path, _lines({**RESTRICTED, "visibility": "everyone"}))
+    assert Incident.objects.visible_to(charlie).filter(external_id="pm-1").exists()
+
+
+def test_a_reimported_line_keeps_every_field_it_leaves_out_as_the_api_does(
+    tmp_path: Path, security: Group
+) -> None:
+    full = {
+        **RESTRICTED, "summary": "Kept summary", "severity": "SEV1",
+        "categories": ["CI > Logs"], "services": ["Builder"],
+        "causes": [{"kind": "trigger", "description": "A debug flag."}],
+        "timeline": [{"at": "2026-11-01T10:00:00Z", "text": "Seen."}],
+    }  # fmt: skip
+    run_import(tmp_path, _lines(full))
+    out, err, code = run_import(
+        tmp_path, _lines({"external_id": "pm-1", "title": "Renamed", "started_at": "2026-11-01"})
+    )
+    assert (code, err) == (0, "")
+    incident = Incident.objects.get(external_id="pm-1")
+    assert (incident.title, incident.summary, incident.severity) == (
+        "Renamed", "Kept summary", "SEV1",
+    )  # fmt: skip
+    assert [c.path for c in incident.categories.all()] == ["CI > Logs"]
+    assert [s.name for s in incident.services.all()] == ["Builder"]
+    assert [c.description for c in incident.causes.all()] == ["A debug flag."]
+    assert [t.text for t in incident.timeline.all()] == ["Seen."]
+    # Given, even empty, a field replaces what is stored.
+    run_import(tmp_path, _lines({**RESTRICTED, "title": "Renamed", "causes": []}))
+    assert not Incident.objects.get(external_id="pm-1").causes.exists()
+
+
+def test_a_reimported_remediation_keeps_the_fields_its_item_leaves_out(
+    tmp_path: Path, alice: User
+) -> None:
+    fix = {
+        "title": "Rotate keys",
+        "status": "done",
+        "owner": "alice",
+        "due_date": "2026-12-01",
+        "done_at": "2026-11-03T00:00:00Z",
+        "tracker_url": "https://tracker.example/SEC-1",
+    }
+    run_import(tmp_path, _lines({**RESTRICTED, "access_groups": [], "remediations": [fix]}))
+    line = {
+        "external_id": "pm-1",
+        "title": "Keys in the build log",
+        "started_at": "2026-11-01",
+        "remediations": [{"title": "Rotate keys", "description": "All of them."}],
+    }
+    out, err, code = run_import(tmp_path, _lines(line))
+    assert (code, err) == (0, "")
+    stored = Incident.objects.get(external_id="pm-1").remediations.get()
+    assert (stored.description, stored.status, stored.owner, stored.tracker_url) == (
+        "All of them.", "done", alice, "https://tracker.example/SEC-1",
+    )  # fmt: skip
+    assert stored.done_at is not None and stored.done_at.day == 3
+
+
+def test_a_reimported_line_is_checked_with_the_fields_it_keeps(
+    tmp_path: Path, security: Group
+) -> None:
+    run_import(tmp_path, _lines({**RESTRICTED, "resolved_at": "2026-11-02"}))
+    out, err, code = run_import(
+        tmp_path, _lines({"external_id": "pm-1", "title": "Later", "started_at": "2026-11-05"})
+    )
+    assert code == 1
+    assert "line 1: resolved_at: An incident can't be resolved before it started." in err
+    assert Incident.objects.get(external_id="pm-1").title == "Keys in the build log"
+
+
 def test_export_as_a_user_leaves_out_what_they_may_not_see(
     alice: User, charlie: User, security: Group
 ) -> None:
