@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -18,7 +19,8 @@ from common.forms import id_of
 from common.history import versions
 from common.permissions import writer_required, writer_required_to_change
 from common.validation import Errors
-from incidents.models import Incident
+from gamedays.models import Scenario
+from incidents.models import Incident, sees_every_incident
 from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
@@ -167,9 +169,37 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": remediation,
         "title": remediation.title,
-        "versions": versions(remediation, CONFLICT_FIELDS, related=("owner", "category")),
+        "versions": versions(
+            remediation,
+            CONFLICT_FIELDS,
+            related=("owner", "category"),
+            withheld=withheld_versions(request.user),
+        ),
     }
     return render(request, "common/history.html", context)
+
+
+def _seen_version(remediation: Remediation, version: int | None, user: Any) -> int | None:
+    """The version an edit started from, or None when it is one withheld from `user` (the
+    conflict page compares with it: it would show its words as "before")."""
+    withheld = withheld_versions(user)
+    if version is None or withheld is None:
+        return version
+    history = remediation.history
+    row = history.filter(version=version).order_by("-history_id").first()
+    return None if row is not None and withheld(row) else version
+
+
+def withheld_versions(user: Any) -> Callable[[Any], bool] | None:
+    """Which saved versions of a remediation `user` may not see: those saved while it
+    belonged to an incident, or came from a game-day scenario, hidden from them (a fix moved
+    out of a restricted incident keeps its earlier words there). None: every one."""
+    if sees_every_incident(user):
+        return None
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    incidents = set(hidden.values_list("pk", flat=True))
+    scenarios = set(Scenario.objects.filter(incidents__in=hidden).values_list("pk", flat=True))
+    return lambda row: row.incident_id in incidents or row.scenario_id in scenarios
 
 
 @require_http_methods(["GET", "POST"])
@@ -263,8 +293,9 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                 )  # fmt: skip
             except StaleVersion as stale:
                 current = Remediation.objects.for_list().get(pk=stale.instance.pk)
-                conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
-                merged = merge_remediation_edit(current, stale.submitted_version, record)
+                seen = _seen_version(current, stale.submitted_version, request.user)
+                conflict = describe_conflict(current, seen, CONFLICT_FIELDS)
+                merged = merge_remediation_edit(current, seen or 0, record)
                 form = RemediationForm(form_data(merged, version=current.version), instance=current)
                 context.update(conflict=conflict, remediation=current)
             else:

@@ -115,7 +115,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "origin_scenarios": Scenario.objects.visible_to(user)
         .filter(incidents=incident)
         .select_related("game_day"),
-        "recurrences": RecurrenceFlag.objects.filter(incident=incident)
+        "recurrences": RecurrenceFlag.objects.visible_to(user)
+        .filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
         .select_related("category", "incident")
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
