@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -94,6 +95,22 @@ class RemediationQuerySet(models.QuerySet["Remediation"]):
 
     def for_list(self) -> RemediationQuerySet:
         return self.select_related("owner", "category", "incident")
+
+
+def withheld_versions(user: Any) -> Callable[[Any], bool] | None:
+    """Which saved versions (history rows) of remediations `user` may not see: those saved
+    while it belonged to an incident, or came from a game-day scenario, hidden from them (a
+    fix moved out of a restricted incident keeps its earlier words there). None: every one
+    may be seen. PRODUCT.md, "Who may see and change what": absent from every history."""
+    if sees_every_incident(user):
+        return None
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    incidents = set(hidden.values_list("pk", flat=True))
+    scenario_model: Any = Remediation._meta.get_field("scenario").related_model
+    scenarios = set(
+        scenario_model.objects.filter(incidents__in=hidden).values_list("pk", flat=True)
+    )
+    return lambda row: row.incident_id in incidents or row.scenario_id in scenarios
 
 
 class Remediation(VersionedModel):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 
 from django.conf import settings
@@ -19,8 +18,7 @@ from common.forms import id_of
 from common.history import versions
 from common.permissions import writer_required, writer_required_to_change
 from common.validation import Errors
-from gamedays.models import Scenario
-from incidents.models import Incident, sees_every_incident
+from incidents.models import Incident
 from remediations.actions import (
     FlagAlreadyResolved,
     TriageRefused,
@@ -33,7 +31,7 @@ from remediations.actions import (
 from remediations.conflicts import form_data, merge_remediation_edit
 from remediations.filters import PAGE_DEFAULT_SORT, RemediationFilterSet
 from remediations.forms import RemediationForm, TriageForm
-from remediations.models import FlagState, RecurrenceFlag, Remediation
+from remediations.models import FlagState, RecurrenceFlag, Remediation, withheld_versions
 from remediations.records import clean_remediation
 
 PAGE_SIZE = 50
@@ -188,18 +186,6 @@ def _seen_version(remediation: Remediation, version: int | None, user: Any) -> i
     history = remediation.history
     row = history.filter(version=version).order_by("-history_id").first()
     return None if row is not None and withheld(row) else version
-
-
-def withheld_versions(user: Any) -> Callable[[Any], bool] | None:
-    """Which saved versions of a remediation `user` may not see: those saved while it
-    belonged to an incident, or came from a game-day scenario, hidden from them (a fix moved
-    out of a restricted incident keeps its earlier words there). None: every one."""
-    if sees_every_incident(user):
-        return None
-    hidden = Incident.objects.hidden_from(user).values("pk")
-    incidents = set(hidden.values_list("pk", flat=True))
-    scenarios = set(Scenario.objects.filter(incidents__in=hidden).values_list("pk", flat=True))
-    return lambda row: row.incident_id in incidents or row.scenario_id in scenarios
 
 
 @require_http_methods(["GET", "POST"])

@@ -267,7 +267,7 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",
-        "versions": history_of(incident),
+        "versions": history_of(incident, request.user),
     }
     return render(request, "common/history.html", context)
 

@@ -12,10 +12,13 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
+from gamedays.models import GameDay, Scenario
+from incidents.actions import get_or_create_category
 from incidents.models import Incident
 from remediations.actions import remediation_record_of, save_report
 from remediations.conflicts import form_data
 from remediations.records import clean_report
+from tests.factories import IncidentFactory, RemediationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +112,21 @@ def test_an_edit_from_a_withheld_version_shows_no_hidden_words_on_the_conflict_p
     page = alice_client.post(f"/remediations/{fix.pk}/edit/", data)
     assert page.status_code == 409
     assert f"Rotate the {CANARY} key" in page.content.decode()
+
+
+def test_a_public_incidents_history_leaves_out_a_fix_from_a_hidden_scenario(
+    hidden: Incident, alice: User, alice_client: Client, charlie_client: Client
+) -> None:
+    """A fix that came from a game-day scenario of the restricted incident is hidden even
+    when filed under a public incident: its versions are not in that incident's history."""
+    public = IncidentFactory(title="Public one")
+    game_day = GameDay.objects.create(title="Drill", scheduled_at=timezone.now())
+    scenario = Scenario.objects.create(
+        game_day=game_day, category=get_or_create_category("Secrets"), injection="Leak a key."
+    )
+    scenario.incidents.add(hidden)
+    RemediationFactory(title=f"Rotate the {CANARY} key", incident=public, scenario=scenario)
+    page = charlie_client.get(f"/incidents/{public.pk}/history/")
+    assert page.status_code == 200
+    assert CANARY not in page.content.decode().lower()
+    assert CANARY in alice_client.get(f"/incidents/{public.pk}/history/").content.decode()
