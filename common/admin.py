@@ -52,6 +52,43 @@ class NotificationAdmin(RoleAdmin):
     ]  # fmt: skip
     readonly_fields = cast(list[str], fields)  # field names only (no fieldset groups)
 
+    # What a message says (and the webhook's JSON): personal, since each recipient's digest
+    # and reminders hold the restricted incidents they may see (PRODUCT.md, "Who may see and
+    # change what"). Other staff see when, where and how it went, not what it said.
+    PERSONAL = ("subject", "body", "payload")
+
+    @staticmethod
+    def may_read(request: HttpRequest, notification: Notification | None) -> bool:
+        """Superusers read every message; other staff only those sent to their own address."""
+        user: Any = request.user
+        if user.is_superuser:
+            return True
+        email = (getattr(user, "email", "") or "").strip().lower()
+        return bool(notification is not None and email and notification.recipient.lower() == email)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        if self.may_read(request, obj):
+            return list(self.fields)
+        return [name for name in self.fields if name not in self.PERSONAL] + ["withheld"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return self.get_fields(request, obj)
+
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
+        if request.user.is_superuser:
+            return list(self.list_display)
+        return [name for name in self.list_display if name not in self.PERSONAL]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        """Searching a subject would tell whether a word is in someone's message."""
+        if request.user.is_superuser:
+            return list(self.search_fields)
+        return [name for name in self.search_fields if name not in self.PERSONAL]
+
+    @admin.display(description="message")
+    def withheld(self, notification: Notification) -> str:
+        return "Withheld: a message is read by its recipient (and superusers) only."
+
     @admin.display(description="last error")
     def error(self, notification: Notification) -> str:
         return truncatechars(notification.last_error, 120)

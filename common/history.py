@@ -7,6 +7,7 @@ previous state with who saved it and when.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, cast
@@ -62,6 +63,8 @@ class Version:
     changes: list[FieldChange]
     created: bool
     title: str = ""  # an entry that is not a version of its own ("Remediations changed")
+    # Saved while the row belonged to something hidden from the reader: no content, no author.
+    withheld: bool = False
 
 
 def display(instance: Any, name: str) -> str:
@@ -95,11 +98,18 @@ def field_changes(
 
 
 def versions(
-    instance: models.Model, names: list[str], related: tuple[str, ...] = ()
+    instance: models.Model,
+    names: list[str],
+    related: tuple[str, ...] = (),
+    withheld: Callable[[Any], bool] | None = None,
 ) -> list[Version]:
     """Every saved version of the row, newest first, each with what it changed.
 
     `related` names the foreign keys among `names`, loaded with the versions in one query.
+    `withheld(record)` says which saved versions the reader may not see (the row then
+    belonged to a restricted incident hidden from them, PRODUCT.md "Who may see and change
+    what"): those are listed by number and date only, and the next version shows its values
+    with nothing before them, so no word of a withheld version reaches the page.
     """
     history = instance.history  # type: ignore[attr-defined]  # simple-history adds it to the class
     records = list(
@@ -107,15 +117,30 @@ def versions(
     )
     result = []
     previous = None
+    hiding = False  # the previous version was withheld
     for record in records:
+        if withheld is not None and withheld(record):
+            result.append(
+                Version(record.version, None, record.history_date, [], False, withheld=True)
+            )
+            previous, hiding = None, True
+            continue
+        if hiding:  # what it was before is not the reader's to see: what it is now
+            changes = [
+                change
+                for change in field_changes(None, record, type(instance), names)
+                if change.after != "—"
+            ]
+        else:
+            changes = field_changes(previous, record, type(instance), names) if previous else []
         result.append(
             Version(
                 number=record.version,
                 user=record.history_user,
                 date=record.history_date,
-                changes=field_changes(previous, record, type(instance), names) if previous else [],
-                created=previous is None,
+                changes=changes,
+                created=previous is None and not hiding,
             )
         )
-        previous = record
+        previous, hiding = record, False
     return list(reversed(result))

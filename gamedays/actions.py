@@ -175,7 +175,7 @@ def save_game_day(
             return warnings
         errors = Errors()
         cache = CategoryCache()
-        fixes = _check_scenarios(game_day, record, stored, errors)
+        fixes = _check_scenarios(game_day, record, stored, errors, by=by)
         if errors:
             raise RecordInvalid(errors)
         users = _users(record, warnings)
@@ -218,9 +218,19 @@ def _users(record: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
 
 
 def _check_scenarios(
-    game_day: GameDay, record: dict[str, Any], stored: dict[str, Any] | None, errors: Errors
+    game_day: GameDay,
+    record: dict[str, Any],
+    stored: dict[str, Any] | None,
+    errors: Errors,
+    *,
+    by: User | None,
 ) -> dict[int, Remediation]:
-    """The database's part of the rules: scenario ids, kept results, the fixes verified."""
+    """The database's part of the rules: scenario ids, kept results, the fixes verified.
+
+    A fix hidden from `by` reads as one that does not exist ("There is no remediation N."),
+    unless the scenario already verified it (`keeping_scenarios` keeps what `by` was not
+    shown): its title is never told, and `by` can't tie it to a scenario (PRODUCT.md, "Who
+    may see and change what": a restricted incident's remediations share its visibility)."""
     own = {s["id"]: s for s in stored["scenarios"]} if stored else {}
     kept = {s["id"] for s in record["scenarios"] if s["id"]}
     for n, scenario in enumerate(record["scenarios"]):
@@ -237,6 +247,9 @@ def _check_scenarios(
             )
     wanted = {pk for s in record["scenarios"] for pk in s["verifies"]}
     fixes = {r.pk: r for r in Remediation.objects.filter(pk__in=wanted).select_related("category")}
+    hidden = set(
+        Remediation.objects.hidden_from(by).filter(pk__in=wanted).values_list("pk", flat=True)
+    )
     for n, scenario in enumerate(record["scenarios"]):
         covered = set(ancestor_paths(scenario["category"])) if scenario["category"] else set()
         before = own.get(scenario["id"]) if scenario["id"] else None
@@ -248,9 +261,12 @@ def _check_scenarios(
             if before is not None and before["category"] == scenario["category"]
             else set()
         )
+        linked = set(before["verifies"]) if before is not None else set()
         for m, pk in enumerate(scenario["verifies"]):
             fix = fixes.get(pk)
-            if fix is None:
+            if pk in hidden and pk in linked:
+                continue  # kept as it was: `by` was not shown it, nor may judge it
+            if fix is None or pk in hidden:
                 errors.add(("scenarios", n, "verifies", m), f"There is no remediation {pk}.")
             elif pk in planned:
                 continue

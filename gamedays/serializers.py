@@ -34,6 +34,7 @@ from gamedays.records import (
 )
 from incidents.records import MAX_SERVICES, MAX_TITLE
 from incidents.serializers import CategoryPathField, ServiceNameListField
+from remediations.models import Remediation
 
 # The fields of a game day record a client writes.
 WRITABLE = (*GAME_DAY_FIELDS, "participants", "scenarios")
@@ -168,6 +169,12 @@ class GameDaySerializer(serializers.ModelSerializer):
             user = getattr(self.context.get("request"), "user", None)
             hidden = hidden_scenario_ids(instance, user)
             data["scenarios"] = [s for s in data["scenarios"] if s["id"] not in hidden]
+            # and the fixes hidden from the caller that a scenario verifies (kept as stored).
+            named = {pk for s in data["scenarios"] for pk in s["verifies"]}
+            visible = Remediation.objects.visible_to(user).filter(pk__in=named)
+            shown = set(visible.values_list("pk", flat=True))
+            for scenario in data["scenarios"]:
+                scenario["verifies"] = [pk for pk in scenario["verifies"] if pk in shown]
         return data
 
     def get_validators(self) -> list[Any]:

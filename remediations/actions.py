@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -216,6 +217,10 @@ def triage_flag(
     viewer, before anything else is looked at.
     """
     require_writer(by)
+    if by is not None and not RecurrenceFlag.objects.visible_to(by).filter(pk=flag.pk).exists():
+        # A flag hidden from `by` (its incident, or a fix it names) is not theirs to judge:
+        # the same answer as an unknown flag (PRODUCT.md, "Who may see and change what").
+        raise Http404("No recurrence flag matches the given query.")
     errors = Errors()
     outcome, note = clean_triage(outcome, note, errors)
     if errors:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -70,6 +71,14 @@ class RemediationQuerySet(models.QuerySet["Remediation"]):
         hidden = Incident.objects.hidden_from(user).values("pk")
         return self.exclude(incident__in=hidden).exclude(scenario__incidents__in=hidden)
 
+    def hidden_from(self, user: Any) -> RemediationQuerySet:
+        """The complement of `visible_to`: the remediations of an incident, or of a game-day
+        scenario linked to an incident, that `user` may not see (few: use as a subquery)."""
+        if sees_every_incident(user):
+            return self.none()
+        hidden = Incident.objects.hidden_from(user).values("pk")
+        return self.filter(Q(incident__in=hidden) | Q(scenario__incidents__in=hidden))
+
     def still_open(self) -> RemediationQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
@@ -86,6 +95,22 @@ class RemediationQuerySet(models.QuerySet["Remediation"]):
 
     def for_list(self) -> RemediationQuerySet:
         return self.select_related("owner", "category", "incident")
+
+
+def withheld_versions(user: Any) -> Callable[[Any], bool] | None:
+    """Which saved versions (history rows) of remediations `user` may not see: those saved
+    while it belonged to an incident, or came from a game-day scenario, hidden from them (a
+    fix moved out of a restricted incident keeps its earlier words there). None: every one
+    may be seen. PRODUCT.md, "Who may see and change what": absent from every history."""
+    if sees_every_incident(user):
+        return None
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    incidents = set(hidden.values_list("pk", flat=True))
+    scenario_model: Any = Remediation._meta.get_field("scenario").related_model
+    scenarios = set(
+        scenario_model.objects.filter(incidents__in=hidden).values_list("pk", flat=True)
+    )
+    return lambda row: row.incident_id in incidents or row.scenario_id in scenarios
 
 
 class Remediation(VersionedModel):
@@ -261,10 +286,20 @@ STATE_OF_OUTCOME = {
 
 class RecurrenceFlagQuerySet(models.QuerySet["RecurrenceFlag"]):
     def visible_to(self, user: Any) -> RecurrenceFlagQuerySet:
-        """The flags `user` may see: a flag shares the visibility of its incident."""
+        """The flags `user` may see: those of an incident `user` may see that name no fix
+        hidden from `user` (PRODUCT.md, "Who may see and change what": a flag shares the
+        visibility of its incident and of its fixes).
+
+        A flag naming a hidden fix betrays that fix (a public incident "recurred after a
+        fix"), and its one outcome judges every fix it names, so it is hidden whole: one
+        triage never decides on a fix the person can't see (and its URL answers 404).
+        """
         if sees_every_incident(user):
             return self
-        return self.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))
+        hidden_fixes = Remediation.objects.hidden_from(user).values("pk")
+        return self.exclude(incident__in=Incident.objects.hidden_from(user).values("pk")).exclude(
+            pk__in=FlagFix.objects.filter(remediation__in=hidden_fixes).values("flag_id")
+        )
 
 
 class RecurrenceFlag(models.Model):

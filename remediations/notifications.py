@@ -56,6 +56,11 @@ def _visible(incident: Any, viewers: list[Any] | None) -> bool:
     return all(incident.is_visible_to(viewer) for viewer in viewers)
 
 
+def _sees(flag: RecurrenceFlag, viewers: list[Any]) -> bool:
+    """May each of `viewers` see the flag (its incident and every fix it names)?"""
+    return all(RecurrenceFlag.objects.visible_to(v).filter(pk=flag.pk).exists() for v in viewers)
+
+
 def _fix_titles(fixes: list[Remediation]) -> str:
     titles = [f"“{fix.title}” (done {fix.done_at:%Y-%m-%d})" for fix in fixes if fix.done_at]
     if len(titles) <= 1:
@@ -104,7 +109,7 @@ def _subject(flag: RecurrenceFlag, fixes: list[Remediation]) -> str:
 def messages(flag: RecurrenceFlag) -> list[Message]:
     found = []
     for address, readers in owner_addresses(flag).items():
-        if not _visible(flag.incident, readers):  # an address several owners share
+        if not _sees(flag, readers):  # an address several owners share; a fix hidden from one
             continue
         fixes = _fixes(flag, readers)
         found.append(
@@ -118,7 +123,7 @@ def messages(flag: RecurrenceFlag) -> list[Message]:
     if not found:
         logger.info("Flag %s: no owner of its fixes who may see it has an email address.", flag.pk)
     everyone = [AnonymousUser()]
-    if settings.ONCE_WEBHOOK_URL and _visible(flag.incident, everyone):
+    if settings.ONCE_WEBHOOK_URL and _sees(flag, everyone):
         fixes = _fixes(flag, everyone)
         subject, text = _subject(flag, fixes), message(flag, everyone)
         payload = {

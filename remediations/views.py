@@ -32,7 +32,7 @@ from remediations.actions import (
 from remediations.conflicts import form_data, merge_remediation_edit
 from remediations.filters import PAGE_DEFAULT_SORT, RemediationFilterSet
 from remediations.forms import RemediationForm, TriageForm
-from remediations.models import FlagState, RecurrenceFlag, Remediation
+from remediations.models import FlagState, RecurrenceFlag, Remediation, withheld_versions
 from remediations.records import clean_remediation
 
 PAGE_SIZE = 50
@@ -173,9 +173,25 @@ def remediation_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": remediation,
         "title": remediation.title,
-        "versions": versions(remediation, CONFLICT_FIELDS, related=("owner", "category")),
+        "versions": versions(
+            remediation,
+            CONFLICT_FIELDS,
+            related=("owner", "category"),
+            withheld=withheld_versions(request.user),
+        ),
     }
     return render(request, "common/history.html", context)
+
+
+def _seen_version(remediation: Remediation, version: int | None, user: Any) -> int | None:
+    """The version an edit started from, or None when it is one withheld from `user` (the
+    conflict page compares with it: it would show its words as "before")."""
+    withheld = withheld_versions(user)
+    if version is None or withheld is None:
+        return version
+    history = remediation.history
+    row = history.filter(version=version).order_by("-history_id").first()
+    return None if row is not None and withheld(row) else version
 
 
 @require_http_methods(["GET", "POST"])
@@ -271,8 +287,9 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                 )  # fmt: skip
             except StaleVersion as stale:
                 current = Remediation.objects.for_list().get(pk=stale.instance.pk)
-                conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
-                merged = merge_remediation_edit(current, stale.submitted_version, record)
+                seen = _seen_version(current, stale.submitted_version, request.user)
+                conflict = describe_conflict(current, seen, CONFLICT_FIELDS)
+                merged = merge_remediation_edit(current, seen or 0, record)
                 form = RemediationForm(form_data(merged, version=current.version), instance=current)
                 context.update(conflict=conflict, remediation=current)
             else:

@@ -64,7 +64,7 @@ class IncidentViewSet(
                         remediation__in=remediations.values("pk")
                     ).select_related("remediation"),
                 ),
-                "flags",
+                Prefetch("flags", queryset=RecurrenceFlag.objects.visible_to(user)),
             )
         )
 

@@ -9,13 +9,14 @@ remediation's page, the API) is an entry of its own between the incident's versi
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from common.diffs import Item, Segment
 from common.history import FieldChange, Version, display
 from incidents.conflicts import incident_versions
 from incidents.models import Incident
-from remediations.models import Remediation
+from remediations.models import Remediation, withheld_versions
 
 # A remediation saved this soon after a version, by the same person, was saved with it
 # (save_report writes the incident, then its remediations, in one transaction).
@@ -23,10 +24,13 @@ SAME_SAVE = datetime.timedelta(seconds=5)
 SHOWN = ("status", "owner", "kind", "due_date", "done_at", "category")  # besides the title
 
 
-def history_of(incident: Incident) -> list[Version]:
-    """The incident's versions and its remediations' changes, newest first (Version list)."""
+def history_of(incident: Incident, viewer: Any = None) -> list[Version]:
+    """The incident's versions and its remediations' changes, newest first (Version list).
+
+    `viewer` (None: the system) does not see the versions of a remediation withheld from them
+    (one that came from a game-day scenario of an incident hidden from them)."""
     entries = incident_versions(incident)  # newest first
-    events = _remediation_events(incident)
+    events = _remediation_events(incident, withheld_versions(viewer))
     standalone: list[Version] = []
     for date, user, item in events:
         version = next((v for v in entries if v.date <= date), None)
@@ -55,8 +59,11 @@ def _remediations_of(version: Version) -> FieldChange:
     return change
 
 
-def _remediation_events(incident: Incident) -> list[tuple[datetime.datetime, Any, Item]]:
-    """(when, who, item) for every saved version of the incident's remediations, oldest first."""
+def _remediation_events(
+    incident: Incident, withheld: Callable[[Any], bool] | None = None
+) -> list[tuple[datetime.datetime, Any, Item]]:
+    """(when, who, item) for every saved version of the incident's remediations, oldest first,
+    but those `withheld` (remediations.models.withheld_versions)."""
     records = list(
         Remediation.history.filter(incident_id=incident.pk)
         .select_related("history_user", "owner", "category")
@@ -65,6 +72,9 @@ def _remediation_events(incident: Incident) -> list[tuple[datetime.datetime, Any
     previous: dict[int, Any] = {}
     events = []
     for record in records:
+        if withheld is not None and withheld(record):
+            previous.pop(record.id, None)  # what follows is told as if it were new
+            continue
         before = previous.get(record.id)
         previous[record.id] = record
         title = f"“{record.title}” ({display(record, 'status')})"

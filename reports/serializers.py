@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -38,7 +39,7 @@ from incidents.serializers import (
     ServiceNameListField,
 )
 from remediations.actions import save_report
-from remediations.models import OPEN_STATUSES, FlagState
+from remediations.models import OPEN_STATUSES, FlagState, RecurrenceFlag
 from remediations.records import clean_report
 
 
@@ -158,7 +159,14 @@ class IncidentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_open_flags(self, incident: Incident) -> list[int]:
-        return sorted(flag.pk for flag in incident.flags.all() if flag.state == FlagState.OPEN)
+        """Ids of its open flags the caller may see (RecurrenceFlag.objects.visible_to)."""
+        if "flags" in getattr(incident, "_prefetched_objects_cache", {}):
+            flags = incident.flags.all()  # prefetched by the API's queryset, visible ones only
+        else:
+            request = self.context.get("request")
+            viewer = getattr(request, "user", AnonymousUser())
+            flags = RecurrenceFlag.objects.visible_to(viewer).filter(incident=incident)
+        return sorted(flag.pk for flag in flags if flag.state == FlagState.OPEN)
 
     def get_validators(self) -> list[Any]:
         return []  # every rule is in the one validator (to_internal_value)

@@ -122,7 +122,8 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "origin_scenarios": Scenario.objects.visible_to(user)
         .filter(incidents=incident)
         .select_related("game_day"),
-        "recurrences": RecurrenceFlag.objects.filter(incident=incident)
+        "recurrences": RecurrenceFlag.objects.visible_to(user)
+        .filter(incident=incident)
         .exclude(state=FlagState.CLEARED)
         .select_related("category", "incident")
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
@@ -273,7 +274,7 @@ def incident_history(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "object": incident,
         "title": f"{incident.reference} {incident.title}",
-        "versions": history_of(incident),
+        "versions": history_of(incident, request.user),
     }
     return render(request, "common/history.html", context)
 

@@ -173,7 +173,7 @@ def build(week: Week, *, viewer: Any) -> Agenda:
     remediations = remediations.exclude(incident__in=hidden)
     visible_fixes = Remediation.objects.exclude(incident__in=hidden)
     open_remediations = remediations.filter(status__in=OPEN_STATUSES)
-    visible_flags = RecurrenceFlag.objects.filter(state=FlagState.OPEN).exclude(incident__in=hidden)
+    visible_flags = RecurrenceFlag.objects.visible_to(viewer).filter(state=FlagState.OPEN)
 
     meeting = ReviewMeeting.objects.filter(week_start=week.monday).first()
     attendee_ids: set[int] = set()

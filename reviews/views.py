@@ -216,7 +216,7 @@ def _hidden(user: Any) -> Any:
 def _flags(user: Any) -> Any:
     hidden = _hidden(user)
     return (
-        RecurrenceFlag.objects.exclude(incident__in=hidden)
+        RecurrenceFlag.objects.visible_to(user)
         .select_related("incident", "category")
         .prefetch_related(
             Prefetch("remediations", Remediation.objects.exclude(incident__in=hidden))

@@ -239,7 +239,9 @@ def test_a_flag_on_a_hidden_incident_is_emailed_only_to_owners_who_may_see_it(
 def test_a_fix_from_a_hidden_incident_is_named_only_to_those_who_may_see_it(
     make_secret: Any, week: Week, bob: User, webhook: Any, delivered: Any
 ) -> None:
-    """A public incident recurs after a fix that came from the restricted one."""
+    """A public incident recurs after a fix that came from the restricted one: its flag
+    names a hidden fix, so it is hidden too (RecurrenceFlag.objects.visible_to) and the shared
+    channel hears nothing of it; bob, who owns the fix and may see it, is told."""
     made = make_secret()
     badges = get_or_create_category("Security > Badges")
     public = IncidentFactory(
@@ -250,10 +252,7 @@ def test_a_fix_from_a_hidden_incident_is_named_only_to_those_who_may_see_it(
     evaluate([public.pk])
     flag = RecurrenceFlag.objects.get(incident=public)
     delivered(flag_notifications.announce, [flag.pk])
-    (posted,) = webhook.received
-    assert "Badge readers down" in posted["text"]
-    assert CANARY not in json.dumps(posted).lower()
-    assert posted["flag"]["remediations"] == []
+    assert webhook.received == []
     (email,) = mail.outbox  # bob owns the fix and may see it
     assert email.to == ["bob@example.com"]
     assert CANARY in email.body.lower()
