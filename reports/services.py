@@ -1,0 +1,313 @@
+"""What Once knows of a service: how it breaks, its incidents, fixes and game days (PRODUCT.md,
+"Service"; issue 17). The read model of `/services/`, `/services/<id>/` and `/api/services/`.
+
+Every number counts only what the reader may see: incidents through `visible_to(user)`, and
+remediations, flags and scenarios through theirs (PRODUCT.md, "Who may see and change what").
+Each function costs a fixed number of queries, whatever the number of incidents.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from gamedays.models import Scenario
+from incidents.models import Incident, IncidentQuerySet, Service
+from remediations.models import (
+    FlagState,
+    RecurrenceFlag,
+    RecurrenceLink,
+    Remediation,
+    RemediationStatus,
+)
+from remediations.recurrence import ancestor_paths
+
+RECENT_DAYS = 90  # "incidents in the last 90 days" on the list
+SHOWN_INCIDENTS = 25  # on the page, most recent first; the rest through the incident list
+SHOWN_SCENARIOS = 20
+CHART_MONTHS = 24  # "incidents per month over the last two years"
+
+
+def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
+    """The incidents that affected `service` and that `user` may see."""
+    return Incident.objects.visible_to(user).filter(services=service)
+
+
+# --- One service ----------------------------------------------------------------------------
+
+
+@dataclass
+class FailureMode:
+    """One failure mode of a service's incidents: how often, how lately, and the fixes."""
+
+    path: str
+    slug: str
+    incidents: int
+    last_at: datetime.datetime
+    open_fixes: list[Remediation] = field(default_factory=list)
+    done_fixes: list[Remediation] = field(default_factory=list)
+    last_tested_at: datetime.datetime | None = None
+
+
+def failure_modes(service: Service, user: Any) -> list[FailureMode]:
+    """How `service` breaks: the categories of its incidents, most frequent first (3 queries).
+
+    Each with its incident count and last occurrence, the fixes covering it (remediations on it
+    or above it, as recurrence reads them: open ones, and done ones with their effectiveness),
+    and when a game-day scenario on this service and on it (or below it) last ran.
+    """
+    rows = (
+        Incident.categories.through.objects.filter(
+            incident__in=incidents_of(service, user).values("pk")
+        )
+        .values("failurecategory__path", "failurecategory__slug")
+        .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
+        .order_by("-n", "-last", "failurecategory__path")
+    )
+    modes = [
+        FailureMode(
+            path=row["failurecategory__path"],
+            slug=row["failurecategory__slug"],
+            incidents=row["n"],
+            last_at=row["last"],
+        )
+        for row in rows
+    ]
+    if not modes:
+        return modes
+    covering = {p for mode in modes for p in ancestor_paths(mode.path)}
+    fixes = list(
+        Remediation.objects.visible_to(user)
+        .filter(category__path__in=covering)
+        .exclude(status=RemediationStatus.WONT_DO)
+        .select_related("category")
+        .order_by(F("done_at").desc(nulls_last=True), "-opened_at")
+    )
+    tested = _tested_by_path(Scenario.objects.visible_to(user).ran().filter(services=service))
+    for mode in modes:
+        above = set(ancestor_paths(mode.path))
+        for fix in fixes:
+            if fix.category is not None and fix.category.path in above:
+                (mode.open_fixes if fix.is_open else mode.done_fixes).append(fix)
+        mode.last_tested_at = tested.get(mode.path)
+    return modes
+
+
+def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetime]:
+    """{path: when a scenario on it or below it last ran}, carried up the tree (one query)."""
+    latest: dict[str, datetime.datetime] = {}
+    rows = scenarios.order_by().values("category__path").annotate(at=Max("ran_at"))
+    for row in rows:
+        for above in ancestor_paths(row["category__path"]):
+            if above not in latest or latest[above] < row["at"]:
+                latest[above] = row["at"]
+    return latest
+
+
+def remediations_of(service: Service, user: Any) -> QuerySet[Remediation]:
+    """Its open remediations, overdue first then by due date: those from its incidents, linked
+    to them by the recurrence rule, or found by its game-day scenarios."""
+    incidents = incidents_of(service, user).values("pk")
+    return (
+        Remediation.objects.visible_to(user)
+        .still_open()
+        .filter(
+            Q(incident__in=incidents)
+            | Q(pk__in=RecurrenceLink.objects.filter(incident__in=incidents).values("remediation"))
+            | Q(scenario__in=Scenario.objects.filter(services=service).values("pk"))
+        )
+        .for_list()
+        .order_by(F("due_date").asc(nulls_last=True), "-opened_at", "-id")
+    )
+
+
+def scenarios_of(service: Service, user: Any) -> QuerySet[Scenario]:
+    """Its game-day scenarios, the planned ones first, then the latest run first."""
+    return (
+        Scenario.objects.visible_to(user)
+        .filter(services=service)
+        .select_related("game_day", "category")
+        .order_by(F("ran_at").desc(nulls_first=True), "-game_day__scheduled_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class Month:
+    start: datetime.date
+    incidents: int
+
+
+def per_month(service: Service, user: Any, now: datetime.datetime | None = None) -> list[Month]:
+    """Its incidents per calendar month (UTC) over the last CHART_MONTHS months, this one
+    included, oldest first; months without incidents count 0 (one query)."""
+    now = now or timezone.now()
+    year, month = now.year, now.month
+    starts = []
+    for _ in range(CHART_MONTHS):
+        starts.append(datetime.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    starts.reverse()
+    first = datetime.datetime.combine(starts[0], datetime.time(), tzinfo=datetime.UTC)
+    counts = {
+        row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]: row[
+            "n"
+        ]
+        for row in incidents_of(service, user)
+        .filter(started_at__gte=first)
+        .annotate(month=TruncMonth("started_at", tzinfo=datetime.UTC))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
+    }
+    return [Month(start=s, incidents=counts.get(s, 0)) for s in starts]
+
+
+# --- Many services: the list and the API -----------------------------------------------------
+
+
+@dataclass
+class ServiceRow:
+    """A row of `/services/`."""
+
+    service: Service
+    recent: int = 0  # incidents in the last RECENT_DAYS days
+    open_fixes: int = 0
+    recurred: int = 0  # failure modes that recurred after a fix (flags still standing)
+    last_tested_at: datetime.datetime | None = None
+
+    @property
+    def never_tested(self) -> bool:
+        return self.last_tested_at is None
+
+
+# ?sort= on /services/: what each sorts by, most telling first.
+SORTS = {
+    "name": "Name",
+    "recent": f"Incidents ({RECENT_DAYS} days)",
+    "open": "Open remediations",
+    "recurred": "Recurred after fix",
+    "never_tested": "Never tested",
+}
+
+
+def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
+    """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
+    for anything else). Six queries, whatever the number of services and incidents."""
+    rows = {s.pk: ServiceRow(service=s) for s in Service.objects.all()}
+    visible = Incident.objects.visible_to(user)
+    since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
+    recent = (
+        Incident.services.through.objects.filter(
+            incident__in=visible.filter(started_at__gte=since).values("pk")
+        )
+        .values("service_id")
+        .annotate(n=Count("incident_id"))
+    )
+    for row in recent:
+        rows[row["service_id"]].recent = row["n"]
+    for service_id, count in _open_fixes(user).items():
+        rows[service_id].open_fixes = count
+    standing = (
+        RecurrenceFlag.objects.visible_to(user)
+        .filter(state__in=[FlagState.OPEN, FlagState.ACKNOWLEDGED])
+        .values("incident__services")
+        .annotate(n=Count("category", distinct=True))
+    )
+    for flagged in standing:
+        if flagged["incident__services"] in rows:
+            rows[flagged["incident__services"]].recurred = flagged["n"]
+    tested = (
+        Scenario.objects.visible_to(user)
+        .ran()
+        .order_by()
+        .values("services")
+        .annotate(at=Max("ran_at"))
+    )
+    for test in tested:
+        if test["services"] in rows:
+            rows[test["services"]].last_tested_at = test["at"]
+    return sort_rows(list(rows.values()), sort)
+
+
+def _open_fixes(user: Any) -> dict[int, int]:
+    """{service id: its open remediations}, as `remediations_of` counts them (two queries)."""
+    open_fixes = Remediation.objects.visible_to(user).still_open()
+    pairs: set[tuple[int, int]] = set()
+    by_incident = open_fixes.filter(incident__services__isnull=False)
+    pairs.update(by_incident.values_list("incident__services", "pk"))
+    by_scenario = open_fixes.filter(scenario__services__isnull=False)
+    pairs.update(by_scenario.values_list("scenario__services", "pk"))
+    counts: dict[int, int] = defaultdict(int)
+    for service_id, _ in pairs:
+        counts[service_id] += 1
+    return counts
+
+
+def sort_rows(rows: list[ServiceRow], sort: str) -> list[ServiceRow]:
+    """Most first for the numbers, never tested (then longest untested) first for testing."""
+    rows.sort(key=lambda r: r.service.name.lower())
+    if sort == "recent":
+        rows.sort(key=lambda r: -r.recent)
+    elif sort == "open":
+        rows.sort(key=lambda r: -r.open_fixes)
+    elif sort == "recurred":
+        rows.sort(key=lambda r: -r.recurred)
+    elif sort == "never_tested":
+        oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        rows.sort(key=lambda r: (not r.never_tested, r.last_tested_at or oldest))
+    return rows
+
+
+@dataclass
+class Facts:
+    """The read-only numbers of the service representation (PRODUCT.md, "service")."""
+
+    failure_modes: list[dict[str, Any]] = field(default_factory=list)
+    incident_count: int = 0
+    last_incident_at: datetime.datetime | None = None
+    last_tested_at: datetime.datetime | None = None
+
+
+def facts(service_ids: Iterable[int], user: Any) -> dict[int, Facts]:
+    """{service id: its Facts for `user`} for a page of services, in three queries."""
+    ids = list(service_ids)
+    found = {pk: Facts() for pk in ids}
+    if not ids:
+        return found
+    visible = Incident.objects.visible_to(user).values("pk")
+    counts = (
+        Incident.services.through.objects.filter(service_id__in=ids, incident__in=visible)
+        .values("service_id")
+        .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
+    )
+    for row in counts:
+        found[row["service_id"]].incident_count = row["n"]
+        found[row["service_id"]].last_incident_at = row["last"]
+    modes = (
+        Incident.categories.through.objects.filter(incident__services__in=ids, incident__in=visible)
+        .values("incident__services", "failurecategory__path")
+        .annotate(n=Count("incident_id"))
+        .order_by("incident__services", "-n", "failurecategory__path")
+    )
+    for mode in modes:
+        found[mode["incident__services"]].failure_modes.append(
+            {"path": mode["failurecategory__path"], "incident_count": mode["n"]}
+        )
+    tested = (
+        Scenario.objects.visible_to(user)
+        .ran()
+        .filter(services__in=ids)
+        .values("services")
+        .annotate(at=Max("ran_at"))
+        .order_by()
+    )
+    for test in tested:
+        found[test["services"]].last_tested_at = test["at"]
+    return found
