@@ -317,6 +317,8 @@ def test_service_tags_lead_to_the_service_page(
     link = f'<a class="tag service" href="/services/{etcd.pk}/">etcd</a>'
     assert link in alice_client.get(f"/incidents/{incident.pk}/").content.decode()
     assert link in alice_client.get("/incidents/").content.decode()
+    fix = etcd_world["open"]
+    assert link in alice_client.get(f"/remediations/{fix.pk}/").content.decode()
     game_day = etcd_world["scenario"].game_day
     assert link in alice_client.get(f"/game-days/{game_day.pk}/").content.decode()
 

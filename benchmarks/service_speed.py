@@ -1,0 +1,89 @@
+"""How fast the service pages render at 100,000 incidents (issue 17).
+
+    .venv/bin/python benchmarks/service_speed.py [--incidents 100000] [--remediations 100000]
+
+Fills a fresh PostgreSQL database as review_speed.py does (incidents over five years in 200
+failure modes, remediations in every status, open recurrence flags), then gives each incident
+one of 30 services — the busiest, "etcd", a tenth of them — and renders `/services/` and
+`/services/<etcd>/` through Django's whole stack: p50/p95 and SQL queries per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import time
+
+from _database import fresh_database
+from review_speed import fill
+
+
+def link_services() -> int:
+    from common.bulk import insert_rows
+    from incidents.models import Incident, Service
+
+    rng = random.Random(17)
+    services = [Service.objects.create(name="etcd")] + [
+        Service.objects.create(name=f"service-{n}") for n in range(29)
+    ]
+    ids = list(Incident.objects.values_list("pk", flat=True))
+    rows = [
+        (pk, services[0].pk if rng.random() < 0.1 else rng.choice(services[1:]).pk) for pk in ids
+    ]
+    insert_rows(Incident.services.through, ["incident_id", "service_id"], rows)
+    return services[0].pk
+
+
+def measure(etcd: int, samples: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(get_user_model().objects.create(username="bench"))
+    print("| page | n | p50 ms | p95 ms | max ms | SQL queries |")
+    print("|---|---|---|---|---|---|")
+    for url in ["/services/", f"/services/{etcd}/", "/services/?sort=never_tested"]:
+        client.get(url, secure=True)  # warm up
+        timings, queries = [], set()
+        for _ in range(samples):
+            with CaptureQueriesContext(connection) as captured:
+                began = time.perf_counter()
+                response = client.get(url, secure=True)
+                timings.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, url
+            queries.add(len(captured))
+        p95 = statistics.quantiles(timings, n=20)[-1]
+        print(
+            f"| {url} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} "
+            f"| {max(timings):.1f} | {', '.join(map(str, sorted(queries)))} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--incidents", type=int, default=100_000)
+    parser.add_argument("--remediations", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=20)
+    args = parser.parse_args()
+    print("# Service pages' speed")
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, 30 services\n")
+    with fresh_database("once_bench_services"):
+        fill(args.incidents, args.remediations)
+        from django.db import connection
+
+        etcd = link_services()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        measure(etcd, args.samples)
+
+
+if __name__ == "__main__":
+    main()
