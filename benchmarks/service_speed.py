@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/service_speed.py [--incidents 100000] [--remediations 100000]
 
-Fills a fresh PostgreSQL database as review_speed.py does (incidents over five years in 200
-failure modes, remediations in every status, open recurrence flags), then gives each incident
-one of 30 services — the busiest, "etcd", a tenth of them — and renders `/services/` and
-`/services/<etcd>/` through Django's whole stack: p50/p95 and SQL queries per page.
+Fills a fresh PostgreSQL database with COPY (this measures the pages, not the import):
+incidents over five years in 1–2 of 200 failure modes, one in a hundred restricted, and
+remediations in every status; then gives each incident one of 30 services — the busiest,
+"etcd", a tenth of them — and renders `/services/` and `/services/<etcd>/` through Django's
+whole stack, as a user who is not a superuser: p50/p95 and SQL queries per page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,58 @@ import statistics
 import time
 
 from _database import fresh_database
-from review_speed import fill
+
+
+def fill(incidents: int, remediations: int) -> None:
+    import datetime
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from common.bulk import insert_rows
+    from incidents.actions import get_or_create_category
+    from incidents.models import Incident
+    from remediations.models import Remediation
+
+    rng = random.Random(5)
+    categories = [
+        get_or_create_category(f"Area {a} > Mode {m}") for a in range(20) for m in range(10)
+    ]
+    now = timezone.now()
+
+    def moment(weeks_ago: float) -> datetime.datetime:
+        return now - datetime.timedelta(weeks=weeks_ago)
+
+    rows = [
+        (1, f"Incident {n}", "", "", rng.choice(["SEV1", "SEV2", "SEV3", "SEV4"]), "reviewed",
+         moment(rng.random() * 260), "", "restricted" if n % 100 == 0 else "everyone", now, now)
+        for n in range(incidents)
+    ]  # fmt: skip
+    insert_rows(Incident, ["version", "title", "summary", "body", "severity", "status",
+                           "started_at", "source_url", "visibility", "created_at", "updated_at"],
+                rows)  # fmt: skip
+    ids = list(Incident.objects.order_by("pk").values_list("pk", "started_at"))
+    insert_rows(Incident.categories.through, ["incident_id", "failurecategory_id"], [
+        (pk, c.pk) for pk, _ in ids for c in rng.sample(categories, rng.choice([1, 1, 2]))])  # fmt: skip
+    rows = []
+    for n in range(remediations):
+        incident_id, start = rng.choice(ids)
+        opened = min(start + datetime.timedelta(days=1), now)
+        status = rng.choices(["done", "open", "in_progress", "wont_do"], [70, 15, 10, 5])[0]
+        done = (
+            min(opened + datetime.timedelta(days=rng.randint(1, 90)), now)
+            if status == "done"
+            else None
+        )
+        due = (opened + datetime.timedelta(days=rng.randint(7, 120))).date()
+        rows.append((1, f"Remediation {n}", "", "prevent", status, due, opened, done, "",
+                     rng.choice(categories).pk, incident_id, now, now, ""))  # fmt: skip
+    insert_rows(Remediation, ["version", "title", "description", "kind", "status", "due_date",
+                              "opened_at", "done_at", "tracker_url", "category_id",
+                              "incident_id", "created_at", "updated_at",
+                              "effectiveness_evidence"], rows)  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def link_services() -> int:

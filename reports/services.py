@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from gamedays.models import Scenario
 from incidents.models import Incident, IncidentQuerySet, Service
 from remediations.models import (
+    OPEN_STATUSES,
     FlagState,
     RecurrenceFlag,
     RecurrenceLink,
@@ -32,6 +33,7 @@ from remediations.recurrence import ancestor_paths
 RECENT_DAYS = 90  # "incidents in the last 90 days" on the list
 SHOWN_INCIDENTS = 25  # on the page, most recent first; the rest through the incident list
 SHOWN_SCENARIOS = 20
+SHOWN_FIXES = 3  # per failure mode and kind (open, done), the latest; the rest are counted
 CHART_MONTHS = 24  # "incidents per month over the last two years"
 
 
@@ -51,8 +53,11 @@ class FailureMode:
     slug: str
     incidents: int
     last_at: datetime.datetime
-    open_fixes: list[Remediation] = field(default_factory=list)
-    done_fixes: list[Remediation] = field(default_factory=list)
+    open_count: int = 0
+    done_count: int = 0
+    effectiveness: dict[str, int] = field(default_factory=dict)  # of the done fixes
+    open_fixes: list[Remediation] = field(default_factory=list)  # the latest few
+    done_fixes: list[Remediation] = field(default_factory=list)  # the latest few
     last_tested_at: datetime.datetime | None = None
 
 
@@ -60,8 +65,9 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
     """How `service` breaks: the categories of its incidents, most frequent first (3 queries).
 
     Each with its incident count and last occurrence, the fixes covering it (remediations on it
-    or above it, as recurrence reads them: open ones, and done ones with their effectiveness),
-    and when a game-day scenario on this service and on it (or below it) last ran.
+    or above it, as recurrence reads them): how many are open and done, the done ones counted
+    by effectiveness, the latest SHOWN_FIXES of each named; and when a game-day scenario on this
+    service and on it (or below it) last ran. Five queries, however many fixes there are.
     """
     rows = (
         Incident.categories.through.objects.filter(
@@ -83,21 +89,55 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
     if not modes:
         return modes
     covering = {p for mode in modes for p in ancestor_paths(mode.path)}
-    fixes = list(
-        Remediation.objects.visible_to(user)
-        .filter(category__path__in=covering)
-        .exclude(status=RemediationStatus.WONT_DO)
-        .select_related("category")
-        .order_by(F("done_at").desc(nulls_last=True), "-opened_at")
+    fixes = Remediation.objects.visible_to(user).filter(category__path__in=covering)
+    # How many fixes of each status and effectiveness there are on each covering category…
+    tally: dict[str, list[tuple[str, str | None, int]]] = defaultdict(list)
+    counted = (
+        fixes.exclude(status=RemediationStatus.WONT_DO)
+        .order_by()
+        .values_list("category__path", "status", "effectiveness")
+        .annotate(n=Count("pk"))
     )
+    for path, status, effectiveness, n in counted:
+        tally[path].append((status, effectiveness, n))
+    # …and the few latest of each status there, to name (a busy service has thousands).
+    latest = (
+        fixes.filter(status__in=[*OPEN_STATUSES, RemediationStatus.DONE])
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category_id"), F("status")],
+                order_by=[F("done_at").desc(nulls_last=True), F("opened_at").desc(), F("id")],
+            )
+        )
+        .filter(rank__lte=SHOWN_FIXES)
+        .select_related("category")
+    )
+    shown: dict[str, list[Remediation]] = defaultdict(list)
+    for named in latest:
+        assert named.category is not None
+        shown[named.category.path].append(named)
     tested = _tested_by_path(Scenario.objects.visible_to(user).ran().filter(services=service))
     for mode in modes:
-        above = set(ancestor_paths(mode.path))
-        for fix in fixes:
-            if fix.category is not None and fix.category.path in above:
+        for path in ancestor_paths(mode.path):
+            for status, effectiveness, n in tally[path]:
+                if status == RemediationStatus.DONE:
+                    mode.done_count += n
+                    key = effectiveness or "not assessed yet"
+                    mode.effectiveness[key] = mode.effectiveness.get(key, 0) + n
+                else:
+                    mode.open_count += n
+            for fix in shown[path]:
                 (mode.open_fixes if fix.is_open else mode.done_fixes).append(fix)
+        mode.open_fixes = sorted(mode.open_fixes, key=_newest_first)[:SHOWN_FIXES]
+        mode.done_fixes = sorted(mode.done_fixes, key=_newest_first)[:SHOWN_FIXES]
         mode.last_tested_at = tested.get(mode.path)
     return modes
+
+
+def _newest_first(fix: Remediation) -> tuple[float, float]:
+    done = fix.done_at.timestamp() if fix.done_at else 0.0
+    return (-done, -fix.opened_at.timestamp())
 
 
 def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetime]:

@@ -211,9 +211,9 @@ def test_the_page_costs_a_fixed_number_of_queries(
 
 
 # Session, user, the Viewers check, the service with its aliases; the incident count, the
-# chart, incidents with their categories and services, failure modes, fixes and tests, open
-# remediations, scenarios.
-SERVICE_PAGE_QUERIES = 15
+# chart, incidents with their categories and services, failure modes, their fixes counted and
+# the latest named, tests; open remediations, scenarios.
+SERVICE_PAGE_QUERIES = 16
 
 
 def test_editing_notes_on_a_stale_page_is_a_conflict_that_keeps_the_text(
@@ -445,3 +445,18 @@ def test_a_service_cannot_be_merged_into_itself(staff_client: Client) -> None:
     response = staff_client.post(f"/services/{ebs.pk}/merge/", {"into": ebs.pk})
     assert response.status_code == 400 and "into itself" in response.content.decode()
     assert ServiceAlias.objects.count() == 0
+
+
+def test_a_mode_with_many_fixes_names_the_latest_and_counts_them_all(
+    etcd_world: dict[str, Any], alice_client: Client
+) -> None:
+    disks = etcd_world["disks"]
+    for n in range(5):
+        RemediationFactory(title=f"Disk fix {n}", category=disks,
+                           opened_at=timezone.now() - (10 - n) * DAY)  # fmt: skip
+    (mode,) = [m for m in services.failure_modes(etcd_world["etcd"], None) if m.slug == disks.slug]
+    assert mode.open_count == 5
+    assert [f.title for f in mode.open_fixes] == ["Disk fix 4", "Disk fix 3", "Disk fix 2"]
+    assert (mode.done_count, mode.effectiveness) == (1, {"regressed": 1})
+    html = alice_client.get(f"/services/{etcd_world['etcd'].pk}/").content.decode()
+    assert "5 in all" in html and "Disk fix 1" not in html
