@@ -109,6 +109,10 @@ def measure(etcd: int, samples: int) -> None:
                 timings.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, url
             queries.add(len(captured))
+        if os.environ.get("ONCE_BENCH_PROFILE"):
+            slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:6]
+            for q in slowest:
+                print(f"    {q['time']} s: {q['sql'][:300]}")
         p95 = statistics.quantiles(timings, n=20)[-1]
         print(
             f"| {url} | {len(timings)} | {statistics.median(timings):.1f} | {p95:.1f} "

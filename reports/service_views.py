@@ -65,13 +65,19 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     months = services.per_month(service, user) if count else []
     scenarios = services.scenarios_of(service, user)
     today = timezone.localdate()
+    remediations = list(services.remediations_of(service, user)[: services.SHOWN_REMEDIATIONS + 1])
     context: dict[str, Any] = {
         "service": service,
         "incident_count": count,
         "incidents": list(incidents.for_list()[: services.SHOWN_INCIDENTS]) if count else [],
         "shown_incidents": services.SHOWN_INCIDENTS,
+        "shown_modes": services.SHOWN_MODES,
         "modes": services.failure_modes(service, user) if count else [],
-        "remediations": list(services.remediations_of(service, user)),
+        "remediations": remediations[: services.SHOWN_REMEDIATIONS],
+        # Counted only when there are more than are shown (a busy service has thousands).
+        "remediation_count": len(remediations)
+        if len(remediations) <= services.SHOWN_REMEDIATIONS
+        else services.remediations_of(service, user).count(),
         "today": today,
         "scenarios": list(scenarios[: services.SHOWN_SCENARIOS]),
         "chart": draw_months(months, service.name) if count else "",

@@ -33,6 +33,8 @@ from remediations.recurrence import ancestor_paths
 RECENT_DAYS = 90  # "incidents in the last 90 days" on the list
 SHOWN_INCIDENTS = 25  # on the page, most recent first; the rest through the incident list
 SHOWN_SCENARIOS = 20
+SHOWN_REMEDIATIONS = 50  # open ones on the page, overdue and due soonest first
+SHOWN_MODES = 30  # the most frequent failure modes on the page; their incidents list the rest
 SHOWN_FIXES = 3  # per failure mode and kind (open, done), the latest; the rest are counted
 CHART_MONTHS = 24  # "incidents per month over the last two years"
 
@@ -62,7 +64,7 @@ class FailureMode:
 
 
 def failure_modes(service: Service, user: Any) -> list[FailureMode]:
-    """How `service` breaks: the categories of its incidents, most frequent first (3 queries).
+    """How `service` breaks: the categories of its incidents, the SHOWN_MODES most frequent.
 
     Each with its incident count and last occurrence, the fixes covering it (remediations on it
     or above it, as recurrence reads them): how many are open and done, the done ones counted
@@ -76,7 +78,7 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
         .values("failurecategory__path", "failurecategory__slug")
         .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
         .order_by("-n", "-last", "failurecategory__path")
-    )
+    )[:SHOWN_MODES]
     modes = [
         FailureMode(
             path=row["failurecategory__path"],
@@ -277,16 +279,18 @@ def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
 
 
 def _open_fixes(user: Any) -> dict[int, int]:
-    """{service id: its open remediations}, as `remediations_of` counts them (two queries)."""
-    open_fixes = Remediation.objects.visible_to(user).still_open()
-    pairs: set[tuple[int, int]] = set()
-    by_incident = open_fixes.filter(incident__services__isnull=False)
-    pairs.update(by_incident.values_list("incident__services", "pk"))
-    by_scenario = open_fixes.filter(scenario__services__isnull=False)
-    pairs.update(by_scenario.values_list("scenario__services", "pk"))
+    """{service id: its open remediations from its incidents or its scenarios} (two counting
+    queries; a remediation comes from one or the other)."""
+    open_fixes = Remediation.objects.visible_to(user).still_open().order_by()
     counts: dict[int, int] = defaultdict(int)
-    for service_id, _ in pairs:
-        counts[service_id] += 1
+    for origin in ("incident__services", "scenario__services"):
+        rows = (
+            open_fixes.filter(**{f"{origin}__isnull": False})
+            .values_list(origin)
+            .annotate(n=Count("pk", distinct=True))
+        )
+        for service_id, n in rows:
+            counts[service_id] += n
     return counts
 
 
