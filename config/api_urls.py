@@ -7,9 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from common.api import NoSuchEndpoint
 from gamedays.api import GameDayViewSet, ScenarioViewSet
-from incidents.api import ServiceViewSet
 from remediations.api import FlagViewSet, RemediationViewSet
-from reports.api import CategoryViewSet, IncidentViewSet
+from reports.api import CategoryViewSet, IncidentViewSet, ServiceViewSet
 from reviews.api import ReviewAgendaView
 from search.api import SearchViewSet, SimilarIncidentsView
 

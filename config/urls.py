@@ -9,7 +9,7 @@ from accounts import views as account_views
 from common import views as common_views
 from gamedays.calendar import calendar_feed
 from remediations import views as remediation_views
-from reports import dialogs, image_views
+from reports import dialogs, image_views, service_views
 from reports import drafts as draft_views
 from reports import views as incident_views
 from reports.duplicates import incident_duplicate
@@ -103,6 +103,11 @@ urlpatterns = [
         remediation_views.remediation_history,
         name="remediation_history",
     ),
+    path("services/", service_views.service_list, name="service_list"),
+    path("services/<int:pk>/", service_views.service_detail, name="service_detail"),
+    path("services/<int:pk>/notes/", service_views.service_notes, name="service_notes"),
+    path("services/<int:pk>/history/", service_views.service_history, name="service_history"),
+    path("services/<int:pk>/merge/", service_views.service_merge, name="service_merge"),
     path("search/", search_views.search_page, name="search"),
     path("review/", review_views.review_this_week, name="review_this_week"),
     path("review/<week:week>/", review_views.review_week, name="review_week"),

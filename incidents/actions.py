@@ -7,10 +7,11 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.db import transaction
+from django.db.models import Q
 from django.utils.text import slugify
 
 from common import audit, changes
-from common.concurrency import claim_version, save_versioned
+from common.concurrency import StaleVersion, claim_version, save_versioned
 from common.roles import require_staff, require_writer
 from common.validation import Errors
 from incidents import images
@@ -20,6 +21,7 @@ from incidents.models import (
     FailureCategory,
     Incident,
     Service,
+    ServiceAlias,
     TimelineEntry,
     Visibility,
 )
@@ -103,14 +105,28 @@ def get_or_create_category(path: str) -> FailureCategory:
     return parent
 
 
+def service_named(name: str) -> Service | None:
+    """The service called `name` (ignoring case), or the one it was merged into; else None."""
+    name = name.strip()
+    service = Service.objects.filter(name__iexact=name).first()
+    if service is None:
+        alias = ServiceAlias.objects.select_related("service").filter(name__iexact=name).first()
+        service = alias.service if alias is not None else None
+    return service
+
+
 def get_or_create_services(names: Iterable[str]) -> list[Service]:
-    """Services by name (case-insensitive), created when missing, in the order given."""
+    """Services by name (case-insensitive), created when missing, in the order given.
+
+    A name merged into another service (an alias) is that service (PRODUCT.md, "service":
+    `aliases`), so the API and the importers keep accepting old names.
+    """
     services: list[Service] = []
     for raw in names:
         name = raw.strip()
         if not name:
             continue
-        service = Service.objects.filter(name__iexact=name).first()
+        service = service_named(name)
         if service is None:
             service = Service.objects.create(name=name)
         if service not in services:
@@ -118,29 +134,136 @@ def get_or_create_services(names: Iterable[str]) -> list[Service]:
     return services
 
 
-def save_service(
-    service: Service, *, by: User | None, name: str, description: str | None = None
-) -> Service:
-    """Create or rename a service; a rename re-indexes the incidents it affected.
+def canonical_service_names(names: list[str]) -> list[str]:
+    """The names with each alias replaced by the name of the service it was merged into, so
+    a record naming an old name compares equal to the stored one (one query, none if no name).
+    """
+    wanted = [name.strip() for name in names if name.strip()]
+    if not wanted:
+        return names
+    match = Q()
+    for name in wanted:
+        match |= Q(name__iexact=name)
+    aliases = {
+        alias.name.lower(): alias.service.name
+        for alias in ServiceAlias.objects.filter(match).select_related("service")
+    }
+    return [aliases.get(name.strip().lower(), name) for name in names]
 
-    Raises ValueError when another service already has the name (ignoring case), and
-    PermissionDenied for a viewer (`by` None is the system).
+
+def service_name_taken(name: str, *, by_other_than: Service) -> str | None:
+    """Why `name` can't be this service's: another service has it, or it is an alias."""
+    others = Service.objects.filter(name__iexact=name)
+    if by_other_than.pk:
+        others = others.exclude(pk=by_other_than.pk)
+    if others.exists():
+        return f"There is already a service “{name}”."
+    alias = ServiceAlias.objects.filter(name__iexact=name).select_related("service").first()
+    if alias is not None and alias.service_id != by_other_than.pk:
+        return f"“{name}” is another name of the service “{alias.service.name}”."
+    return None
+
+
+def save_service(
+    service: Service,
+    *,
+    by: User | None,
+    name: str | None = None,
+    description: str | None = None,
+    design_notes: str | None = None,
+    expected_version: int | None = None,
+) -> Service:
+    """Create a service, or rename it or change its description or design notes.
+
+    Each change makes a new version, kept in its history with `by` as author (PRODUCT.md,
+    "every write is versioned"). An update naming the version it started from is refused with
+    StaleVersion, writing nothing, when someone saved meanwhile; without one it is based on
+    the stored version. A rename re-indexes the incidents it affected. Raises ValueError when
+    another service (or another service's alias) has the name, ignoring case, and
+    PermissionDenied for a viewer (`by` None is the system). Fields left None are unchanged.
     """
     require_writer(by)
-    clash = Service.objects.filter(name__iexact=name)
-    if service.pk:
-        clash = clash.exclude(pk=service.pk)
-    if clash.exists():
-        raise ValueError(f"There is already a service “{name}”.")
-    renamed = bool(service.pk) and service.name != name
-    service.name = name
-    if description is not None:
-        service.description = description
+    name = service.name if name is None else name
+    clash = service_name_taken(name, by_other_than=service)
+    if clash:
+        raise ValueError(clash)
+    stored = Service.objects.filter(pk=service.pk).first() if service.pk else None
+    new = {
+        "name": name,
+        "description": service.description if description is None else description,
+        "design_notes": service.design_notes if design_notes is None else design_notes,
+    }
+    if stored is not None and all(getattr(stored, k) == v for k, v in new.items()):
+        if expected_version is not None and expected_version != stored.version:
+            raise StaleVersion(stored, expected_version)
+        return stored  # nothing changed: no new version
+    renamed = stored is not None and stored.name != name
+    for field, value in new.items():
+        setattr(service, field, value)
     with transaction.atomic():
+        if stored is not None and expected_version is None:
+            expected_version = stored.version
+        if stored is not None:
+            claim_version(service, expected_version if expected_version is not None else -1)
+        if by is not None and by.is_authenticated:
+            service._history_user = by  # type: ignore[attr-defined]  # read by simple-history
         service.save()
         if renamed:
             changes.service_changed(service.pk)
     return service
+
+
+def merge_services(source: Service, target: Service, *, by: User | None) -> Service:
+    """Merge `source` into `target`: staff only (PRODUCT.md, "Merging services").
+
+    The incidents and scenarios of `source` move to `target`; its name and aliases become
+    aliases of `target` (its old page redirects there); its design notes, if any, are added
+    at the end of `target`'s (a new version of it), so nothing written is lost. `source` is
+    deleted, which the audit log records. The moved incidents are re-indexed after the commit.
+    Raises ValueError when both are the same service, PermissionDenied for anyone but staff.
+    """
+    require_staff(by)
+    if source.pk == target.pk:
+        raise ValueError("A service can't be merged into itself.")
+    with transaction.atomic():
+        target = Service.objects.select_for_update().get(pk=target.pk)
+        source = Service.objects.select_for_update().get(pk=source.pk)
+        moved = list(source.incidents.values_list("pk", flat=True))
+        links = Incident.services.through.objects
+        already = set(links.filter(service=target, incident_id__in=moved).values_list(
+            "incident_id", flat=True
+        ))  # fmt: skip
+        links.bulk_create(
+            links.model(incident_id=pk, service_id=target.pk) for pk in moved if pk not in already
+        )
+        # Scenarios are the game days' (which build on incidents): reached through the relation.
+        scenario_links = Service.scenarios.through.objects
+        scenario_ids = list(scenario_links.filter(service=source).values_list(
+            "scenario_id", flat=True
+        ))  # fmt: skip
+        have = set(scenario_links.filter(service=target, scenario_id__in=scenario_ids)
+                   .values_list("scenario_id", flat=True))  # fmt: skip
+        scenario_links.bulk_create(
+            scenario_links.model(scenario_id=pk, service_id=target.pk)
+            for pk in scenario_ids
+            if pk not in have
+        )
+        source.aliases.update(service=target)
+        target_pk, source_name, source_pk = target.pk, source.name, source.pk
+        notes = source.design_notes.strip()
+        audit.record(
+            audit.Action.DELETION,
+            by=by,
+            target=audit.describe(source),
+            detail={"merged_into": {"id": target_pk, "name": target.name}},
+        )
+        source.delete()  # its links go with it; the incidents now name the target
+        ServiceAlias.objects.create(service=target, name=source_name, former_id=source_pk)
+        if notes:
+            joined = f"{target.design_notes.rstrip()}\n\n## From {source_name}\n\n{notes}\n"
+            save_service(target, by=by, design_notes=joined.lstrip())
+        changes.incidents_changed(moved)
+    return target
 
 
 def delete_category(category: FailureCategory, *, by: User | None) -> None:
@@ -270,6 +393,7 @@ def save_incident(
     """
     require_writer(by)
     cache = cache or CategoryCache()
+    record = {**record, "services": canonical_service_names(record["services"])}
     # `duplicate_of` (an id, from clean_duplicate_of) is optional: left out, it stays as stored.
     duplicate_of = record.get("duplicate_of", incident.duplicate_of_id)
     marked = duplicate_of != incident.duplicate_of_id

@@ -27,6 +27,7 @@ from incidents.actions import (
     save_category,
     save_incident,
     save_service,
+    service_name_taken,
 )
 from incidents.forms import CategoryForm
 from incidents.models import (
@@ -37,7 +38,7 @@ from incidents.models import (
     Service,
     TimelineEntry,
 )
-from incidents.records import clean_incident, clean_name
+from incidents.records import clean_design_notes, clean_incident, clean_name
 
 RECORD_FIELDS = [
     "title", "summary", "body", "severity", "status", "started_at", "detected_at",
@@ -99,7 +100,7 @@ class CategoryAdminForm(CategoryForm):
 class ServiceAdminForm(forms.ModelForm):
     class Meta:
         model = Service
-        fields = ["name", "description"]
+        fields = ["name", "description", "design_notes"]
 
     def _post_clean(self) -> None:
         errors = Errors()
@@ -107,9 +108,10 @@ class ServiceAdminForm(forms.ModelForm):
         clean_text(
             self.cleaned_data.get("description"), ("description",), errors, max_length=10_000
         )
-        clash = Service.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
-        if name and clash.exists():
-            errors.add(("name",), f"There is already a service “{name}”.")
+        clean_design_notes(self.cleaned_data.get("design_notes"), errors)
+        clash = service_name_taken(name, by_other_than=self.instance) if name else None
+        if clash:
+            errors.add(("name",), clash)
         for path, message in errors.items:
             self.add_error(str(path[0]), sentence(message))
         if not errors:
@@ -149,7 +151,10 @@ class ServiceAdmin(RoleAdmin):
         name = obj.name
         if obj.pk:  # the form changed obj in place: rename from the stored row
             obj.name = Service.objects.values_list("name", flat=True).get(pk=obj.pk)
-        save_service(obj, by=request.user, name=name.strip(), description=obj.description)
+        save_service(
+            obj, by=request.user, name=name.strip(), description=obj.description,
+            design_notes=obj.design_notes,
+        )  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: Service) -> None:
         delete_service(obj, by=request.user)

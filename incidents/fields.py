@@ -1,8 +1,11 @@
 """Form fields for choosing failure categories, labelled with their full path."""
 
-from django import forms
+from typing import Any
 
-from incidents.models import FailureCategory
+from django import forms
+from django.db.models.functions import Lower
+
+from incidents.models import FailureCategory, Service
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -13,3 +16,21 @@ class CategoryChoiceField(forms.ModelChoiceField):
 class CategoryMultipleChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: FailureCategory) -> str:
         return obj.path
+
+
+class ServiceNamesInput(forms.TextInput):
+    """A comma-separated list of service names that suggests the existing ones as you type
+    (a <datalist>; static/js/once.js offers them for the name being typed after a comma)."""
+
+    template_name = "forms/service_names_input.html"
+    MAX_SUGGESTIONS = 1000
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        widget["list_id"] = f"{widget['attrs'].get('id') or name}-names"
+        widget["attrs"].update(list=widget["list_id"], autocomplete="off")
+        widget["attrs"]["data-service-names"] = ""
+        names = Service.objects.order_by(Lower("name")).values_list("name", flat=True)
+        widget["service_names"] = list(names[: self.MAX_SUGGESTIONS])
+        return context

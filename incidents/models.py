@@ -122,11 +122,15 @@ class FailureCategory(VersionedModel):
             )
 
 
-class Service(models.Model):
+class Service(VersionedModel):
     """An affected system or component: etcd, Envoy, EBS, the Kubernetes API server."""
 
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
+    # What it is, what it depends on, its limits, links to runbooks (PRODUCT.md, "Service").
+    design_notes = models.TextField(blank=True, help_text="Markdown.")
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = [Lower("name")]
@@ -136,6 +140,28 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("service_detail", args=[self.pk])
+
+
+class ServiceAlias(models.Model):
+    """A name merged into a service: the old name (and the old page) still lead to it."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=100)
+    # The id the merged service had, so its old page redirects; NULL for a plain alias.
+    former_id = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = [Lower("name")]
+        verbose_name_plural = "service aliases"
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="unique_service_alias_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.service_id}"
 
 
 class Severity(models.TextChoices):

@@ -415,3 +415,12 @@ def clean_category(name: Any, description: Any, errors: Errors) -> tuple[str, st
         errors.add(("name",), "is required.")
     description = clean_text(description, ("description",), errors, max_length=20_000)
     return name, description
+
+
+MAX_DESIGN_NOTES = 50_000  # characters of a service's design notes
+
+
+def clean_design_notes(value: Any, errors: Errors) -> str:
+    """A service's design notes: Markdown, at most MAX_DESIGN_NOTES characters (PRODUCT.md,
+    "Service"), line ends made "\\n" like every text."""
+    return clean_text(value, ("design_notes",), errors, max_length=MAX_DESIGN_NOTES)

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from common.api import VersionField
+from common.api import VersionField, require_version
 from common.validation import Errors, clean_text
 from incidents import actions
 from incidents.models import (
@@ -16,7 +16,9 @@ from incidents.models import (
     Service,
 )
 from incidents.records import (
+    MAX_DESIGN_NOTES,
     clean_category,
+    clean_design_notes,
     clean_name,
 )
 
@@ -123,17 +125,61 @@ class CategorySerializer(serializers.ModelSerializer):
         )
 
 
+class FailureModeCountSerializer(serializers.Serializer):
+    """A failure mode of a service's incidents: its path and how many incidents it has."""
+
+    path = serializers.CharField(read_only=True)
+    incident_count = serializers.IntegerField(read_only=True)
+
+
 class ServiceSerializer(serializers.ModelSerializer):
+    """A service (PRODUCT.md, "service"): its name, description and Markdown design notes are
+    written; the names merged into it and what its incidents say are read-only.
+
+    The read-only facts count only what the caller may see; the view attaches them to each
+    instance as `facts` (reports.services.Facts) or passes `facts_for` in the context.
+    """
+
+    version = VersionField()
+    aliases = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        many=True, read_only=True, slug_field="name", help_text="Names merged into this service."
+    )
+    failure_modes = FailureModeCountSerializer(
+        many=True, read_only=True, source="facts.failure_modes",
+        help_text="The failure modes of its incidents, with their incident counts, most first.",
+    )  # fmt: skip
+    incident_count = serializers.IntegerField(read_only=True, source="facts.incident_count")
+    last_incident_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, source="facts.last_incident_at"
+    )
+    last_tested_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, source="facts.last_tested_at",
+        help_text="When a game-day scenario on this service last ran; null if never.",
+    )  # fmt: skip
+
     class Meta:
         model = Service
-        fields = ["id", "name", "description"]
-        extra_kwargs = {"description": {"max_length": 10_000}}
+        fields = [
+            "id", "name", "version", "description", "design_notes", "aliases", "failure_modes",
+            "incident_count", "last_incident_at", "last_tested_at",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "description": {"max_length": 10_000},
+            "design_notes": {"max_length": MAX_DESIGN_NOTES, "help_text": "Markdown."},
+        }
 
     def get_validators(self) -> list[Any]:
         return []
 
+    def to_representation(self, instance: Service) -> dict[str, Any]:
+        if not hasattr(instance, "facts"):
+            facts_for = self.context.get("facts_for")
+            instance.facts = facts_for([instance.pk])[instance.pk] if facts_for else None  # type: ignore[attr-defined]
+        return super().to_representation(instance)
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
-        """A name (one line, at most 100 characters) and a description, by the shared rules."""
+        """A name (one line, at most 100 characters), a description and design notes, by the
+        shared rules; an update changing the design notes must send the `version` it read."""
         if not isinstance(data, Mapping):
             raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
         errors = Errors()
@@ -145,9 +191,15 @@ class ServiceSerializer(serializers.ModelSerializer):
             data.get("description", current.description if current else ""),
             ("description",), errors, max_length=10_000,
         )  # fmt: skip
+        notes = clean_design_notes(
+            data.get("design_notes", current.design_notes if current else ""), errors
+        )
         if errors:
             raise serializers.ValidationError(errors.as_nested())
-        return {"name": name, "description": description}
+        cleaned: dict[str, Any] = {"name": name, "description": description, "design_notes": notes}
+        if current is not None and ("version" in data or notes != current.design_notes):
+            cleaned["expected_version"] = require_version(dict(data))
+        return cleaned
 
     def create(self, validated_data: dict[str, Any]) -> Service:
         return self._save(Service(), validated_data)

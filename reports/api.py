@@ -15,8 +15,10 @@ from common.api import VersionedUpdates
 from gamedays.coverage import last_tested_subquery
 from incidents.actions import delete_category
 from incidents.filters import IncidentListFilterSet
-from incidents.models import Cause, FailureCategory, Incident, IncidentQuerySet
+from incidents.models import Cause, FailureCategory, Incident, IncidentQuerySet, Service
+from incidents.serializers import ServiceSerializer
 from remediations.models import FlagState, RecurrenceFlag, RecurrenceLink, Remediation
+from reports import services
 from reports.serializers import IncidentSerializer, TestedCategorySerializer
 
 
@@ -92,3 +94,32 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
         with transaction.atomic():
             delete_category(instance, by=self.request.user)
             audit.deleted([target], by=self.request.user, via="api")
+
+
+class ServiceViewSet(
+    VersionedUpdates,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Services are shared; their `failure_modes`, `incident_count`, `last_incident_at` and
+    `last_tested_at` count only what the caller may see (reports.services.facts)."""
+
+    queryset = Service.objects.prefetch_related("aliases")
+    serializer_class = ServiceSerializer
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        user = self.request.user
+        context = super().get_serializer_context()
+        return {**context, "facts_for": lambda ids: services.facts(ids, user)}
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        """A page of services, each with its facts: three queries for the whole page."""
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        found = services.facts([s.pk for s in rows], self.request.user)
+        for service in rows:
+            service.facts = found[service.pk]
+        return page

@@ -36,6 +36,7 @@ class Loaded:
     categories: list[str] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
     game_days: list[str] = field(default_factory=list)
+    design_notes: list[str] = field(default_factory=list)  # services given their notes
     kept: int = 0  # demo incidents already stored, left as they are
     errors: list[str] = field(default_factory=list)
 
@@ -186,6 +187,7 @@ def load_demo(data: dict[str, Any] | None = None) -> Loaded:
         # Last: their scenarios verify the fixes of the incidents above.
         loaded.game_days, errors = _game_days(data.get("game_days", []))
         loaded.errors += errors
+        loaded.design_notes = _design_notes(data.get("services", {}))
     return loaded
 
 
@@ -252,6 +254,20 @@ def _store(records: Iterable[dict[str, Any]]) -> list[str]:
     ]
     outcomes += importer.flush()
     return [f"demo incident {o.line}: {o.error}" for o in outcomes if o.error]
+
+
+def _design_notes(notes: dict[str, str]) -> list[str]:
+    """Give the demo services their design notes, unless someone already wrote some; returns
+    the names of the services given them."""
+    from incidents import actions
+
+    given = []
+    for name, text in notes.items():
+        (service,) = actions.get_or_create_services([name])
+        if not service.design_notes:
+            actions.save_service(service, by=None, design_notes=text)
+            given.append(service.name)
+    return given
 
 
 def _game_days(specs: list[dict[str, Any]]) -> tuple[list[str], list[str]]:

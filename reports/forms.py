@@ -15,7 +15,7 @@ from django.http import QueryDict
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
 from common.validation import Errors, RecordInvalid, render_path, sentence
-from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField
+from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField, ServiceNamesInput
 from incidents.models import (
     CauseKind,
     FailureCategory,
@@ -98,6 +98,7 @@ class IncidentForm(ParseOnly):
     services_text = forms.CharField(
         label="Services",
         required=False,
+        widget=ServiceNamesInput(),
         help_text="Affected systems, separated by commas: etcd, EBS, Envoy. New names are added.",
     )
     categories = CategoryMultipleChoiceField(

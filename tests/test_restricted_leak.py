@@ -36,7 +36,7 @@ from common.validation import Errors
 from gamedays.actions import save_game_day
 from gamedays.models import GameDay, Scenario
 from gamedays.records import clean_game_day
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, Service
 from remediations import effectiveness
 from remediations.actions import save_report
 from remediations.models import Effectiveness, RecurrenceLink, Remediation, RemediationStatus
@@ -71,7 +71,10 @@ class World:
 
 
 def _report(title: str, started: datetime.datetime, **fields: Any) -> dict[str, Any]:
-    return {"title": title, "started_at": started, "categories": ["Storage > Disks"], **fields}
+    return {
+        "title": title, "started_at": started, "categories": ["Storage > Disks"],
+        "services": ["Scratch disks"], **fields,
+    }  # fmt: skip
 
 
 @pytest.fixture
@@ -134,10 +137,15 @@ def world(alice: User, bob: User, charlie: User) -> World:
         "title": "Disk day",
         "scheduled_at": now - 5 * DAY,
         "scenarios": [
-            {"category": "Storage > Disks", "injection": "Fill the scratch disk."},
+            {
+                "category": "Storage > Disks",
+                "injection": "Fill the scratch disk.",
+                "services": ["Scratch disks"],
+            },  # fmt: skip
             {
                 "title": f"{CANARY} scenario",
                 "category": "Storage > Disks",
+                "services": ["Scratch disks"],
                 "injection": f"Leak the {CANARY} key.",
                 "hypothesis": f"{CANARY} holds.",
                 "outcome": "failed",
@@ -219,6 +227,7 @@ def fill(route: str, world: World) -> list[str]:
         "flags": [world.flag_id],
         "game-days": [world.game_day.pk],
         "review": [world.restricted.pk, world.hidden_fix.pk, world.flag_id],
+        "services": list(Service.objects.values_list("pk", flat=True)),
     }.get(_kind(route), [1])
     paths = []
     for pk in ids:
@@ -343,7 +352,7 @@ def _api_paths(client: Client, world: World) -> list[str]:
         "scenarios": [world.hidden_scenario.pk, world.public_scenario.pk],
         "game-days": [world.game_day.pk],
         "categories": list(FailureCategory.objects.values_list("pk", flat=True)),
-        "services": [1],
+        "services": list(Service.objects.values_list("pk", flat=True)),
     }
     paths = []
     for template, operations in schema["paths"].items():
@@ -431,7 +440,8 @@ def test_the_api_walk_would_notice_a_leak(world: World, bob_client: Client) -> N
 COUNTED_PAGES = [
     "/incidents/", "/categories/", "/categories/?sort=recurred", "/categories/?sort=never_fixed",
     "/categories/?sort=never_tested", "/remediations/", "/flags/?state=open", "/game-days/",
-    "/game-days/backlog/",
+    "/game-days/backlog/", "/services/", "/services/?sort=recent", "/services/?sort=open",
+    "/services/?sort=recurred", "/services/?sort=never_tested",
 ]  # fmt: skip
 
 
@@ -460,6 +470,7 @@ def test_no_count_betrays_the_hidden_incident(
         f"/incidents/{w.public.pk}/", f"/game-days/{w.game_day.pk}/",
         f"/incidents/category-context/?categories={w.category.pk}",
         f"/incidents/similar/?title={CANARY}&categories={w.category.pk}",
+        *(f"/services/{pk}/" for pk in Service.objects.values_list("pk", flat=True)),
     ]  # fmt: skip
     api = [
         p for p in _api_paths(charlie_client, w) + _api_extra(w)

@@ -227,3 +227,16 @@ document.addEventListener("personAdded", (event) => {
   if (target) target.value = id;
   document.getElementById("add-person").close();
 });
+
+// A comma-separated list of service names (the incident form): the <datalist> suggests the
+// existing names for the one being typed, keeping the names before it.
+document.addEventListener("input", (event) => {
+  const input = event.target.closest("input[data-service-names]");
+  if (!input || !input.list) return;
+  const cut = input.value.lastIndexOf(",");
+  const before = cut < 0 ? "" : input.value.slice(0, cut + 1) + " ";
+  for (const option of input.list.options) {
+    option.dataset.name = option.dataset.name || option.value;
+    option.value = before + option.dataset.name;
+  }
+});

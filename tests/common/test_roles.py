@@ -85,9 +85,12 @@ FORM_PAGES = {
     "incident_create", "incident_edit", "category_edit", "remediation_create",
     "remediation_edit", "game_day_create", "game_day_edit", "game_day_close", "incident_duplicate",
     "add_failure_mode", "person_add",  # the incident form's in-place dialogs
+    "service_notes",
 }  # fmt: skip
 # Writes only staff make: a writer who isn't staff is refused too (tests/accounts).
 STAFF_ONLY_WRITES = {"person_add"}
+# Staff only (merging services): 403 for the viewer and the writer who is not staff alike.
+STAFF_PAGES = {"service_merge"}
 # Pages that read query parameters they can't do without (an htmx fragment of a form).
 QUERIES = {"scenario_fixes": "?prefix=scenarios-0&scenarios-0-category=Control+plane"}
 API_QUERIES = {"/api/search/": "?q=incident"}  # a search needs words
@@ -292,6 +295,9 @@ def test_a_viewer_reads_every_page_a_writer_reads(
         assert as_viewer.status_code == 403, f"{path}: a viewer got {as_viewer.status_code}"
         assert b"Viewers can read but not change anything" in as_viewer.content
         return
+    if name in STAFF_PAGES:
+        assert (as_writer.status_code, as_viewer.status_code) == (403, 403), path
+        return
     assert as_viewer.status_code == as_writer.status_code, path
     if name in BY_SECRET or name in SUPERUSER_ONLY:
         assert as_viewer.status_code == 404
@@ -325,6 +331,9 @@ def test_every_write_on_a_page_is_refused_to_a_viewer_and_not_to_a_writer(
     assert as_viewer.status_code == 403, f"a viewer's POST to {path}: {as_viewer.status_code}"
     if _name(path) in STAFF_ONLY_WRITES:
         assert as_writer.status_code == 403 and snapshot() == before, path
+        return
+    if _name(path) in STAFF_PAGES:
+        assert as_writer.status_code == 403, f"{path} is for staff only"
         return
     assert as_writer.status_code != 403, f"a writer's POST to {path} was refused"
     for method in ("put", "patch", "delete"):

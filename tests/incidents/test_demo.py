@@ -234,3 +234,21 @@ def test_loading_again_keeps_what_a_person_did_to_the_game_days(settings: Any) -
     assert GameDay.objects.get(pk=planned.pk).status == "running"  # as recording left it
     assert GameDay.objects.filter(external_id=earlier.external_id).exists()  # missing: added
     assert GameDay.objects.count() == 3
+
+
+def test_the_demo_services_have_design_notes_of_our_own(settings: Any) -> None:
+    from incidents.actions import save_service
+    from incidents.models import Service
+
+    settings.DEBUG = True
+    call_command("load_demo", verbosity=0)
+    notes = dict(Service.objects.exclude(design_notes="").values_list("name", "design_notes"))
+    assert set(notes) == {"etcd", "Envoy", "Kubernetes API server"}
+    assert "Predictable disk latency" in notes["etcd"]
+    # Loading again keeps notes a person changed, and makes no new version of the others.
+    envoy = Service.objects.get(name="Envoy")
+    save_service(envoy, by=None, design_notes="Ours now.")
+    versions = dict(Service.objects.values_list("name", "version"))
+    call_command("load_demo", verbosity=0)
+    assert Service.objects.get(name="Envoy").design_notes == "Ours now."
+    assert dict(Service.objects.values_list("name", "version")) == versions

@@ -1,0 +1,357 @@
+"""What Once knows of a service: how it breaks, its incidents, fixes and game days (PRODUCT.md,
+"Service"; issue 17). The read model of `/services/`, `/services/<id>/` and `/api/services/`.
+
+Every number counts only what the reader may see: incidents through `visible_to(user)`, and
+remediations, flags and scenarios through theirs (PRODUCT.md, "Who may see and change what").
+Each function costs a fixed number of queries, whatever the number of incidents.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncMonth
+from django.utils import timezone
+
+from gamedays.models import Scenario
+from incidents.models import Incident, IncidentQuerySet, Service
+from remediations.models import (
+    OPEN_STATUSES,
+    FlagState,
+    RecurrenceFlag,
+    RecurrenceLink,
+    Remediation,
+    RemediationStatus,
+)
+from remediations.recurrence import ancestor_paths
+
+RECENT_DAYS = 90  # "incidents in the last 90 days" on the list
+SHOWN_INCIDENTS = 25  # on the page, most recent first; the rest through the incident list
+SHOWN_SCENARIOS = 20
+SHOWN_REMEDIATIONS = 50  # open ones on the page, overdue and due soonest first
+SHOWN_MODES = 30  # the most frequent failure modes on the page; their incidents list the rest
+SHOWN_FIXES = 3  # per failure mode and kind (open, done), the latest; the rest are counted
+CHART_MONTHS = 24  # "incidents per month over the last two years"
+
+
+def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
+    """The incidents that affected `service` and that `user` may see."""
+    return Incident.objects.visible_to(user).filter(services=service)
+
+
+# --- One service ----------------------------------------------------------------------------
+
+
+@dataclass
+class FailureMode:
+    """One failure mode of a service's incidents: how often, how lately, and the fixes."""
+
+    path: str
+    slug: str
+    incidents: int
+    last_at: datetime.datetime
+    open_count: int = 0
+    done_count: int = 0
+    effectiveness: dict[str, int] = field(default_factory=dict)  # of the done fixes
+    open_fixes: list[Remediation] = field(default_factory=list)  # the latest few
+    done_fixes: list[Remediation] = field(default_factory=list)  # the latest few
+    last_tested_at: datetime.datetime | None = None
+
+
+def failure_modes(service: Service, user: Any) -> list[FailureMode]:
+    """How `service` breaks: the categories of its incidents, the SHOWN_MODES most frequent.
+
+    Each with its incident count and last occurrence, the fixes covering it (remediations on it
+    or above it, as recurrence reads them): how many are open and done, the done ones counted
+    by effectiveness, the latest SHOWN_FIXES of each named; and when a game-day scenario on this
+    service and on it (or below it) last ran. Five queries, however many fixes there are.
+    """
+    rows = (
+        Incident.categories.through.objects.filter(
+            incident__in=incidents_of(service, user).values("pk")
+        )
+        .values("failurecategory__path", "failurecategory__slug")
+        .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
+        .order_by("-n", "-last", "failurecategory__path")
+    )[:SHOWN_MODES]
+    modes = [
+        FailureMode(
+            path=row["failurecategory__path"],
+            slug=row["failurecategory__slug"],
+            incidents=row["n"],
+            last_at=row["last"],
+        )
+        for row in rows
+    ]
+    if not modes:
+        return modes
+    covering = {p for mode in modes for p in ancestor_paths(mode.path)}
+    fixes = Remediation.objects.visible_to(user).filter(category__path__in=covering)
+    # How many fixes of each status and effectiveness there are on each covering category…
+    tally: dict[str, list[tuple[str, str | None, int]]] = defaultdict(list)
+    counted = (
+        fixes.exclude(status=RemediationStatus.WONT_DO)
+        .order_by()
+        .values_list("category__path", "status", "effectiveness")
+        .annotate(n=Count("pk"))
+    )
+    for path, status, effectiveness, n in counted:
+        tally[path].append((status, effectiveness, n))
+    # …and the few latest of each status there, to name (a busy service has thousands).
+    latest = (
+        fixes.filter(status__in=[*OPEN_STATUSES, RemediationStatus.DONE])
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category_id"), F("status")],
+                order_by=[F("done_at").desc(nulls_last=True), F("opened_at").desc(), F("id")],
+            )
+        )
+        .filter(rank__lte=SHOWN_FIXES)
+        .select_related("category")
+    )
+    shown: dict[str, list[Remediation]] = defaultdict(list)
+    for named in latest:
+        assert named.category is not None
+        shown[named.category.path].append(named)
+    tested = _tested_by_path(Scenario.objects.visible_to(user).ran().filter(services=service))
+    for mode in modes:
+        for path in ancestor_paths(mode.path):
+            for status, effectiveness, n in tally[path]:
+                if status == RemediationStatus.DONE:
+                    mode.done_count += n
+                    key = effectiveness or "not assessed yet"
+                    mode.effectiveness[key] = mode.effectiveness.get(key, 0) + n
+                else:
+                    mode.open_count += n
+            for fix in shown[path]:
+                (mode.open_fixes if fix.is_open else mode.done_fixes).append(fix)
+        mode.open_fixes = sorted(mode.open_fixes, key=_newest_first)[:SHOWN_FIXES]
+        mode.done_fixes = sorted(mode.done_fixes, key=_newest_first)[:SHOWN_FIXES]
+        mode.last_tested_at = tested.get(mode.path)
+    return modes
+
+
+def _newest_first(fix: Remediation) -> tuple[float, float]:
+    done = fix.done_at.timestamp() if fix.done_at else 0.0
+    return (-done, -fix.opened_at.timestamp())
+
+
+def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetime]:
+    """{path: when a scenario on it or below it last ran}, carried up the tree (one query)."""
+    latest: dict[str, datetime.datetime] = {}
+    rows = scenarios.order_by().values("category__path").annotate(at=Max("ran_at"))
+    for row in rows:
+        for above in ancestor_paths(row["category__path"]):
+            if above not in latest or latest[above] < row["at"]:
+                latest[above] = row["at"]
+    return latest
+
+
+def remediations_of(service: Service, user: Any) -> QuerySet[Remediation]:
+    """Its open remediations, overdue first then by due date: those from its incidents, linked
+    to them by the recurrence rule, or found by its game-day scenarios."""
+    incidents = incidents_of(service, user).values("pk")
+    return (
+        Remediation.objects.visible_to(user)
+        .still_open()
+        .filter(
+            Q(incident__in=incidents)
+            | Q(pk__in=RecurrenceLink.objects.filter(incident__in=incidents).values("remediation"))
+            | Q(scenario__in=Scenario.objects.filter(services=service).values("pk"))
+        )
+        .for_list()
+        .order_by(F("due_date").asc(nulls_last=True), "-opened_at", "-id")
+    )
+
+
+def scenarios_of(service: Service, user: Any) -> QuerySet[Scenario]:
+    """Its game-day scenarios, the planned ones first, then the latest run first."""
+    return (
+        Scenario.objects.visible_to(user)
+        .filter(services=service)
+        .select_related("game_day", "category")
+        .order_by(F("ran_at").desc(nulls_first=True), "-game_day__scheduled_at", "-id")
+    )
+
+
+@dataclass(frozen=True)
+class Month:
+    start: datetime.date
+    incidents: int
+
+
+def per_month(service: Service, user: Any, now: datetime.datetime | None = None) -> list[Month]:
+    """Its incidents per calendar month (UTC) over the last CHART_MONTHS months, this one
+    included, oldest first; months without incidents count 0 (one query)."""
+    now = now or timezone.now()
+    year, month = now.year, now.month
+    starts = []
+    for _ in range(CHART_MONTHS):
+        starts.append(datetime.date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    starts.reverse()
+    first = datetime.datetime.combine(starts[0], datetime.time(), tzinfo=datetime.UTC)
+    counts = {
+        row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]: row[
+            "n"
+        ]
+        for row in incidents_of(service, user)
+        .filter(started_at__gte=first)
+        .annotate(month=TruncMonth("started_at", tzinfo=datetime.UTC))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
+    }
+    return [Month(start=s, incidents=counts.get(s, 0)) for s in starts]
+
+
+# --- Many services: the list and the API -----------------------------------------------------
+
+
+@dataclass
+class ServiceRow:
+    """A row of `/services/`."""
+
+    service: Service
+    recent: int = 0  # incidents in the last RECENT_DAYS days
+    open_fixes: int = 0
+    recurred: int = 0  # failure modes that recurred after a fix (flags still standing)
+    last_tested_at: datetime.datetime | None = None
+
+    @property
+    def never_tested(self) -> bool:
+        return self.last_tested_at is None
+
+
+# ?sort= on /services/: what each sorts by, most telling first.
+SORTS = {
+    "name": "Name",
+    "recent": f"Incidents ({RECENT_DAYS} days)",
+    "open": "Open remediations",
+    "recurred": "Recurred after fix",
+    "never_tested": "Never tested",
+}
+
+
+def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
+    """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
+    for anything else). Six queries, whatever the number of services and incidents."""
+    rows = {s.pk: ServiceRow(service=s) for s in Service.objects.all()}
+    visible = Incident.objects.visible_to(user)
+    since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
+    recent = (
+        Incident.services.through.objects.filter(
+            incident__in=visible.filter(started_at__gte=since).values("pk")
+        )
+        .values("service_id")
+        .annotate(n=Count("incident_id"))
+    )
+    for row in recent:
+        rows[row["service_id"]].recent = row["n"]
+    for service_id, count in _open_fixes(user).items():
+        rows[service_id].open_fixes = count
+    standing = (
+        RecurrenceFlag.objects.visible_to(user)
+        .filter(state__in=[FlagState.OPEN, FlagState.ACKNOWLEDGED])
+        .values("incident__services")
+        .annotate(n=Count("category", distinct=True))
+    )
+    for flagged in standing:
+        if flagged["incident__services"] in rows:
+            rows[flagged["incident__services"]].recurred = flagged["n"]
+    tested = (
+        Scenario.objects.visible_to(user)
+        .ran()
+        .order_by()
+        .values("services")
+        .annotate(at=Max("ran_at"))
+    )
+    for test in tested:
+        if test["services"] in rows:
+            rows[test["services"]].last_tested_at = test["at"]
+    return sort_rows(list(rows.values()), sort)
+
+
+def _open_fixes(user: Any) -> dict[int, int]:
+    """{service id: its open remediations from its incidents or its scenarios} (two counting
+    queries; a remediation comes from one or the other)."""
+    open_fixes = Remediation.objects.visible_to(user).still_open().order_by()
+    counts: dict[int, int] = defaultdict(int)
+    for origin in ("incident__services", "scenario__services"):
+        rows = (
+            open_fixes.filter(**{f"{origin}__isnull": False})
+            .values_list(origin)
+            .annotate(n=Count("pk", distinct=True))
+        )
+        for service_id, n in rows:
+            counts[service_id] += n
+    return counts
+
+
+def sort_rows(rows: list[ServiceRow], sort: str) -> list[ServiceRow]:
+    """Most first for the numbers, never tested (then longest untested) first for testing."""
+    rows.sort(key=lambda r: r.service.name.lower())
+    if sort == "recent":
+        rows.sort(key=lambda r: -r.recent)
+    elif sort == "open":
+        rows.sort(key=lambda r: -r.open_fixes)
+    elif sort == "recurred":
+        rows.sort(key=lambda r: -r.recurred)
+    elif sort == "never_tested":
+        oldest = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        rows.sort(key=lambda r: (not r.never_tested, r.last_tested_at or oldest))
+    return rows
+
+
+@dataclass
+class Facts:
+    """The read-only numbers of the service representation (PRODUCT.md, "service")."""
+
+    failure_modes: list[dict[str, Any]] = field(default_factory=list)
+    incident_count: int = 0
+    last_incident_at: datetime.datetime | None = None
+    last_tested_at: datetime.datetime | None = None
+
+
+def facts(service_ids: Iterable[int], user: Any) -> dict[int, Facts]:
+    """{service id: its Facts for `user`} for a page of services, in three queries."""
+    ids = list(service_ids)
+    found = {pk: Facts() for pk in ids}
+    if not ids:
+        return found
+    visible = Incident.objects.visible_to(user).values("pk")
+    counts = (
+        Incident.services.through.objects.filter(service_id__in=ids, incident__in=visible)
+        .values("service_id")
+        .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
+    )
+    for row in counts:
+        found[row["service_id"]].incident_count = row["n"]
+        found[row["service_id"]].last_incident_at = row["last"]
+    modes = (
+        Incident.categories.through.objects.filter(incident__services__in=ids, incident__in=visible)
+        .values("incident__services", "failurecategory__path")
+        .annotate(n=Count("incident_id"))
+        .order_by("incident__services", "-n", "failurecategory__path")
+    )
+    for mode in modes:
+        found[mode["incident__services"]].failure_modes.append(
+            {"path": mode["failurecategory__path"], "incident_count": mode["n"]}
+        )
+    tested = (
+        Scenario.objects.visible_to(user)
+        .ran()
+        .filter(services__in=ids)
+        .values("services")
+        .annotate(at=Max("ran_at"))
+        .order_by()
+    )
+    for test in tested:
+        found[test["services"]].last_tested_at = test["at"]
+    return found
