@@ -40,6 +40,7 @@ class Result:
     title_html: str  # the title as safe HTML, the words searched for in <mark>
     categories: list[str]
     remediations: dict[str, int]  # status label → how many, for "2 done, 1 open"
+    services: list[tuple[int, str]] = field(default_factory=list)  # (id, name), for tags
 
 
 @dataclass
@@ -206,6 +207,13 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
         "failurecategory__path"
     ):
         categories[incident_id].append(path)
+    services: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for incident_id, service_id, name in (
+        Incident.services.through.objects.filter(incident_id__in=ids)
+        .order_by("service__name")
+        .values_list("incident_id", "service_id", "service__name")
+    ):
+        services[incident_id].append((service_id, name))
     states: dict[int, dict[str, int]] = defaultdict(dict)
     labels = dict(RemediationStatus.choices)
     for row in (
@@ -233,6 +241,7 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
                 title_html=marked(incident.title, stems),
                 categories=categories[hit.incident_id],
                 remediations=states[hit.incident_id],
+                services=services[hit.incident_id],
             )
         )
     return results

@@ -56,3 +56,10 @@ def test_an_exclusion_that_removed_every_match_says_so(alice_client: Client, kb:
     plain = alice_client.get("/search/", {"q": "zookeeper"}).content.decode()
     assert "No incident mentions any of these words" in plain
     assert "which you left out" not in plain
+
+
+def test_a_results_service_tags_lead_to_the_service_pages(alice_client: Client, kb: Any) -> None:
+    incident = kb("etcd leader elections", services=["etcd", "EBS"])
+    page = alice_client.get("/search/", {"q": "elections"}).content.decode()
+    for service in incident.services.all():
+        assert f'<a class="tag service" href="/services/{service.pk}/">{service.name}</a>' in page
