@@ -175,3 +175,45 @@ def test_two_files_with_one_external_id_are_named_by_file_in_the_message(
     # (this line was not imported)" — there are no lines here, only files.
     assert "line 1" not in err
     assert "first.md" in err.split("second.md", 1)[-1]
+
+
+def test_importing_an_unchanged_download_back_adds_no_remediation(
+    alice_client: Client, tmp_path: Path
+) -> None:
+    # The page and the API let an incident hold two remediations of one title (a fix done
+    # once and needed again). Its download, imported back untouched, gains "Add alert (2)".
+    created = alice_client.post(
+        "/api/incidents/",
+        {"title": "Disk full", "external_id": "pm-9", "started_at": "2025-01-01T10:00:00Z"},
+        content_type="application/json",
+    )
+    pk = created.json()["id"]
+    for status in ("open", "done"):
+        response = alice_client.post(
+            "/api/remediations/",
+            {"incident": pk, "title": "Add alert", "kind": "prevent", "status": status},
+            content_type="application/json",
+        )
+        assert response.status_code == 201
+    path = tmp_path / f"INC-{pk}.md"
+    path.write_bytes(alice_client.get(f"/incidents/{pk}.md").content)
+
+    out, err, code = import_markdown(path)
+    assert code == 0, err
+    titles = sorted(Incident.objects.get(pk=pk).remediations.values_list("title", flat=True))
+    assert titles == ["Add alert", "Add alert"]
+
+
+def test_importing_the_same_folder_from_another_working_folder_makes_no_copies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Files without an external_id are keyed by their path relative to the current folder:
+    # the same folder imported from its parent, then from inside it, is imported twice.
+    folder = tmp_path / "postmortems"
+    folder.mkdir()
+    (folder / "2024-03-01-dns.md").write_text("# DNS outage\n\nResolvers timed out.\n")
+    monkeypatch.chdir(tmp_path)
+    assert import_markdown("postmortems")[2] == 0
+    monkeypatch.chdir(folder)
+    assert import_markdown(".")[2] == 0
+    assert Incident.objects.count() == 1

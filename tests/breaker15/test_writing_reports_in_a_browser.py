@@ -63,3 +63,26 @@ def test_saving_while_a_picture_uploads_does_not_save_the_placeholder(page: Any)
     incident = Incident.objects.get()
     # Today the report keeps "![Uploading graph.png… #x1y2z3]()" and the picture is lost.
     assert "Uploading" not in incident.body
+
+
+def test_what_was_typed_after_the_session_ended_survives_signing_in_again(page: Any) -> None:
+    UserFactory(username="alice")
+    log_in(page, "alice", "password")
+    page.goto("/incidents/new/")
+    page.fill("#id_title", "Queue backlog")
+    page.locator("[data-draft-status]", has_text="Draft saved at").wait_for()
+
+    page.context.clear_cookies(name="sessionid")
+    page.fill("#id_summary", "Typed after the session ended")
+    page.wait_for_timeout(2500)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("form.incident-form button[type=submit]")
+    page.wait_for_url(re.compile(r"/accounts/login/"))
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/"))
+
+    page.goto("/incidents/new/")
+    # Today the restored draft is the one from before the session ended: the summary is gone.
+    assert page.input_value("#id_summary") == "Typed after the session ended"
