@@ -217,3 +217,24 @@ def test_importing_the_same_folder_from_another_working_folder_makes_no_copies(
     monkeypatch.chdir(folder)
     assert import_markdown(".")[2] == 0
     assert Incident.objects.count() == 1
+
+
+def test_importing_an_unchanged_download_of_a_report_ending_in_a_newline_changes_nothing(
+    alice_client: Client, tmp_path: Path
+) -> None:
+    # A report typed in the form usually ends with a line break (Enter after the last line);
+    # its download imported back says "1 updated" and adds a version with nothing to see.
+    created = alice_client.post(
+        "/api/incidents/",
+        {"title": "Slow API", "external_id": "pm-nl", "started_at": "2025-01-01T10:00:00Z",
+         "body": "## Impact\n\nSlow.\n"},
+        content_type="application/json",
+    )  # fmt: skip
+    pk = created.json()["id"]
+    path = tmp_path / "slow-api.md"
+    path.write_bytes(alice_client.get(f"/incidents/{pk}.md").content)
+
+    out, err, code = import_markdown(path)
+    assert code == 0, err
+    assert "1 unchanged" in out
+    assert Incident.objects.get(pk=pk).version == 1
