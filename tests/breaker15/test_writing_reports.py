@@ -238,3 +238,42 @@ def test_importing_an_unchanged_download_of_a_report_ending_in_a_newline_changes
     assert code == 0, err
     assert "1 unchanged" in out
     assert Incident.objects.get(pk=pk).version == 1
+
+
+@pytest.mark.parametrize(
+    "timeline",
+    [
+        # Newest first, as status-page updates are written.
+        "- 10:30 Resolved\n- 10:15 Monitoring\n- 10:00 Investigating",
+        # One line two minutes out of order, added while writing it up.
+        "- 10:05 Rollback started\n- 10:03 Alert noticed\n- 10:20 Recovered",
+    ],
+)
+def test_a_markdown_timeline_a_little_out_of_order_stays_on_its_day(
+    tmp_path: Path, timeline: str
+) -> None:
+    # A time earlier than the one above is taken as "past midnight": each such step moves it,
+    # and every entry after it, a whole day later, without a warning.
+    path = tmp_path / "status.md"
+    path.write_text(
+        "---\ntitle: Status page incident\nstarted_at: 2024-01-01T10:00:00Z\n---\n"
+        f"## Timeline\n\n{timeline}\n"
+    )
+    out, err, code = import_markdown(path)
+    assert code == 0, err
+    days = {entry.at.date() for entry in Incident.objects.get().timeline.all()}
+    assert days == {datetime.date(2024, 1, 1)}
+
+
+def test_a_file_named_twice_on_the_command_line_is_imported_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `import_markdown postmortems postmortems/*.md`, or a relative and an absolute path:
+    # the file is read twice, the second copy "fails", and the run exits non-zero.
+    folder = tmp_path / "postmortems"
+    folder.mkdir()
+    (folder / "dns.md").write_text("---\ntitle: DNS outage\nstarted_at: 2024-01-01\n---\nx\n")
+    monkeypatch.chdir(tmp_path)
+    out, err, code = import_markdown("postmortems", folder / "dns.md")
+    assert code == 0, err
+    assert "1 created" in out and "0 failed" in out
