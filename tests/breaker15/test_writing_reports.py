@@ -57,6 +57,19 @@ def test_an_autosave_landing_just_after_the_save_does_not_bring_back_a_stale_dra
     assert not Draft.objects.filter(user=alice).exists()
 
 
+@pytest.mark.parametrize("version", ["2147483648", "99999999999999999999"])
+def test_an_autosave_with_an_out_of_range_version_is_not_a_server_error(
+    alice_client: Client, version: str
+) -> None:
+    # The form's hidden "version" goes into the draft as its base version: past PostgreSQL's
+    # integer range the autosave answers 500 (the edit form itself answers 409).
+    incident = IncidentFactory()
+    response = alice_client.post(
+        reverse("incident_draft", args=[incident.pk]), {"title": "x", "version": version}
+    )
+    assert response.status_code in (200, 400)
+
+
 def test_two_new_incidents_written_in_two_tabs_keep_both_drafts(alice_client: Client) -> None:
     # Two outages on one night, one tab each: there is one "new incident" draft per person,
     # so the second tab's autosave silently replaces the first tab's "Draft saved".
