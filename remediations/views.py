@@ -247,7 +247,7 @@ def remediation_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpResponse:
     is_new = remediation.pk is None
     data = request.POST if request.method == "POST" else None
-    form = RemediationForm(data, instance=remediation)
+    form = RemediationForm(data, instance=remediation, viewer=request.user)
     context: dict[str, Any] = {"remediation": remediation}
     if data is not None and form.is_valid():
         errors = Errors()
@@ -265,7 +265,11 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                 current = Remediation.objects.for_list().get(pk=stale.instance.pk)
                 conflict = describe_conflict(current, stale.submitted_version, CONFLICT_FIELDS)
                 merged = merge_remediation_edit(current, stale.submitted_version, record)
-                form = RemediationForm(form_data(merged, version=current.version), instance=current)
+                form = RemediationForm(
+                    form_data(merged, version=current.version),
+                    instance=current,
+                    viewer=request.user,
+                )
                 context.update(conflict=conflict, remediation=current)
             else:
                 messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")

@@ -68,10 +68,11 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     serializer_class = TestedCategorySerializer
 
     def get_queryset(self) -> QuerySet[FailureCategory]:
-        """Categories are shared; what they say of incidents (`flagged`, `last_tested_at`)
-        counts only what the caller may see."""
+        """The categories the caller may see (`FailureCategory.objects.visible_to`; another
+        answers 404); what they say of incidents (`flagged`, `last_tested_at`) counts only
+        what the caller may see."""
         user = self.request.user
-        return FailureCategory.objects.annotate(
+        return FailureCategory.objects.visible_to(user).annotate(
             flagged=Exists(
                 RecurrenceFlag.objects.visible_to(user).filter(
                     category=OuterRef("pk"), state=FlagState.OPEN
