@@ -31,9 +31,9 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         use — incidents classified in it or below it (directly or through a cause), and their
         remediations, scenarios and flags — and nothing visible to them uses. A category
         nothing uses at all (made empty on purpose) stays visible, unless a branch above it is
-        hidden. The system (None) and superusers see every category. Costs one query, on the
-        few categories restricted incidents use (none when nothing is hidden from `user`);
-        the result is a plain filter on `path`.
+        hidden. The system (None) and superusers see every category. Costs two small
+        queries on the few categories restricted incidents use, made now (none for the
+        system and superusers); the result is a plain filter on `path`.
         """
         branches = _hidden_branches(user)
         return self.exclude(_in_branches(branches)) if branches else self
@@ -93,8 +93,10 @@ def _in_branches(paths: list[str]) -> Q:
 
 def _hidden_branches(user: Any) -> list[str]:
     """Paths of the topmost categories hidden from `user` (see `visible_to`): those whose
-    branch something hidden from `user` uses and nothing visible to them does. One query
-    (none for the system and superusers)."""
+    branch something hidden from `user` uses and nothing visible to them does. Two small
+    queries: the paths restricted incidents use, then those of them and of their ancestors
+    that nothing visible uses (none for the system and superusers; one when no restricted
+    incident uses a category)."""
     if sees_every_incident(user):
         return []
     # Named here, not imported at the top: remediations and game days build on incidents.
@@ -120,8 +122,16 @@ def _hidden_branches(user: Any) -> list[str]:
             **{f"{field}__startswith": Concat(OuterRef("path"), Value(PATH_SEPARATOR))}
         )
 
-    # A candidate is at or above a category something hidden uses (a few per such use)...
-    below_used = FailureCategory.objects.filter(used).filter(inside("path"))
+    # A candidate is at or above a category something hidden uses (a few per such use): the
+    # second query then looks at these few rows only, whatever the size of the tree...
+    used_paths = FailureCategory.objects.filter(used).values_list("path", flat=True)
+    candidates = {
+        PATH_SEPARATOR.join(parts[: i + 1])
+        for parts in (path.split(PATH_SEPARATOR) for path in used_paths)
+        for i in range(len(parts))
+    }
+    if not candidates:
+        return []
     # ... and is hidden when nothing visible uses it or what is below it.
     seen = (
         Exists(through.filter(inside("failurecategory__path")).exclude(incident__in=hidden))
@@ -131,7 +141,7 @@ def _hidden_branches(user: Any) -> list[str]:
         | Exists(RecurrenceFlag.objects.visible_to(user).filter(inside("category__path")))
     )
     branches = sorted(
-        FailureCategory.objects.filter(Exists(below_used))
+        FailureCategory.objects.filter(path__in=candidates)
         .exclude(seen)
         .values_list("path", flat=True)
     )

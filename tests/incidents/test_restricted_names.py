@@ -6,6 +6,7 @@ FailureCategory.objects.visible_to and Service.objects.visible_to."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -181,3 +182,13 @@ def test_a_visible_categorys_page_does_not_list_a_hidden_child(
     page = charlie_client.get(shared.parent.get_absolute_url())
     assert page.status_code == 200
     assert "Public" in page.content.decode() and "Leaks" not in page.content.decode()
+
+
+def test_the_rule_costs_two_queries_whatever_the_size_of_the_tree(
+    hidden: Incident, charlie: User, django_assert_max_num_queries: Any
+) -> None:
+    for n in range(30):
+        IncidentFactory(categories=[get_or_create_category(f"Mode {n} > Sub")])
+    with django_assert_max_num_queries(3):  # the rule's two, and the list itself
+        paths = [c.path for c in FailureCategory.objects.visible_to(charlie)]
+    assert "Mode 7 > Sub" in paths and "Wombatcanarycat" not in paths
