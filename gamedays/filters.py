@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from common.filters import FilterSet
 from gamedays.models import Environment, GameDay, GameDayStatus, Outcome, Scenario
-from incidents.filters import CategoryFilter
+from incidents.filters import CategoryFilter, visible_categories
 from incidents.models import FailureCategory
 from remediations.models import Remediation
 
@@ -20,7 +20,7 @@ class ScenarioFilterSet(FilterSet):
         queryset=GameDay.objects.all(), label="Game day (id)"
     )
     category = CategoryFilter(
-        queryset=FailureCategory.objects.all(),
+        queryset=visible_categories,  # type: ignore[arg-type]  # a callable: see visible_categories
         method="filter_category",
         label="Failure category (id)",
         help_text="Includes its sub-categories.",

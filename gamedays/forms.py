@@ -248,7 +248,9 @@ class GameDayEditor:
                 .order_by("username")
                 .values_list("username", flat=True)[:1000]
             ),
-            "category_paths": list(FailureCategory.objects.values_list("path", flat=True)),
+            "category_paths": list(
+                FailureCategory.objects.visible_to(self.user).values_list("path", flat=True)
+            ),
             "participants": self._participants(),
             "max_participants": MAX_PARTICIPANTS,
             "rows": [

@@ -97,6 +97,18 @@ class CategoryAdminForm(CategoryForm):
     version = None  # type: ignore[assignment]  # the admin saves the category as it stands
 
 
+def partial_form(form: type[forms.ModelForm], **fixed: Any) -> type[forms.ModelForm]:
+    """`form` always built with the keyword arguments `fixed` (the admin builds its forms
+    without them)."""
+
+    class Fixed(form):  # type: ignore[valid-type,misc]  # a class made at run time
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **fixed, **kwargs)
+
+    Fixed.__name__ = form.__name__
+    return Fixed
+
+
 class ServiceAdminForm(forms.ModelForm):
     class Meta:
         model = Service
@@ -126,6 +138,17 @@ class FailureCategoryAdmin(RoleAdmin):
     search_fields = ["path", "description"]
     readonly_fields = ["path", "slug"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FailureCategory]:
+        """Only the categories the user sees on the pages (the list, the autocomplete of
+        incidents and remediations, a change page: 404 otherwise)."""
+        return FailureCategory.objects.visible_to(request.user)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return partial_form(form, viewer=request.user)
+
     def save_model(
         self, request: HttpRequest, obj: FailureCategory, form: forms.ModelForm, change: bool
     ) -> None:
@@ -144,6 +167,10 @@ class ServiceAdmin(RoleAdmin):
     form = ServiceAdminForm
     list_display = ["name"]
     search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        """Only the services the user sees on the pages (as for categories)."""
+        return Service.objects.visible_to(request.user)
 
     def save_model(
         self, request: HttpRequest, obj: Service, form: forms.ModelForm, change: bool

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from common.filters import FilterSet
 from common.forms import DateInput
@@ -32,6 +37,25 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
 DEFAULT_SORT = "-started"
 
 
+def _viewer(request: HttpRequest | None) -> Any:
+    """Who a filter's choices are for; without a request, someone who sees no restricted
+    incident (never "the system", which sees all)."""
+    return getattr(request, "user", None) or AnonymousUser()
+
+
+def visible_categories(request: HttpRequest | None) -> QuerySet[FailureCategory]:
+    """The categories a filter offers: those the user may see (PRODUCT.md, "Who may see").
+
+    Given to a filter as its `queryset`, called with the request (django-filter takes a
+    callable; its type stubs only say QuerySet)."""
+    return FailureCategory.objects.visible_to(_viewer(request))
+
+
+def visible_services(request: HttpRequest | None) -> QuerySet[Service]:
+    """The services a filter offers: those the user may see."""
+    return Service.objects.visible_to(_viewer(request))
+
+
 class CategoryFilter(django_filters.ModelChoiceFilter):
     # types-django-filter narrows this to django-filter's own ModelChoiceField subclass;
     # django-filter takes any ModelChoiceField.
@@ -40,14 +64,14 @@ class CategoryFilter(django_filters.ModelChoiceFilter):
 
 class IncidentFilterSet(FilterSet):
     category = CategoryFilter(
-        queryset=FailureCategory.objects.all(),
+        queryset=visible_categories,  # type: ignore[arg-type]  # a callable: see visible_categories
         method="filter_category",
         label="Failure category",
         help_text="Includes its sub-categories.",
     )
     # Several services (?service=1&service=2): incidents affecting any of them, each once.
     service = django_filters.ModelMultipleChoiceFilter(
-        queryset=Service.objects.all(),
+        queryset=visible_services,  # type: ignore[arg-type]  # a callable, like visible_categories
         field_name="services",
         label="Services",
         help_text="Any of them.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -25,8 +25,12 @@ class CategoryForm(forms.ModelForm):
         fields = ["name", "parent", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 4, "class": "markdown-source"})}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, viewer: Any = None, **kwargs: Any) -> None:
+        """`viewer`: who fills it in; the parents offered are the categories they may see
+        (None: the system, every category)."""
         super().__init__(*args, **kwargs)
+        parent = cast(forms.ModelChoiceField, self.fields["parent"])
+        parent.queryset = FailureCategory.objects.visible_to(viewer)
         for name in ("name", "description"):
             self.fields[name].validators = []
             self.fields[name].max_length = None  # type: ignore[attr-defined]  # a CharField

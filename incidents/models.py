@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Func, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -23,6 +23,26 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
             Q(path=category.path) | Q(path__startswith=category.path + PATH_SEPARATOR)
         )
 
+    def visible_to(self, user: Any) -> FailureCategoryQuerySet:
+        """The categories `user` may see (PRODUCT.md, "Who may see and change what").
+
+        A category's name may be a word of a restricted report: a category is hidden from
+        `user` when it, or a category above it, is a branch that only things hidden from them
+        use — incidents classified in it or below it (directly or through a cause), and their
+        remediations, scenarios and flags — and nothing visible to them uses. A category
+        nothing uses at all (made empty on purpose) stays visible, unless a branch above it is
+        hidden. The system (None) and superusers see every category. Costs two small
+        queries on the few categories restricted incidents use, made now (none for the
+        system and superusers); the result is a plain filter on `path`.
+        """
+        branches = _hidden_branches(user)
+        return self.exclude(_in_branches(branches)) if branches else self
+
+    def hidden_from(self, user: Any) -> FailureCategoryQuerySet:
+        """The complement of `visible_to`: the categories whose names `user` must not meet."""
+        branches = _hidden_branches(user)
+        return self.filter(_in_branches(branches)) if branches else self.none()
+
     def with_incident_counts(self, user: Any) -> FailureCategoryQuerySet:
         """Each category annotated with `incident_count`: the incidents `user` may see that are
         classified in it or below it, directly or through a cause, each counted once.
@@ -31,6 +51,7 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         `Incident.objects.originals().in_category`, which the category page lists, so the
         tree, the sorted standings and the page agree (duplicates are not counted). One
         correlated subquery per row, no N+1.
+        Only the categories `user` may see (`visible_to`) are listed.
         """
 
         # Paths are compared as "is this path, or starts with it and the separator".
@@ -55,13 +76,83 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
             .annotate(n=Func(F("pk"), function="COUNT"))
             .values("n")
         )
-        return self.annotate(incident_count=Coalesce(Subquery(counted), 0))
+        return self.visible_to(user).annotate(incident_count=Coalesce(Subquery(counted), 0))
 
     def ancestors_of(self, category: FailureCategory) -> FailureCategoryQuerySet:
         """The category and every category above it (the ones whose remediations cover it)."""
         parts = category.path.split(PATH_SEPARATOR)
         paths = [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
         return self.filter(path__in=paths)
+
+
+def _in_branches(paths: list[str]) -> Q:
+    """The categories at or below any of `paths`."""
+    found = Q(path__in=paths)
+    for path in paths:
+        found |= Q(path__startswith=path + PATH_SEPARATOR)
+    return found
+
+
+def _hidden_branches(user: Any) -> list[str]:
+    """Paths of the topmost categories hidden from `user` (see `visible_to`): those whose
+    branch something hidden from `user` uses and nothing visible to them does. Two small
+    queries: the paths restricted incidents use, then those of them and of their ancestors
+    that nothing visible uses (none for the system and superusers; one when no restricted
+    incident uses a category)."""
+    if sees_every_incident(user):
+        return []
+    # Named here, not imported at the top: remediations and game days build on incidents.
+    from gamedays.models import Scenario
+    from remediations.models import RecurrenceFlag, Remediation
+
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    through = Incident.categories.through.objects
+    hidden_remediations = Remediation.objects.filter(
+        Q(incident__in=hidden) | Q(scenario__incidents__in=hidden)
+    )
+    used = (
+        Q(pk__in=through.filter(incident__in=hidden).values("failurecategory_id"))
+        | Q(pk__in=Cause.objects.filter(incident__in=hidden).values("category_id"))
+        | Q(pk__in=hidden_remediations.values("category_id"))
+        | Q(pk__in=Scenario.objects.hidden_from(user).values("category_id"))
+        | Q(pk__in=RecurrenceFlag.objects.filter(incident__in=hidden).values("category_id"))
+    )
+
+    def inside(field: str) -> Q:
+        """`field` (a path) is the outer category's path or below it."""
+        return Q(**{field: OuterRef("path")}) | Q(
+            **{f"{field}__startswith": Concat(OuterRef("path"), Value(PATH_SEPARATOR))}
+        )
+
+    # A candidate is at or above a category something hidden uses (a few per such use): the
+    # second query then looks at these few rows only, whatever the size of the tree...
+    used_paths = FailureCategory.objects.filter(used).values_list("path", flat=True)
+    candidates = {
+        PATH_SEPARATOR.join(parts[: i + 1])
+        for parts in (path.split(PATH_SEPARATOR) for path in used_paths)
+        for i in range(len(parts))
+    }
+    if not candidates:
+        return []
+    # ... and is hidden when nothing visible uses it or what is below it.
+    seen = (
+        Exists(through.filter(inside("failurecategory__path")).exclude(incident__in=hidden))
+        | Exists(Cause.objects.filter(inside("category__path")).exclude(incident__in=hidden))
+        | Exists(Remediation.objects.visible_to(user).filter(inside("category__path")))
+        | Exists(Scenario.objects.visible_to(user).filter(inside("category__path")))
+        | Exists(RecurrenceFlag.objects.visible_to(user).filter(inside("category__path")))
+    )
+    branches = sorted(
+        FailureCategory.objects.filter(path__in=candidates)
+        .exclude(seen)
+        .values_list("path", flat=True)
+    )
+    # Only the topmost: what is below a hidden branch is hidden with it.
+    return [
+        path
+        for path in branches
+        if not any(path.startswith(top + PATH_SEPARATOR) for top in branches)
+    ]
 
 
 class FailureCategory(VersionedModel):
@@ -122,6 +213,40 @@ class FailureCategory(VersionedModel):
             )
 
 
+class ServiceQuerySet(models.QuerySet["Service"]):
+    def visible_to(self, user: Any) -> ServiceQuerySet:
+        """The services `user` may see (PRODUCT.md, "Who may see and change what"): a service
+        only things hidden from `user` name (incidents, game-day scenarios) is hidden, as its
+        name may be a word of a restricted report; one nothing names stays visible. The
+        system (None) and superusers see every service. A filter, no extra query."""
+        if sees_every_incident(user):
+            return self
+        return self.exclude(_service_hidden(user))
+
+    def hidden_from(self, user: Any) -> ServiceQuerySet:
+        """The complement of `visible_to`."""
+        if sees_every_incident(user):
+            return self.none()
+        return self.filter(_service_hidden(user))
+
+
+def _service_hidden(user: Any) -> Q:
+    """A service something hidden from `user` names and nothing visible to them does."""
+    from gamedays.models import Scenario  # game days build on incidents
+
+    hidden = Incident.objects.hidden_from(user).values("pk")
+    named = Incident.services.through.objects.filter(service=OuterRef("pk"))
+    in_scenarios = Scenario.services.through.objects.filter(service=OuterRef("pk"))
+    hidden_scenarios = Scenario.objects.hidden_from(user).values("pk")
+    return (
+        Q(Exists(named.filter(incident__in=hidden)))
+        | Q(Exists(in_scenarios.filter(scenario__in=hidden_scenarios)))
+    ) & ~Q(
+        Exists(named.exclude(incident__in=hidden))
+        | Exists(in_scenarios.exclude(scenario__in=hidden_scenarios))
+    )
+
+
 class Service(VersionedModel):
     """An affected system or component: etcd, Envoy, EBS, the Kubernetes API server."""
 
@@ -131,6 +256,8 @@ class Service(VersionedModel):
     design_notes = models.TextField(blank=True, help_text="Markdown.")
 
     history = HistoricalRecords()
+
+    objects = ServiceQuerySet.as_manager()
 
     class Meta:
         ordering = [Lower("name")]

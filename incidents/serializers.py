@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from common.api import VersionField, require_version
@@ -63,11 +64,20 @@ class ServiceNameListField(serializers.ListField):
         return sorted((service.name for service in data.all()), key=str.lower)
 
 
+class VisibleCategoryField(serializers.PrimaryKeyRelatedField):
+    """A category id among those the caller may see (`FailureCategory.objects.visible_to`):
+    another is "not found", as if it did not exist. Read when a value is given, not before."""
+
+    def get_queryset(self) -> QuerySet[FailureCategory]:
+        request = self.context.get("request")
+        return FailureCategory.objects.visible_to(request.user if request else None)
+
+
 class CategorySerializer(serializers.ModelSerializer):
     version = VersionField()
     # A declared field, not Field.parent: DRF's metaclass moves it out of the class attributes.
-    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
-        queryset=FailureCategory.objects.all(), allow_null=True, required=False
+    parent = VisibleCategoryField(  # type: ignore[assignment]
+        allow_null=True, required=False
     )
     flagged = serializers.BooleanField(read_only=True, default=False)
 

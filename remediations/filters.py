@@ -10,7 +10,7 @@ from django.db.models.expressions import OrderBy
 from django.utils import timezone
 
 from common.filters import BooleanFilter, FilterSet
-from incidents.filters import CategoryFilter
+from incidents.filters import CategoryFilter, visible_categories
 from incidents.models import FailureCategory
 from remediations.models import (
     OPEN_STATUSES,
@@ -69,7 +69,7 @@ class RemediationFilterSet(FilterSet):
     owner = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.order_by("username"))
     overdue = BooleanFilter(method="filter_overdue", label="Overdue only")
     category = CategoryFilter(
-        queryset=FailureCategory.objects.all(),
+        queryset=visible_categories,  # type: ignore[arg-type]  # a callable: see visible_categories
         method="filter_category",
         label="Failure category",
         help_text="Includes its sub-categories.",

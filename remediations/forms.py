@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -62,6 +62,12 @@ class RemediationForm(RemediationFields):
         required=False,
         help_text="The failure mode it addresses; it covers every sub-category too.",
     )
+
+    def __init__(self, *args: Any, viewer: Any, **kwargs: Any) -> None:
+        """`viewer`: who fills it in; the categories offered are those they may see."""
+        super().__init__(*args, **kwargs)
+        category = cast(forms.ModelChoiceField, self.fields["category"])
+        category.queryset = FailureCategory.objects.visible_to(viewer)
 
     class Meta:
         model = Remediation

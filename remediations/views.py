@@ -271,7 +271,7 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
     if not is_new:
         audit.viewed(remediation.incident, request, part=remediation)  # like the incident's form
     data = request.POST if request.method == "POST" else None
-    form = RemediationForm(data, instance=remediation)
+    form = RemediationForm(data, instance=remediation, viewer=request.user)
     context: dict[str, Any] = {"remediation": remediation}
     if data is not None and form.is_valid():
         errors = Errors()
@@ -290,7 +290,11 @@ def _remediation_form(request: HttpRequest, remediation: Remediation) -> HttpRes
                 seen = _seen_version(current, stale.submitted_version, request.user)
                 conflict = describe_conflict(current, seen, CONFLICT_FIELDS)
                 merged = merge_remediation_edit(current, seen or 0, record)
-                form = RemediationForm(form_data(merged, version=current.version), instance=current)
+                form = RemediationForm(
+                    form_data(merged, version=current.version),
+                    instance=current,
+                    viewer=request.user,
+                )
                 context.update(conflict=conflict, remediation=current)
             else:
                 messages.success(request, f"Remediation {'created' if is_new else 'saved'}.")

@@ -76,10 +76,11 @@ class CategoryViewSet(VersionedUpdates, viewsets.ModelViewSet):
     serializer_class = TestedCategorySerializer
 
     def get_queryset(self) -> QuerySet[FailureCategory]:
-        """Categories are shared; what they say of incidents (`flagged`, `last_tested_at`)
-        counts only what the caller may see."""
+        """The categories the caller may see (`FailureCategory.objects.visible_to`; another
+        answers 404); what they say of incidents (`flagged`, `last_tested_at`) counts only
+        what the caller may see."""
         user = self.request.user
-        return FailureCategory.objects.annotate(
+        return FailureCategory.objects.visible_to(user).annotate(
             flagged=Exists(
                 RecurrenceFlag.objects.visible_to(user).filter(
                     category=OuterRef("pk"), state=FlagState.OPEN
@@ -109,6 +110,11 @@ class ServiceViewSet(
 
     queryset = Service.objects.prefetch_related("aliases")
     serializer_class = ServiceSerializer
+
+    def get_queryset(self) -> QuerySet[Service]:
+        """The services the caller may see (`Service.objects.visible_to`): one only restricted
+        incidents name answers 404."""
+        return Service.objects.visible_to(self.request.user).prefetch_related("aliases")
 
     def get_serializer_context(self) -> dict[str, Any]:
         user = self.request.user

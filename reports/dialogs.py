@@ -29,12 +29,14 @@ def add_failure_mode(request: HttpRequest) -> HttpResponse:
     an htmx `categoryAdded` event (`{"id": int, "path": str}`) that static/js/once.js answers
     by adding the mode to the incident form, checked; 400 with the form and its messages.
     403 for viewers (common.roles)."""
-    form = CategoryForm(request.POST if request.method == "POST" else None, prefix=PREFIX)
+    form = CategoryForm(
+        request.POST if request.method == "POST" else None, prefix=PREFIX, viewer=request.user
+    )
     if request.method == "POST" and form.is_valid():
         category = actions.save_category(form.save(commit=False), by=request.user)
         response = render(
             request, "incidents/_add_failure_mode.html",
-            {"form": CategoryForm(prefix=PREFIX), "added": category},
+            {"form": CategoryForm(prefix=PREFIX, viewer=request.user), "added": category},
         )  # fmt: skip
         # ASCII JSON: a header carries no other text; the browser decodes the \u escapes.
         response["HX-Trigger"] = json.dumps(

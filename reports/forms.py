@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import QuerySet
 from django.http import QueryDict
 
 from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
@@ -53,8 +54,14 @@ class ParseOnly(forms.Form):
     """Fields that only parse what the browser sent: no length or NUL checks of their own, so
     that the one validator (incidents.records) words every refusal, as it does for the API."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, categories: QuerySet[FailureCategory] | None = None, **kwargs: Any
+    ) -> None:
+        """`categories`: the ones a category field offers (those its user may see)."""
         super().__init__(*args, **kwargs)
+        for name in ("category", "categories"):
+            if categories is not None and name in self.fields:
+                cast(forms.ModelChoiceField, self.fields[name]).queryset = categories
         for field in self.fields.values():
             field.required = False  # what is required is the validator's to say
             if isinstance(field, forms.CharField):
@@ -219,8 +226,13 @@ class IncidentEditor:
     the forms again from a record (the conflict page keeps what the editor typed that way).
     """
 
-    def __init__(self, incident: Incident, data: QueryDict | None = None) -> None:
+    def __init__(self, incident: Incident, data: QueryDict | None = None, *, viewer: Any) -> None:
+        """`viewer`: who edits; the categories offered are those they may see
+        (`FailureCategory.objects.visible_to`)."""
         self.incident = incident
+        self.viewer = viewer
+        self.categories = FailureCategory.objects.visible_to(viewer)
+        chosen = {"categories": self.categories}
         initial: dict[str, Any] = {}
         causes: list[dict[str, Any]] = []
         timeline: list[dict[str, Any]] = []
@@ -229,10 +241,12 @@ class IncidentEditor:
         elif data is None:
             # A new report starts from the template.
             initial = {"body": REPORT_TEMPLATE}
-        self.form = IncidentForm(data, initial=initial)
-        self.causes = CauseFormSet(data, initial=causes, prefix="causes")
+        self.form = IncidentForm(data, initial=initial, categories=self.categories)
+        # The services suggested are those the editor may see (Service.objects.visible_to).
+        self.form.fields["services_text"].widget.viewer = viewer
+        self.causes = CauseFormSet(data, initial=causes, prefix="causes", form_kwargs=chosen)
         self.timeline = TimelineFormSet(data, initial=timeline, prefix="timeline")
-        self.remediations = RemediationFormSet(data, prefix="remediations")
+        self.remediations = RemediationFormSet(data, prefix="remediations", form_kwargs=chosen)
         # The incident's own remediations, editable in place. A submission without them (a
         # script, an older page) leaves them alone rather than failing.
         sent = data is not None and "existing-TOTAL_FORMS" in data
@@ -240,6 +254,7 @@ class IncidentEditor:
             data if sent else None,
             initial=[] if sent or not incident.pk else _existing_initial(incident),
             prefix="existing",
+            form_kwargs=chosen,
         )
 
     @property
@@ -290,7 +305,7 @@ class IncidentEditor:
             "remediations": self.remediations, "cause_kinds": CauseKind.choices,
             "existing": self.existing, "timeline_at_help": TIMELINE_AT_HELP,
             # Once for every cause row (templates/incidents/_rows_causes.html).
-            "category_choices": list(FailureCategory.objects.values_list("pk", "path")),
+            "category_choices": list(self.categories.values_list("pk", "path")),
         }  # fmt: skip
 
     @staticmethod
@@ -362,7 +377,13 @@ class IncidentEditor:
 
     @classmethod
     def bound_to(
-        cls, incident: Incident, record: dict[str, Any], *, version: int, remediations: QueryDict
+        cls,
+        incident: Incident,
+        record: dict[str, Any],
+        *,
+        version: int,
+        remediations: QueryDict,
+        viewer: Any,
     ) -> IncidentEditor:
         """The forms bound to `record`, as if typed, based on `version` (the conflict page)."""
         data = QueryDict(mutable=True)
@@ -396,7 +417,7 @@ class IncidentEditor:
         for key in remediations:
             if key.startswith(("remediations-", "existing-")):
                 data.setlist(key, remediations.getlist(key))
-        return cls(incident, data)
+        return cls(incident, data, viewer=viewer)
 
 
 def _local(moment: Any) -> str:

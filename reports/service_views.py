@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -30,14 +30,17 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _service_or_redirect(pk: int) -> Service | HttpResponse:
-    """The service, or a permanent redirect when it was merged into another one (or 404)."""
-    service = Service.objects.filter(pk=pk).prefetch_related("aliases").first()
+def _service_or_redirect(pk: int, user: Any) -> Service | HttpResponse:
+    """The service, or a permanent redirect when it was merged into another one (or 404). A
+    service only restricted incidents name is hidden from others (Service.objects.visible_to):
+    404, like one that doesn't exist."""
+    visible = Service.objects.visible_to(user)
+    service = visible.filter(pk=pk).prefetch_related("aliases").first()
     if service is not None:
         return service
     alias = ServiceAlias.objects.select_related("service").filter(former_id=pk).first()
-    if alias is None:
-        return get_object_or_404(Service, pk=pk)
+    if alias is None or not visible.filter(pk=alias.service_id).exists():
+        raise Http404("No such service.")
     return redirect(alias.service, permanent=True)
 
 
@@ -56,7 +59,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    found = _service_or_redirect(pk)
+    found = _service_or_redirect(pk, request.user)
     if isinstance(found, HttpResponse):
         return found
     service, user = found, request.user
@@ -91,7 +94,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def service_notes(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the design notes: a form (in place with htmx); a stale version is a conflict that
     keeps the text typed and shows the notes as now saved (409)."""
-    service = get_object_or_404(Service, pk=pk)
+    service = get_object_or_404(Service.objects.visible_to(request.user), pk=pk)
     context: dict[str, Any] = {"service": service, "notes": service.design_notes}
     status = 200
     if request.method == "POST":
@@ -127,7 +130,7 @@ def service_notes(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def service_history(request: HttpRequest, pk: int) -> HttpResponse:
     """Every version of the service's name, description and design notes, newest first."""
-    service = get_object_or_404(Service, pk=pk)
+    service = get_object_or_404(Service.objects.visible_to(request.user), pk=pk)
     context = {
         "object": service,
         "title": service.name,
@@ -140,12 +143,13 @@ def service_history(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def service_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Merge this service into another one that is the same system (staff only)."""
-    source = get_object_or_404(Service, pk=pk)
+    source = get_object_or_404(Service.objects.visible_to(request.user), pk=pk)
     error = ""
     status = 200
     if request.method == "POST":
         into = id_of(request.POST.get("into"))
-        target = Service.objects.filter(pk=into).first() if into is not None else None
+        visible = Service.objects.visible_to(request.user)
+        target = visible.filter(pk=into).first() if into is not None else None
         if target is None:
             error, status = "Choose the service to keep.", 400
         else:
@@ -156,6 +160,6 @@ def service_merge(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"{source.name} is now a name of {target.name}.")
                 return redirect(target)
-    others = Service.objects.exclude(pk=source.pk)
+    others = Service.objects.visible_to(request.user).exclude(pk=source.pk)
     context = {"service": source, "others": others, "error": error}
     return render(request, "services/merge_form.html", context, status=status)

@@ -242,7 +242,7 @@ SORTS = {
 def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
     """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
     for anything else). Six queries, whatever the number of services and incidents."""
-    rows = {s.pk: ServiceRow(service=s) for s in Service.objects.all()}
+    rows = {s.pk: ServiceRow(service=s) for s in Service.objects.visible_to(user)}
     visible = Incident.objects.visible_to(user)
     since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
     recent = (

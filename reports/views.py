@@ -182,10 +182,10 @@ def _incident_form(
     if data is None and scenario is None:
         draft = drafts.draft_for(request.user, None if is_new else incident)
     if draft is not None:
-        editor = IncidentEditor(incident, drafts.as_data(draft))
+        editor = IncidentEditor(incident, drafts.as_data(draft), viewer=request.user)
         context.update(drafts.notice(draft, incident))
     else:
-        editor = IncidentEditor(incident, data)
+        editor = IncidentEditor(incident, data, viewer=request.user)
     if scenario is not None and data is None:
         editor.form.initial.update(_from_scenario(scenario))
     status = 200
@@ -211,7 +211,7 @@ def _incident_form(
             except StaleVersion as stale:
                 if isinstance(stale.instance, Remediation):
                     # Someone saved one of its remediations meanwhile: nothing was saved.
-                    editor = _remediation_conflict(incident, data, stale.instance)
+                    editor = _remediation_conflict(incident, data, stale.instance, request.user)
                     context["incident"] = _for_edit(incident.pk)
                     context.update(editor.context())
                     return render(request, "incidents/incident_form.html", context, status=409)
@@ -220,7 +220,11 @@ def _incident_form(
                 current = _for_edit(stale.instance.pk)
                 merge = merge_edit(current, stale.submitted_version, report)
                 editor = IncidentEditor.bound_to(
-                    current, merge.record, version=current.version, remediations=data
+                    current,
+                    merge.record,
+                    version=current.version,
+                    remediations=data,
+                    viewer=request.user,
                 )
                 context.update(conflict=merge.conflict, incident=current)
                 status = 409
@@ -233,7 +237,9 @@ def _incident_form(
     return render(request, "incidents/incident_form.html", context, status=status)
 
 
-def _remediation_conflict(incident: Incident, data: Any, mine: Remediation) -> IncidentEditor:
+def _remediation_conflict(
+    incident: Incident, data: Any, mine: Remediation, viewer: Any
+) -> IncidentEditor:
     """The form again, as typed, after a remediation edited on it was saved by someone else
     meanwhile: its row says what it is now and takes the current version, so saving again
     keeps this editor's values (the category form does the same)."""
@@ -246,7 +252,7 @@ def _remediation_conflict(incident: Incident, data: Any, mine: Remediation) -> I
     )  # fmt: skip
     if row is not None:
         data[f"existing-{row}-version"] = str(current.version)
-    editor = IncidentEditor(_for_edit(incident.pk), data)
+    editor = IncidentEditor(_for_edit(incident.pk), data, viewer=viewer)
     editor.is_valid()
     message = (
         f"Someone saved the remediation “{current.title}” while you were editing (it is now "
@@ -285,7 +291,7 @@ def category_context(request: HttpRequest) -> HttpResponse:
     ids = [pk for pk in map(id_of, request.GET.getlist("categories")) if pk is not None][:20]
     exclude = id_of(request.GET.get("incident"))
     sections = []
-    for category in FailureCategory.objects.filter(pk__in=ids):
+    for category in FailureCategory.objects.visible_to(request.user).filter(pk__in=ids):
         incidents = Incident.objects.visible_to(request.user).originals().in_category(category)
         if exclude is not None:
             incidents = incidents.exclude(pk=exclude)
@@ -308,7 +314,7 @@ def category_context(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @writer_required_to_change
 def category_tree(request: HttpRequest) -> HttpResponse:
-    form = CategoryForm(request.POST or None, prefix="new")
+    form = CategoryForm(request.POST or None, prefix="new", viewer=request.user)
     if request.method == "POST" and form.is_valid():
         category = actions.save_category(form.save(commit=False), by=request.user)
         messages.success(request, f"Category “{category.path}” added.")
@@ -351,7 +357,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .filter(category__in=subtree, state=FlagState.OPEN)
         .select_related("incident", "category")
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
-        "children": category.children.all(),
+        "children": FailureCategory.objects.visible_to(user).filter(parent=category),
         "incidents": Incident.objects.visible_to(user)
         .originals()
         .in_category(category)
@@ -369,8 +375,8 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @writer_required
 def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
-    category = get_object_or_404(FailureCategory, slug=slug)
-    form = CategoryForm(request.POST or None, instance=category)
+    category = get_object_or_404(FailureCategory.objects.visible_to(request.user), slug=slug)
+    form = CategoryForm(request.POST or None, instance=category, viewer=request.user)
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -383,7 +389,7 @@ def category_edit(request: HttpRequest, slug: str) -> HttpResponse:
             theirs = current.description[:200] or "(no description)"
             data = request.POST.copy()
             data["version"] = str(current.version)  # a second save, after merging, goes through
-            form = CategoryForm(data, instance=current)
+            form = CategoryForm(data, instance=current, viewer=request.user)
             form.is_valid()
             form.add_error(
                 None,

@@ -277,7 +277,8 @@ def _triaged_text(flag: RecurrenceFlag) -> str:
 def flag_group_decision(request: HttpRequest, week: str, category: int) -> HttpResponse:
     """One outcome and note for every open recurrence of a failure mode the page showed."""
     the_week = _week(week)
-    mode = get_object_or_404(FailureCategory.objects.only("pk", "path", "slug"), pk=category)
+    modes = FailureCategory.objects.visible_to(request.user).only("pk", "path", "slug")
+    mode = get_object_or_404(modes, pk=category)
     form = GroupTriageForm(request.POST, prefix=f"mode-{mode.pk}")
     error, status = "", 200
     results: list[actions.Triaged] = []

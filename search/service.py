@@ -106,7 +106,7 @@ def search(
         count=ranked.count,
         count_capped=ranked.count_capped,
         corrections=corrections,
-        failure_modes=failure_modes(query, hidden=hidden) if offset == 0 else [],
+        failure_modes=failure_modes(query, viewer=viewer) if offset == 0 else [],
         excluded_matches=excluded_matches,
     )
 
@@ -247,18 +247,19 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
     return results
 
 
-def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCategory]:
+def failure_modes(query: Query, *, viewer: Any = None) -> list[FailureCategory]:
     """Categories whose name or path says what the query asks: their pages answer it best.
 
-    A category that only incidents in `hidden` are classified into, in it or below it
-    (directly or through a cause), is left out: its name may be a word of a restricted report.
+    Only categories `viewer` may see (`FailureCategory.objects.visible_to`; None: the
+    system): a category only restricted reports use may be named with a word of them.
     """
     concept_stems = [
         [frozenset(stem(w) for w in term if w not in STOPWORDS) for term in c.terms]
         for c in query.concepts
     ]
     scored = []
-    for pk, name, path in FailureCategory.objects.values_list("pk", "name", "path"):
+    visible = FailureCategory.objects.visible_to(viewer)
+    for pk, name, path in visible.values_list("pk", "name", "path"):
         name_stems, path_stems = _stems_of(name), _stems_of(path)
         score = 0
         for alternatives in concept_stems:
@@ -268,28 +269,9 @@ def failure_modes(query: Query, *, hidden: Sequence[int] = ()) -> list[FailureCa
                 score += 1
         if score:
             scored.append((-score, path, pk))
-    ranked = [pk for _, _, pk in sorted(scored)]
-    if not hidden:
-        found = FailureCategory.objects.in_bulk(ranked[:FAILURE_MODES_SHOWN])
-        return [found[pk] for pk in ranked[:FAILURE_MODES_SHOWN] if pk in found]
+    ranked = [pk for _, _, pk in sorted(scored)][:FAILURE_MODES_SHOWN]
     found = FailureCategory.objects.in_bulk(ranked)
-    chosen: list[FailureCategory] = []
-    for pk in ranked:  # a query or two per category, only while fewer than shown are chosen
-        if len(chosen) == FAILURE_MODES_SHOWN:
-            break
-        if pk in found and not _known_only_through(found[pk], hidden):
-            chosen.append(found[pk])
-    return chosen
-
-
-def _known_only_through(category: FailureCategory, hidden: Sequence[int]) -> bool:
-    """True when incidents in `hidden` are classified in the category or below it (directly or
-    through a cause) and no other incident is: its name, or a name below it, may be a word of
-    a restricted report ("Quokkabyte > Leaks" would otherwise show "Quokkabyte")."""
-    incidents = Incident.objects.in_category(category)
-    return (
-        incidents.filter(pk__in=hidden).exists() and not incidents.exclude(pk__in=hidden).exists()
-    )
+    return [found[pk] for pk in ranked if pk in found]
 
 
 @lru_cache(maxsize=20_000)
