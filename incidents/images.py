@@ -6,7 +6,9 @@ formats and decodes whole, and re-encoded from its pixels: EXIF (camera, GPS pos
 XMP, text chunks and comments are dropped; the colour profile is kept so colours look the same.
 A JPEG is turned upright by its EXIF orientation before that goes. An animated GIF or WebP
 keeps only its first frame: a report is printed and read, and a still of a graph says what
-an animation would, without letting a small file unpack into thousands of frames.
+an animation would, without letting a small file unpack into thousands of frames. A JPEG
+that carries a second picture (MPO, from some phones and cameras) is taken as a JPEG of its
+first one.
 
 The result is stored through Django's default storage (a folder under MEDIA_ROOT unless
 settings say otherwise; docs/operations.md, "Pictures") and served by
@@ -95,7 +97,9 @@ def reencode(source: IO[bytes]) -> Encoded:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(source, formats=list(FORMATS)) as opened:
-                kind = opened.format or ""
+                # A JPEG holding a second picture (a Multi-Picture file, as phones and
+                # cameras write) is a JPEG whose first frame is the photo.
+                kind = "JPEG" if opened.format == "MPO" else opened.format or ""
                 if kind not in FORMATS:
                     raise ImageRefused(NOT_AN_IMAGE)
                 if opened.width * opened.height > MAX_IMAGE_PIXELS:

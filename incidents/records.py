@@ -216,12 +216,13 @@ def clean_incident(
 
 
 # "+10m", "+1h30m", "-5m", "+2d", "+90s": a sign, then amounts of days, hours, minutes and
-# seconds in that order (each at most 6 digits, so no sum overflows).
+# seconds in that order. ASCII digits only: "+١٠m" is not quietly ten minutes.
 _OFFSET = re.compile(
-    r"([+-])\s*(?:(\d{1,6})\s*d)?\s*(?:(\d{1,6})\s*h)?\s*(?:(\d{1,6})\s*m(?:in)?)?"
-    r"\s*(?:(\d{1,6})\s*s)?",
+    r"([+-])\s*(?:([0-9]+)\s*d)?\s*(?:([0-9]+)\s*h)?\s*(?:([0-9]+)\s*m(?:in)?)?"
+    r"\s*(?:([0-9]+)\s*s)?",
     re.IGNORECASE,
 )
+NOT_AN_OFFSET = "is not an offset: write +10m, +1h30m, -5m or +2d (days, hours, minutes, seconds)."
 # "14:05" or "14:05:30": a time of day, on the incident's day.
 _TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
@@ -241,7 +242,8 @@ def clean_timeline_at(
     - a time of day, "14:05" or "14:05:30": on the day (UTC) the incident started;
     - an offset, "+10m", "+1h30m", "-5m", "+2d", "+90s" (days, hours, minutes, seconds, in
       that order, each optional): from the entry before it in the list as given (after its
-      own offset is applied), or from the incident's start for the first entry.
+      own offset is applied), or from the incident's start for the first entry. Other text
+      starting with + or - is refused with what an offset looks like (NOT_AN_OFFSET).
 
     These are in the validator, not the form, so the page, the API and the importers take
     the same times (PRODUCT.md, "One set of rules for every way in"; issue 15). A time of day
@@ -261,16 +263,19 @@ def clean_timeline_at(
             )
             return None
         sign, days, hours, minutes, seconds = offset.groups()
-        delta = datetime.timedelta(
-            days=int(days or 0), hours=int(hours or 0),
-            minutes=int(minutes or 0), seconds=int(seconds or 0),
-        )  # fmt: skip
         try:
+            delta = datetime.timedelta(
+                days=int(days or 0), hours=int(hours or 0),
+                minutes=int(minutes or 0), seconds=int(seconds or 0),
+            )  # fmt: skip
             moment = previous + delta if sign == "+" else previous - delta
-        except OverflowError:
-            errors.add(path, f"must be {RANGE_WORDS}.")
+        except (OverflowError, ValueError):  # ValueError: more digits than int() reads
+            errors.add(path, f"is an offset that goes too far: times must be {RANGE_WORDS}.")
             return None
         return clean_moment(moment, path, errors, required=True)
+    if text.startswith(("+", "-")):
+        errors.add(path, NOT_AN_OFFSET)
+        return None
     of_day = _TIME_OF_DAY.fullmatch(text)
     if of_day:
         if started_at is None:

@@ -107,6 +107,33 @@ def test_a_jpeg_is_turned_upright_before_its_exif_goes(alice_client: Client) -> 
     assert (stored.width, stored.height) == (20, 40)
 
 
+def test_a_jpeg_photo_holding_a_second_picture_is_accepted(alice_client: Client) -> None:
+    # Many phone and camera JPEGs carry a Multi-Picture (MPO) index; Pillow names them
+    # "MPO". Once takes them as a JPEG of the first picture, without its metadata.
+    first = Image.new("RGB", (40, 30), (10, 120, 200))
+    second = Image.new("RGB", (40, 30), (250, 250, 0))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second], exif=exif.tobytes())
+    with Image.open(io.BytesIO(out.getvalue())) as sent:
+        assert sent.format == "MPO"  # the file does hold two pictures
+
+    response = upload(alice_client, out.getvalue(), name="photo.jpg")
+    assert response.status_code == 201, response.content
+    stored = IncidentImage.objects.get()
+    assert (stored.content_type, stored.width, stored.height) == ("image/jpeg", 40, 30)
+    assert response.json()["url"].endswith(".jpg")
+    with stored.file.open("rb") as file:
+        data = file.read()
+    assert b"PhoneMaker" not in data
+    with Image.open(io.BytesIO(data)) as reopened:
+        assert reopened.format == "JPEG"
+        assert getattr(reopened, "n_frames", 1) == 1
+        _, _, blue = reopened.convert("RGB").getpixel((5, 5))  # type: ignore[misc]
+        assert blue > 150  # the first picture, not the yellow second one
+
+
 def test_an_animated_gif_keeps_its_first_frame(alice_client: Client) -> None:
     frames = [Image.new("P", (10, 10), color) for color in (1, 2, 3)]
     out = io.BytesIO()

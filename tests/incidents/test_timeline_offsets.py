@@ -59,10 +59,12 @@ def test_a_time_of_day_is_on_the_incidents_day() -> None:
     ("value", "message"),
     [
         ("25:00", "is not a time of day: 25:00."),
-        ("+", "must be a date or date-time in ISO 8601"),
-        ("+10", "must be a date or date-time in ISO 8601"),
-        ("+10y", "must be a date or date-time in ISO 8601"),
+        ("+", "is not an offset: write +10m, +1h30m"),
+        ("+10", "is not an offset: write +10m, +1h30m"),
+        ("+10y", "is not an offset: write +10m, +1h30m"),
         ("-999999d", "must be between 1970-01-01 and 2100-01-01"),
+        ("+99999999d", "must be between 1970-01-01 and 2100-01-01"),
+        ("+" + "9" * 5000 + "m", "must be between 1970-01-01 and 2100-01-01"),
     ],
 )
 def test_bad_times_are_refused_with_a_reason(value: str, message: str) -> None:
@@ -123,7 +125,34 @@ def test_the_form_shows_a_bad_offset_beside_the_entry_and_keeps_it(alice_client:
     assert response.status_code == 400
     html = response.content.decode()
     assert 'value="+10 parsecs"' in html
-    assert "ISO 8601" in html
+    assert "is not an offset: write +10m, +1h30m, -5m or +2d" in html
+
+
+def test_an_offset_in_other_digits_is_refused_not_read_as_minutes() -> None:
+    # Arabic-Indic "+١٠m" (or fullwidth digits) was quietly read as ten minutes: offsets are
+    # written in ASCII digits only.
+    for typed in ("+\u0661\u0660m", "+1\u0660m", "+\uff11\uff10m"):
+        found, errors = times(typed)
+        assert found == [None]
+        assert "is not an offset: write +10m" in errors.items[0][1]
+
+
+@pytest.mark.django_db
+def test_a_mistyped_offset_is_answered_with_what_offsets_look_like(alice_client: Client) -> None:
+    # "+10x" and "+99999999d" were told "must be a date or date-time in ISO 8601": nothing
+    # about offsets (+10m, +1h30m), which is what the person was typing.
+    for typed, said in (
+        ("+10x", "is not an offset: write +10m, +1h30m, -5m or +2d"),
+        ("+99999999d", "is an offset that goes too far: times must be between 1970-01-01"),
+    ):
+        response = alice_client.post(
+            reverse("incident_create"), incident_post(**{"timeline-0-at": typed})
+        )
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "ISO 8601, not &#x27;" + typed not in html
+        assert said in html
+        assert f'value="{typed}"' in html  # what was typed is kept
 
 
 @pytest.mark.django_db
