@@ -40,8 +40,9 @@ def test_a_new_incidents_draft_is_saved_and_restored_with_a_notice(alice_client:
 
 
 def test_a_later_autosave_replaces_the_draft(alice_client: Client, alice: Any) -> None:
-    alice_client.post(NEW_DRAFT, incident_post(title="First words"))
-    alice_client.post(NEW_DRAFT, incident_post(title="More words"))
+    # One form (its form_key): a later autosave of another form keeps a draft of its own.
+    alice_client.post(NEW_DRAFT, incident_post(title="First words", form_key="k1"))
+    alice_client.post(NEW_DRAFT, incident_post(title="More words", form_key="k1"))
     assert [d.fields["title"] for d in Draft.objects.filter(user=alice)] == [["More words"]]
 
 
