@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 from typing import Any, cast
 
 from django import forms
@@ -81,11 +82,19 @@ class NamesField(forms.Field):
         return [str(name) for name in value] if value else []
 
 
+# The placeholder static/js/once.js puts in the report while a picture uploads.
+UPLOADING = re.compile(r"!\[Uploading [^\]\n]*… #[0-9a-z]{1,12}\]\(\)")
+
+
 class IncidentForm(ParseOnly):
     """The incident's own fields. Fields only parse what the browser sends; every rule is
     in the one validator (incidents.records), so the page refuses what the API refuses."""
 
     version = VersionField()
+    # The form's draft key and the draft it was restored from (reports/drafts.py): hidden,
+    # never part of the incident.
+    form_key = forms.CharField(required=False, widget=forms.HiddenInput)
+    draft_from = forms.CharField(required=False, widget=forms.HiddenInput)
     title = forms.CharField(required=False, widget=forms.TextInput(attrs={"required": True}))
     summary = forms.CharField(
         required=False, strip=False, widget=forms.Textarea(attrs={"rows": 2}),
@@ -130,6 +139,18 @@ class IncidentForm(ParseOnly):
         super().__init__(*args, **kwargs)
         names = Group.objects.order_by("name").values_list("name", flat=True)
         self.fields["access_groups"].widget.choices = [(name, name) for name in names]
+
+    def clean_body(self) -> str:
+        """The report, refused while it still holds a picture's "Uploading…" placeholder: the
+        page saves once its uploads are done, so this is a page that couldn't wait (issue 15:
+        a saved placeholder is a lost picture). The text is kept on the form."""
+        body = self.cleaned_data.get("body") or ""
+        if UPLOADING.search(body):
+            raise forms.ValidationError(
+                "A picture was still uploading when this was sent: wait until it is added "
+                "(or remove its “![Uploading …]()” line), then save again."
+            )
+        return body
 
 
 class CauseForm(ParseOnly):

@@ -178,14 +178,21 @@ def _incident_form(
     data = request.POST if request.method == "POST" else None
     context: dict[str, Any] = {"incident": incident, "origin_scenario": scenario}
     # What this person typed and didn't save, autosaved (reports/drafts.py), comes back.
+    # Several forms (tabs) keep a draft each: the newest comes back (or the one asked for,
+    # ?draft=KEY), the others are listed to resume instead.
     draft = None
     if data is None and scenario is None:
-        draft = drafts.draft_for(request.user, None if is_new else incident)
+        found = drafts.drafts_for(request.user, None if is_new else incident)
+        wanted = str(request.GET.get("draft") or "")
+        draft = next((d for d in found if d.form_key == wanted), None) if wanted else None
+        draft = draft or next(iter(found), None)
     if draft is not None:
         editor = IncidentEditor(incident, drafts.as_data(draft), viewer=request.user)
-        context.update(drafts.notice(draft, incident))
+        context.update(drafts.notice(draft, incident, found))
     else:
         editor = IncidentEditor(incident, data, viewer=request.user)
+        if data is None:
+            editor.form.initial["form_key"] = drafts.new_key()
     if scenario is not None and data is None:
         editor.form.initial.update(_from_scenario(scenario))
     status = 200
@@ -205,7 +212,7 @@ def _incident_form(
                     )
                     if scenario is not None and is_new:
                         scenario.incidents.add(incident)  # linked back: the game day lists it
-                    drafts.drop_draft(request.user, None if is_new else incident)
+                    drafts.form_saved(request.user, None if is_new else incident, data)
             except RecordInvalid as invalid:
                 editor.show(invalid.errors)
             except StaleVersion as stale:

@@ -85,9 +85,11 @@ function uploadImage(box, file) {
   textarea.selectionStart = textarea.selectionEnd = start + placeholder.length;
   textarea.dispatchEvent(new Event("input", { bubbles: true }));
   showImageStatus(box, `Uploading ${name}…`, false);
+  const form = box.closest("form");
+  uploadStarted(form);
   const body = new FormData();
   body.append("image", file, name);
-  const token = box.closest("form").querySelector("input[name=csrfmiddlewaretoken]").value;
+  const token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   fetch(box.dataset.imageUpload, {
     method: "POST",
     body: body,
@@ -99,16 +101,54 @@ function uploadImage(box, file) {
       if (response.ok && data.markdown) {
         replaceInText(textarea, placeholder, data.markdown);
         showImageStatus(box, `${name} added.`, false);
+        uploadEnded(form, box, true);
       } else {
         replaceInText(textarea, placeholder, "");
         showImageStatus(box, `${name}: ${data.error || "the image could not be uploaded. Try again."}`, true);
+        uploadEnded(form, box, false);
       }
     })
     .catch(() => {
       replaceInText(textarea, placeholder, "");
       showImageStatus(box, `${name}: the image could not be uploaded (no connection?). Try again.`, true);
+      uploadEnded(form, box, false);
     });
 }
+
+// Saving while a picture uploads would save its "Uploading…" placeholder and lose the picture
+// (issue 15): the form waits for its uploads, then saves itself; if one fails, it says so and
+// waits for another click on Save. The server refuses a placeholder anyway (reports/forms.py).
+function uploadStarted(form) {
+  form.dataset.uploading = String(Number(form.dataset.uploading || 0) + 1);
+}
+
+function uploadEnded(form, box, ok) {
+  const left = Math.max(0, Number(form.dataset.uploading || 0) - 1);
+  form.dataset.uploading = String(left);
+  if (!form.dataset.saveAfterUploads) return;
+  if (!ok) {
+    delete form.dataset.saveAfterUploads;
+    box.querySelector("[data-image-status]").textContent += " Nothing was saved yet: save again when ready.";
+    return;
+  }
+  if (left === 0) {
+    delete form.dataset.saveAfterUploads;
+    form.requestSubmit();
+  }
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const left = Number(form.dataset.uploading || 0);
+  if (!left) return;
+  // Before the form's own submit listeners (static/js/drafts.js): this is not a save yet.
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  form.dataset.saveAfterUploads = "1";
+  const box = form.querySelector("[data-image-upload]");
+  const pictures = left === 1 ? "a picture is" : `${left} pictures are`;
+  if (box) showImageStatus(box, `Saving as soon as ${pictures} uploaded…`, false);
+}, true);
 
 function imageFiles(list) {
   return Array.from(list || []).filter((file) => file.type.startsWith("image/"));

@@ -40,8 +40,9 @@ def test_a_new_incidents_draft_is_saved_and_restored_with_a_notice(alice_client:
 
 
 def test_a_later_autosave_replaces_the_draft(alice_client: Client, alice: Any) -> None:
-    alice_client.post(NEW_DRAFT, incident_post(title="First words"))
-    alice_client.post(NEW_DRAFT, incident_post(title="More words"))
+    # One form (its form_key): a later autosave of another form keeps a draft of its own.
+    alice_client.post(NEW_DRAFT, incident_post(title="First words", form_key="k1"))
+    alice_client.post(NEW_DRAFT, incident_post(title="More words", form_key="k1"))
     assert [d.fields["title"] for d in Draft.objects.filter(user=alice)] == [["More words"]]
 
 
@@ -169,3 +170,69 @@ def test_nul_characters_dont_break_a_draft(alice_client: Client, alice: Any) -> 
     response = alice_client.post(NEW_DRAFT, incident_post(title="nul\x00here"))
     assert response.status_code == 200
     assert Draft.objects.get(user=alice).fields["title"] == ["nulhere"]
+
+
+# --- One draft per form (a random form_key each form gets when it opens)
+
+
+def test_the_other_tabs_drafts_are_listed_and_can_be_resumed(alice_client: Client) -> None:
+    alice_client.post(NEW_DRAFT, incident_post(title="Queue backlog", form_key="tab1"))
+    alice_client.post(NEW_DRAFT, incident_post(title="DNS outage", form_key="tab2"))
+
+    html = alice_client.get(reverse("incident_create")).content.decode()
+    assert 'value="DNS outage"' in html  # the newest comes back…
+    assert "Another unsaved draft" in html and "?draft=tab1" in html  # …the other is listed
+
+    html = alice_client.get(reverse("incident_create") + "?draft=tab1").content.decode()
+    assert 'value="Queue backlog"' in html
+
+
+def test_a_resumed_draft_is_replaced_by_the_form_it_was_restored_in(
+    alice_client: Client, alice: Any
+) -> None:
+    alice_client.post(NEW_DRAFT, incident_post(title="Queue backlog", form_key="tab1"))
+    response = alice_client.get(reverse("incident_create"))
+    key = response.context["form"]["form_key"].value()
+    assert key and key != "tab1"
+    assert response.context["form"]["draft_from"].value() == "tab1"
+
+    alice_client.post(
+        NEW_DRAFT, incident_post(title="Queue backlog, more", form_key=key, draft_from="tab1")
+    )
+    assert [d.fields["title"] for d in Draft.objects.filter(user=alice)] == [
+        ["Queue backlog, more"]
+    ]
+    # Saving it leaves no draft behind, and a late autosave of that form keeps none either.
+    data = incident_post(title="Queue backlog, more", form_key=key, draft_from="tab1")
+    assert alice_client.post(reverse("incident_create"), data).status_code == 302
+    assert alice_client.post(NEW_DRAFT, data).status_code == 200
+    assert not Draft.objects.filter(user=alice).exists()
+
+
+def test_two_tabs_editing_one_incident_keep_a_draft_each(alice_client: Client, alice: Any) -> None:
+    incident = IncidentFactory(title="Original")
+    alice_client.post(draft_url(incident), edit_post(incident, title="Tab one", form_key="a"))
+    alice_client.post(draft_url(incident), edit_post(incident, title="Tab two", form_key="b"))
+    assert Draft.objects.filter(user=alice, incident=incident).count() == 2
+
+    html = alice_client.get(f"/incidents/{incident.pk}/edit/").content.decode()
+    assert 'value="Tab two"' in html
+    assert f"Another unsaved draft of {incident.reference}" in html and "Tab one" in html
+
+
+def test_an_autosave_after_the_session_ended_says_so(client: Client) -> None:
+    response = client.post(NEW_DRAFT, {"title": "typed after expiry"})
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("You are signed out")
+
+
+def test_a_report_still_holding_an_upload_placeholder_is_not_saved(
+    alice_client: Client,
+) -> None:
+    body = "## Impact\n\nSee:\n\n![Uploading graph.png… #x1y2z3]()\n"
+    response = alice_client.post(reverse("incident_create"), incident_post(body=body))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "A picture was still uploading" in html
+    assert "![Uploading graph.png… #x1y2z3]()" in html  # the text is kept
+    assert not Incident.objects.exists()

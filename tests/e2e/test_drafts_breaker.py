@@ -1,4 +1,5 @@
-"""Issue 15 in a real browser, as a new user would meet it: work that looks kept but isn't."""
+"""Issue 15 in a real browser, as a tester broke it: work that looked kept but wasn't (an
+autosave after the session ended, a save while a picture uploads)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from tests.factories import UserFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
+# The autosave is answered 401 on purpose once the session has ended.
+@pytest.mark.browser_logs("Failed to load resource")
 def test_an_autosave_after_the_session_ended_does_not_say_draft_saved(page: Any) -> None:
     UserFactory(username="alice")
     log_in(page, "alice", "password")
@@ -65,6 +68,8 @@ def test_saving_while_a_picture_uploads_does_not_save_the_placeholder(page: Any)
     assert "Uploading" not in incident.body
 
 
+# The autosave is answered 401 on purpose once the session has ended.
+@pytest.mark.browser_logs("Failed to load resource")
 def test_what_was_typed_after_the_session_ended_survives_signing_in_again(page: Any) -> None:
     UserFactory(username="alice")
     log_in(page, "alice", "password")
