@@ -23,8 +23,6 @@ UTC = datetime.UTC
 # --- Nothing typed is lost
 
 
-
-
 def test_a_time_of_day_past_midnight_in_the_form_lands_on_the_next_day(
     alice_client: Client,
 ) -> None:
