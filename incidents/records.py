@@ -227,6 +227,9 @@ NOT_AN_OFFSET = "is not an offset: write +10m, +1h30m, -5m or +2d (days, hours, 
 _TIME_OF_DAY = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
+_NEXT_DAY = datetime.timedelta(days=1)
+
+
 def clean_timeline_at(
     value: Any,
     path: Path,
@@ -239,7 +242,9 @@ def clean_timeline_at(
 
     Besides what `clean_moment` takes (an ISO 8601 date-time or date), a string may be:
 
-    - a time of day, "14:05" or "14:05:30": on the day (UTC) the incident started;
+    - a time of day, "14:05" or "14:05:30": on the day (UTC) the incident started, or on
+      the next day when it is earlier than the start and the next day's is within 12 hours
+      after the start ("00:10" for a start at 23:50 is 20 minutes after it; issue 15);
     - an offset, "+10m", "+1h30m", "-5m", "+2d", "+90s" (days, hours, minutes, seconds, in
       that order, each optional): from the entry before it in the list as given (after its
       own offset is applied), or from the incident's start for the first entry. Other text
@@ -293,6 +298,8 @@ def clean_timeline_at(
         moment = datetime.datetime.combine(
             day, datetime.time(hour, minute, second), tzinfo=datetime.UTC
         )
+        if moment < started_at and moment + _NEXT_DAY - started_at <= _NEXT_DAY / 2:
+            moment += _NEXT_DAY  # past midnight: "00:10" after a start at 23:50
         return clean_moment(moment, path, errors, required=True)
     return clean_moment(value, path, errors, required=True)
 

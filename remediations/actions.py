@@ -155,9 +155,13 @@ def save_report(
     warnings: list[str] = []
     with transaction.atomic():
         save_incident(incident, report, by=by, expected_version=expected_version, cache=cache)
-        existing = {r.title: r for r in incident.remediations.all()} if match_by_title else {}
+        # Matched by title; two of one title are paired in order (as a download lists them).
+        existing: dict[str, list[Remediation]] = {}
+        for stored in incident.remediations.all() if match_by_title else ():
+            existing.setdefault(stored.title, []).append(stored)
         for item in report["remediations"]:
-            remediation = existing.get(item["title"]) or Remediation(incident=incident)
+            same = existing.get(item["title"])
+            remediation = same.pop(0) if same else Remediation(incident=incident)
             warnings += save_remediation(
                 remediation, item, by=by, cache=cache,
                 expected_version=remediation.version if remediation.pk else None,

@@ -77,12 +77,15 @@ def onto(parsed: dict[str, Any], incident: Incident, *, by: Any = None) -> dict[
     if isinstance(items, list) and items:
         # A remediation matched by title keeps what its item leaves out, as the API's PUT of
         # a remediation does (`merged_changes`).
-        stored = {fix.title: fix for fix in incident.remediations.all()}
+        # Two of one title are paired in order (a download lists them as they are stored).
+        stored: dict[str, list[Remediation]] = {}
+        for fix in incident.remediations.all():
+            stored.setdefault(fix.title, []).append(fix)
         merged["remediations"] = [
-            merged_changes(stored[item["title"].strip()], item)
+            merged_changes(stored[item["title"].strip()].pop(0), item)
             if isinstance(item, dict)
             and isinstance(item.get("title"), str)
-            and item["title"].strip() in stored
+            and stored.get(item["title"].strip())
             else item
             for item in items
         ]
@@ -107,17 +110,21 @@ class Resolver(CategoryCache):
 
 @transaction.atomic
 def apply_record(
-    parsed: dict[str, Any], *, by: Any = None, resolver: Resolver | None = None
+    parsed: dict[str, Any],
+    *,
+    by: Any = None,
+    resolver: Resolver | None = None,
+    incident: Incident | None = None,
 ) -> ApplyResult:
-    """Create or update the incident (by external_id) with its parts and remediations.
+    """Create or update the incident (by external_id, or the `incident` given: one a
+    Markdown download names by its id) with its parts and remediations.
 
     An update changes the fields the line names and keeps the others (`onto`; InvalidRecord
     when the whole is refused). Causes and the timeline, when given, are replaced;
     remediations are matched by title and updated, and none is deleted (`save_report`).
     """
     resolver = resolver or Resolver()
-    incident = None
-    if parsed["external_id"]:
+    if incident is None and parsed["external_id"]:
         incident = Incident.objects.filter(external_id=parsed["external_id"]).first()
     created = incident is None
     if incident is not None:

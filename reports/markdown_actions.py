@@ -86,14 +86,44 @@ def read_action_items(
         cells["title"] = first
         if first.strip():
             found.append(_remediation(warnings, cells))
-    titles: dict[str, int] = {}
-    for remediation in found:
-        base = remediation["title"]
-        titles[base] = titles.get(base, 0) + 1
-        if titles[base] > 1:
-            remediation["title"] = f"{base} ({titles[base]})"[:MAX_TITLE]
-            warnings.append(f"action item {base!r} appears twice: renamed {remediation['title']!r}")
+    # Two items of one title are told apart by `tell_alike_apart` (it needs the stored ones).
     return found, leftover
+
+
+def _same(item: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether an action item read from a file says what a stored remediation's export says."""
+    return all((item.get(name) or None) == (value or None) for name, value in stored.items())
+
+
+def tell_alike_apart(
+    found: list[dict[str, Any]], stored: list[dict[str, Any]], warnings: list[str]
+) -> list[dict[str, Any]]:
+    """The action items with no title twice, as one record needs them.
+
+    `stored` are the exported remediations (`export_record`) of the incident the file
+    updates, in their order, which a download keeps. The first item of a title is matched to
+    the first stored one of that title by the import; each further item that says exactly
+    what the next stored one of that title says is left out (nothing to change, so importing
+    an unchanged download adds nothing: issue 15); any other is renamed "title (2)" with a
+    warning, as a new remediation.
+    """
+    alike: dict[str, list[dict[str, Any]]] = {}
+    for remediation in stored:
+        alike.setdefault(remediation["title"], []).append(remediation)
+    kept: list[dict[str, Any]] = []
+    titles: dict[str, int] = {}
+    for item in found:
+        base = item["title"]
+        titles[base] = titles.get(base, 0) + 1
+        pair = alike.get(base, [])
+        paired = pair[titles[base] - 1] if titles[base] <= len(pair) else None
+        if titles[base] > 1:
+            if paired is not None and _same(item, paired):
+                continue
+            item["title"] = f"{base} ({titles[base]})"[:MAX_TITLE]
+            warnings.append(f"action item {base!r} appears twice: renamed {item['title']!r}")
+        kept.append(item)
+    return kept
 
 
 def _columns(header: list[str]) -> dict[str, int] | None:

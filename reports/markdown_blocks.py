@@ -15,7 +15,8 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 ITEM = re.compile(r"^ ?([-*+]|\d{1,9}[.)])[ \t]+")
 ROW = re.compile(r"^\s*\|.*\|\s*$")
-_SEPARATORROW = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# A delimiter row: one dash a column is enough (GitHub's tables, `|-|-|`).
+_SEPARATORROW = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 
 
 def normalise_heading(text: str) -> str:

@@ -34,16 +34,20 @@ def _indented(text: str) -> str:
     return "\n".join([first, *[("  " + line) if line else "" for line in rest]])
 
 
-def write_postmortem(record: dict[str, Any]) -> str:
+def write_postmortem(record: dict[str, Any], *, reference: int | None = None) -> str:
     """An exported record (`reports.interchange.export_record`) as a Markdown postmortem.
 
     Front matter holds the fields; then `# title`, the report as written, and the structured
     sections last (Summary, Timeline, Causes, Action items), each written even when empty so
     that a heading of the same name inside the report stays in the report on import.
+    `reference` is the incident's id: written as `reference: INC-<id>` when the record has no
+    external_id, so that `import_markdown` finds the incident again (issue 15).
     """
     meta: dict[str, Any] = {"title": record["title"]}
     if record["external_id"]:
         meta["external_id"] = record["external_id"]
+    elif reference is not None:
+        meta["reference"] = f"INC-{reference}"
     for name in ("severity", "status", "started_at", "detected_at", "resolved_at"):
         if record[name]:
             meta[name] = record[name]

@@ -8,7 +8,9 @@ fields, matched by heading (any level, case-insensitive, synonyms in `SECTIONS`)
 - Summary → `summary`;
 - Timeline → `timeline`: list items or table rows that start with a time (`14:05`,
   `2019-03-02 14:05 UTC`, `2:05 PM`); a time without a date is on the incident's day (in
-  the front matter's `timezone`, UTC by default), moving to the next day when times go back;
+  the front matter's `timezone`, UTC by default), moving to the next day when the times go
+  back across midnight (from 18:00 or later to before 06:00); more than 500 entries are
+  refused (the file is not imported);
 - Root cause(s), Trigger, Contributing factors, Causes → `causes` (one per list item, or the
   whole section as one); an item may start with its kind (`Trigger: …`) and end with a line
   `Failure mode: A > B`;
@@ -40,7 +42,7 @@ import yaml
 from common.jsonlines import InvalidRecord
 from incidents.records import MAX_CAUSE, MAX_SUMMARY, MAX_TIMELINE
 from reports import markdown_blocks as blocks
-from reports.markdown_actions import read_action_items
+from reports.markdown_actions import read_action_items, tell_alike_apart
 from reports.markdown_blocks import HEADING, normalise_heading, synonyms
 
 # Normalised heading → the field its section fills.
@@ -72,7 +74,7 @@ _KEYS: dict[str, str] = {
     "failure_mode": "categories", "visibility": "visibility",
     "access_groups": "access_groups", "groups": "access_groups",
     "source_url": "source_url", "url": "source_url", "link": "source_url",
-    "timezone": "timezone",
+    "timezone": "timezone", "reference": "reference",
 }  # fmt: skip
 _LISTS = {"services", "categories", "access_groups"}
 _MOMENTS = {"started_at", "detected_at", "resolved_at"}
@@ -147,6 +149,7 @@ class _Reader:
             if target in _LISTS and isinstance(value, str):
                 value = [part.strip() for part in value.split(",") if part.strip()]
             record[target] = value
+        self.reference = _reference(record.pop("reference", None), self.warnings)
         self.zone = self._zone(record.pop("timezone", None))
         for name in _MOMENTS & record.keys():
             record[name] = self._moment(record[name])
@@ -301,8 +304,12 @@ class _Reader:
             else:
                 entries.append(entry)
         if len(entries) > MAX_TIMELINE:
-            self.warnings.append(f"only the first {MAX_TIMELINE} timeline entries were kept")
-            entries = entries[:MAX_TIMELINE]
+            # Refused whole, as the interchange importer refuses an over-long list: cutting
+            # it would lose what the writer wrote (issue 15).
+            raise InvalidRecord(
+                f"the timeline has {len(entries)} entries; at most {MAX_TIMELINE} can be "
+                "imported (nothing of this file was stored)"
+            )
         return entries, leftover
 
     def _timeline_table(
@@ -366,8 +373,8 @@ class _Reader:
         else:
             day = self.day + datetime.timedelta(days=self._shift)
             moment = datetime.datetime.combine(day, datetime.time(hour, minute, second), zone)
-            if self._previous and moment < self._previous:
-                # Times went back: past midnight, on the next day.
+            if self._previous and _past_midnight(self._previous, moment):
+                # Times went back across midnight: on the next day.
                 self._shift += 1
                 moment += datetime.timedelta(days=1)
         self._previous = moment
@@ -402,6 +409,25 @@ class _Reader:
         return {"kind": kind, "description": "\n".join(lines).strip(), "category": category}
 
 
+def _past_midnight(previous: datetime.datetime, moment: datetime.datetime) -> bool:
+    """Whether a time of day after `previous` in a timeline is on the next day: only when the
+    clock went back from the evening (18:00 or later) to the early morning (before 06:00).
+    A time a little earlier than the line above (a newest-first list, a line out of order)
+    stays on its day (issue 15)."""
+    return moment < previous and previous.astimezone(moment.tzinfo).hour >= 18 and moment.hour < 6
+
+
+def _reference(value: Any, warnings: list[str]) -> int | None:
+    """The incident id of a front matter's `reference: INC-42` (a download's), or None."""
+    if value is None or value == "":
+        return None
+    match = re.fullmatch(r"(?:INC-)?(\d{1,18})", str(value).strip(), re.I)
+    if match is None or isinstance(value, bool):
+        warnings.append(f"reference {str(value)!r} is not INC-<number>: not used")
+        return None
+    return int(match.group(1))
+
+
 def _first_line(error: Exception) -> str:
     return " ".join(str(error).split())[:200]
 
@@ -420,5 +446,19 @@ def read_postmortem(text: str, *, name: str, key: str) -> tuple[dict[str, Any], 
     the file's path). InvalidRecord when the file has no start time or unreadable front
     matter. The sections mapped are listed in the module docstring.
     """
+    record, warnings, _ = read_postmortem_file(text, name=name, key=key)
+    if isinstance(record.get("remediations"), list):
+        record["remediations"] = tell_alike_apart(record["remediations"], [], warnings)
+    return record, warnings
+
+
+def read_postmortem_file(
+    text: str, *, name: str, key: str
+) -> tuple[dict[str, Any], list[str], int | None]:
+    """`read_postmortem`, and the incident id its front matter's `reference` names (a file
+    downloaded from `/incidents/<id>.md` of an incident without an external_id), or None.
+    Action items of one title are left as read: pass them to `tell_alike_apart` with the
+    stored incident's remediations."""
     reader = _Reader(text, name, key)
-    return reader.record(), reader.warnings
+    record = reader.record()
+    return record, reader.warnings, reader.reference

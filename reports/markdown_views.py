@@ -21,7 +21,8 @@ def incident_markdown(request: HttpRequest, pk: int) -> HttpResponse:
     incident = get_object_or_404(queryset, pk=pk)
     audit.viewed(incident, request)  # a restricted incident's views are audited
     response = HttpResponse(
-        write_postmortem(export_record(incident)), content_type="text/markdown; charset=utf-8"
+        write_postmortem(export_record(incident), reference=incident.pk),
+        content_type="text/markdown; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="INC-{incident.pk}.md"'
     return response

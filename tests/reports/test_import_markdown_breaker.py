@@ -1,17 +1,20 @@
-"""Issue 15 ("writing reports people finish") tried by someone who hasn't seen the code:
-each test is a failure a person would notice. They fail until the product is fixed."""
+"""Issue 15's Markdown import and export, and the form's time of day, as a tester found them
+(breaker15; PRODUCT.md, "Writing, duplicates and importing Markdown"): each test is a failure
+a person noticed, fixed."""
 
 from __future__ import annotations
 
 import datetime
+import io
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
 
 from incidents.models import Incident
-from tests.breaker15.conftest import import_markdown
 from tests.factories import IncidentFactory
 from tests.incidents.test_incident_form import incident_post
 
@@ -20,7 +23,16 @@ pytestmark = pytest.mark.django_db
 UTC = datetime.UTC
 
 
-# --- Nothing typed is lost
+def import_markdown(*paths: Path | str) -> tuple[str, str, int]:
+    """`import_markdown PATH…`: (standard output, standard error, exit code)."""
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("import_markdown", *map(str, paths), stdout=out, stderr=err)
+        code = 0
+    except CommandError as error:
+        err.write(str(error))
+        code = 1
+    return out.getvalue(), err.getvalue(), code
 
 
 def test_a_time_of_day_past_midnight_in_the_form_lands_on_the_next_day(
@@ -38,9 +50,6 @@ def test_a_time_of_day_past_midnight_in_the_form_lands_on_the_next_day(
     incident = Incident.objects.get()
     times = {entry.text: entry.at for entry in incident.timeline.all()}
     assert times["Rolled back"] == datetime.datetime(2026, 3, 3, 0, 10, tzinfo=UTC)
-
-
-# --- Markdown in and out
 
 
 def test_a_downloaded_incident_imported_back_updates_it_instead_of_making_a_copy(
@@ -206,3 +215,76 @@ def test_a_file_named_twice_on_the_command_line_is_imported_once(
     out, err, code = import_markdown("postmortems", folder / "dns.md")
     assert code == 0, err
     assert "1 created" in out and "0 failed" in out
+
+
+def test_a_time_of_day_long_before_the_start_stays_on_the_start_day(alice_client: Client) -> None:
+    # Only a time just past midnight moves: "09:00" for a start at 10:00 is an hour before it.
+    data = incident_post(
+        started_at="2026-03-02T10:00", detected_at="", resolved_at="",
+        **{"timeline-TOTAL_FORMS": "1", "timeline-0-at": "09:00", "timeline-0-text": "Deploy"},
+    )  # fmt: skip
+    assert alice_client.post(reverse("incident_create"), data).status_code == 302
+    entry = Incident.objects.get().timeline.get()
+    assert entry.at == datetime.datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_markdown_timeline_past_midnight_still_moves_to_the_next_day(tmp_path: Path) -> None:
+    path = tmp_path / "night.md"
+    path.write_text(
+        "---\ntitle: Night outage\nstarted_at: 2024-01-01T23:40:00Z\n---\n"
+        "## Timeline\n\n- 23:50 Alert fires\n- 00:10 Rolled back\n"
+    )
+    assert import_markdown(path)[2] == 0
+    times = {entry.text: entry.at for entry in Incident.objects.get().timeline.all()}
+    assert times["Rolled back"] == datetime.datetime(2024, 1, 2, 0, 10, tzinfo=UTC)
+
+
+def test_a_file_imported_before_keys_counted_from_the_folder_named_is_still_matched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Earlier runs keyed a file by its path from the folder the command ran in.
+    folder = tmp_path / "postmortems"
+    folder.mkdir()
+    (folder / "2024-03-01-dns.md").write_text("# DNS outage\n\nResolvers timed out.\n")
+    IncidentFactory(title="DNS outage", external_id="md:2024-03-01-dns.md")
+    monkeypatch.chdir(folder)
+    out, err, code = import_markdown(folder / "2024-03-01-dns.md")
+    assert code == 0, err
+    assert Incident.objects.count() == 1
+
+
+def test_a_download_naming_an_incident_that_is_not_here_is_imported_as_new(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "INC-999999.md"
+    path.write_text(
+        "---\ntitle: From elsewhere\nreference: INC-999999\nstarted_at: 2024-01-01\n---\n"
+    )
+    out, err, code = import_markdown(path)
+    assert code == 0, err
+    assert "INC-999999 names no incident here" in err
+    assert Incident.objects.get().title == "From elsewhere"
+
+
+def test_a_changed_second_action_item_of_one_title_is_imported_as_a_new_one(
+    alice_client: Client, tmp_path: Path
+) -> None:
+    created = alice_client.post(
+        "/api/incidents/",
+        {"title": "Disk full", "external_id": "pm-10", "started_at": "2025-01-01T10:00:00Z"},
+        content_type="application/json",
+    )
+    pk = created.json()["id"]
+    alice_client.post(
+        "/api/remediations/",
+        {"incident": pk, "title": "Add alert", "kind": "prevent", "status": "open"},
+        content_type="application/json",
+    )
+    path = tmp_path / "disk.md"
+    text = alice_client.get(f"/incidents/{pk}.md").content.decode()
+    row = next(line for line in text.splitlines() if line.startswith("| Add alert |"))
+    path.write_text(text.replace(row, row + "\n" + row.replace("| open |", "| done |")))
+    out, err, code = import_markdown(path)
+    assert code == 0, err
+    titles = sorted(Incident.objects.get(pk=pk).remediations.values_list("title", flat=True))
+    assert titles == ["Add alert", "Add alert (2)"]
