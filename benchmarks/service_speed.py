@@ -17,6 +17,7 @@ import platform
 import random
 import statistics
 import time
+from typing import Any
 
 from _database import fresh_database
 
@@ -41,7 +42,7 @@ def fill(incidents: int, remediations: int) -> None:
     def moment(weeks_ago: float) -> datetime.datetime:
         return now - datetime.timedelta(weeks=weeks_ago)
 
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (1, f"Incident {n}", "", "", rng.choice(["SEV1", "SEV2", "SEV3", "SEV4"]), "reviewed",
          moment(rng.random() * 260), "", "restricted" if n % 100 == 0 else "everyone", now, now)
         for n in range(incidents)
@@ -52,7 +53,7 @@ def fill(incidents: int, remediations: int) -> None:
     ids = list(Incident.objects.order_by("pk").values_list("pk", "started_at"))
     insert_rows(Incident.categories.through, ["incident_id", "failurecategory_id"], [
         (pk, c.pk) for pk, _ in ids for c in rng.sample(categories, rng.choice([1, 1, 2]))])  # fmt: skip
-    rows = []
+    rows = []  # the same name, now remediations' rows
     for n in range(remediations):
         incident_id, start = rng.choice(ids)
         opened = min(start + datetime.timedelta(days=1), now)

@@ -155,8 +155,8 @@ def test_the_category_tree_counts_a_duplicate_once(
     category = FailureCategory.objects.get(path="Networking > Load balancing")
 
     def count() -> int:
-        counted = FailureCategory.objects.with_incident_counts(alice)
-        return int(counted.values_list("incident_count", flat=True).get(pk=category.pk))
+        counted: Any = FailureCategory.objects.with_incident_counts(alice)  # annotated
+        return int(counted.get(pk=category.pk).incident_count)
 
     assert count() == 2
     mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
