@@ -1,7 +1,8 @@
 // The Markdown editor (every textarea.markdown-source): it grows with its text, and its live
 // preview (the element whose hx-include names the textarea) follows the cursor. Self-contained:
-// no other script depends on it, and it only sets inline styles through the CSSOM (the CSP
-// forbids style attributes in markup, not this).
+// no other script depends on it. It sets no inline style at all: htmx copies an element's
+// style attribute when it swaps content, and the CSP (style-src 'self') refuses that. Growing
+// is CSS (`field-sizing: content`, once.css); pinning the preview is the class `pinned`.
 "use strict";
 
 (() => {
@@ -12,31 +13,12 @@
     return document.querySelector(`[hx-include="#${CSS.escape(textarea.id)}"]`);
   }
 
-  // Grow (never shrink below the height the page gave it) to show every line.
-  function grow(textarea) {
-    if (!textarea.dataset.minHeight) {
-      textarea.dataset.minHeight = String(textarea.getBoundingClientRect().height);
-    }
-    const border = textarea.offsetHeight - textarea.clientHeight;
-    textarea.style.height = "auto";
-    const wanted = Math.max(textarea.scrollHeight + border, Number(textarea.dataset.minHeight));
-    textarea.style.height = `${wanted}px`;
-  }
-
-  // Beside the editor, the preview stays on screen and scrolls on its own.
+  // Beside the editor, the preview stays on screen and scrolls on its own (.pinned, once.css).
   function pin(preview) {
     const pane = preview.closest(".preview-pane") || preview;
-    if (WIDE.matches && pane.closest(".editor")) {
-      pane.style.position = "sticky";
-      pane.style.top = "0.5rem";
-      pane.style.alignSelf = "start";
-      preview.style.maxHeight = "calc(100vh - 3rem)";
-      preview.style.overflowY = "auto";
-    } else {
-      pane.style.position = "";
-      preview.style.maxHeight = "";
-      preview.style.overflowY = "";
-    }
+    const on = WIDE.matches && Boolean(pane.closest(".editor"));
+    pane.classList.toggle("pinned", on);
+    preview.classList.toggle("pinned-preview", on);
   }
 
   // Where the cursor is, as "the n-th heading, and this far through its section": headings are
@@ -90,14 +72,10 @@
   function setUp(textarea) {
     if (textarea.dataset.editor) return;
     textarea.dataset.editor = "on";
-    grow(textarea);
     const preview = previewOf(textarea);
     if (preview) pin(preview);
     const update = () => follow(textarea);
-    textarea.addEventListener("input", () => {
-      grow(textarea);
-      update();
-    });
+    textarea.addEventListener("input", update);
     for (const name of ["keyup", "click", "focus"]) textarea.addEventListener(name, update);
   }
 
@@ -118,7 +96,6 @@
     document.querySelectorAll("textarea.markdown-source").forEach((textarea) => {
       const preview = previewOf(textarea);
       if (preview) pin(preview);
-      grow(textarea);
     });
   });
 })();
