@@ -178,8 +178,9 @@ class World:
             def fill(match: re.Match[str], after: str = after) -> str:
                 return self.value(match.group("name"), after)
 
-            filled = re.sub(r"<(?:\w+:)?(?P<name>\w+)>", fill, segment)
-            filled = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", fill, filled)
+            # Regex groups first: "(?P<key>…)" also holds what looks like a route's "<key>".
+            filled = re.sub(r"\(\?P<(?P<name>\w+)>[^)]*\)", fill, segment)
+            filled = re.sub(r"<(?:\w+:)?(?P<name>\w+)>", fill, filled)
             filled = filled.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\", "")
             filled = re.sub(r"[()?*+\[\]]", "", filled)
             parts.append(filled)
@@ -299,7 +300,9 @@ def test_a_viewer_reads_every_page_a_writer_reads(
         assert (as_writer.status_code, as_viewer.status_code) == (403, 403), path
         return
     assert as_viewer.status_code == as_writer.status_code, path
-    if name in BY_SECRET or name in SUPERUSER_ONLY:
+    # A picture's address holds a random key, and the world has no picture: 404 to both alike
+    # (tests/incidents/test_images.py serves real ones to viewers).
+    if name in BY_SECRET or name in SUPERUSER_ONLY or name == "incident_image":
         assert as_viewer.status_code == 404
         return
     # The world holds every id the addresses name: a read page is found (or redirects, or
