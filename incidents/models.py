@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -101,9 +102,12 @@ def _hidden_branches(user: Any) -> list[str]:
     incident uses a category)."""
     if sees_every_incident(user):
         return []
-    # Named here, not imported at the top: remediations and game days build on incidents.
-    from gamedays.models import Scenario
-    from remediations.models import RecurrenceFlag, Remediation
+    # An incident's parts (its remediations, flags and scenarios) share its visibility
+    # (PRODUCT.md); their apps build on incidents, so they are looked up in the app registry,
+    # never imported: dependencies run one way (tests/test_dependencies.py).
+    Scenario = apps.get_model("gamedays", "Scenario")  # noqa: N806  (a model class)
+    RecurrenceFlag = apps.get_model("remediations", "RecurrenceFlag")  # noqa: N806
+    Remediation = apps.get_model("remediations", "Remediation")  # noqa: N806
 
     hidden = Incident.objects.hidden_from(user).values("pk")
     through = Incident.categories.through.objects
@@ -232,7 +236,8 @@ class ServiceQuerySet(models.QuerySet["Service"]):
 
 def _service_hidden(user: Any) -> Q:
     """A service something hidden from `user` names and nothing visible to them does."""
-    from gamedays.models import Scenario  # game days build on incidents
+    # Game days build on incidents: their model comes from the app registry (see above).
+    Scenario = apps.get_model("gamedays", "Scenario")  # noqa: N806  (a model class)
 
     hidden = Incident.objects.hidden_from(user).values("pk")
     named = Incident.services.through.objects.filter(service=OuterRef("pk"))
