@@ -22,6 +22,23 @@ def _media_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> It
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher() -> Iterator[None]:
+    """Passwords hashed with MD5 for the whole run (healthchecks' way, and Django's advice for
+    tests). Every UserFactory person gets a password and the browser tests log in by password:
+    with the production hasher (PBKDF2, 1,000,000 iterations, about half a second a hash on one
+    core) that alone cost a large share of the run. PBKDF2 stays listed, so a hash it made
+    still verifies. Processes the tests start (gunicorn, Celery) keep the production settings;
+    none of them checks a password made here."""
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        ]
+    ):
+        yield
+
+
 @pytest.fixture
 def alice(db: None) -> User:
     return UserFactory(username="alice")
@@ -74,5 +91,6 @@ def victor_client(victor: User) -> Client:
 
 
 from tests.clock import clock  # noqa: E402, F401  (fixture: a clock the test moves)
+from tests.hidden_fix import hidden_incident  # noqa: E402, F401  (fixture: a restricted incident and its fix)
 from tests.oidc_provider.fixture import oidc_provider  # noqa: E402, F401  (fixture: an OpenID provider)
 from tests.webhook import webhook  # noqa: E402, F401  (fixture: a local ONCE_WEBHOOK_URL)

@@ -6,11 +6,10 @@ goes through gamedays.actions.save_game_day, which is told who writes."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -18,39 +17,18 @@ from common.validation import Errors, RecordInvalid
 from gamedays.actions import save_game_day
 from gamedays.models import GameDay
 from gamedays.records import clean_game_day
-from incidents.models import Incident
-from remediations.actions import save_report
 from remediations.models import Remediation
-from remediations.records import clean_report
+from tests.hidden_fix import CANARY, HiddenIncident
 
 pytestmark = pytest.mark.django_db
 
-CANARY = "wombatcanary"  # a word nothing else in Once holds
 MODE = "Secrets > Keys"
 
 
 @pytest.fixture
-def security(bob: User) -> Group:
-    group = Group.objects.create(name="Security")
-    bob.groups.add(group)
-    return group
-
-
-@pytest.fixture
-def fix(alice: User, security: Group) -> Remediation:
+def fix(hidden_incident: HiddenIncident) -> Remediation:
     """The done fix of an incident restricted to Security (bob is in it, charlie is not)."""
-    record = {
-        "title": f"The {CANARY} incident",
-        "started_at": timezone.now() - datetime.timedelta(days=2),
-        "categories": [MODE],
-        "remediations": [{"title": f"Rotate the {CANARY} key", "kind": "prevent",
-                          "category": MODE}],
-        "visibility": "restricted",
-        "access_groups": ["Security"],
-    }  # fmt: skip
-    incident = Incident()
-    save_report(incident, clean_report(record, by=alice), by=alice, expected_version=None)
-    fix = incident.remediations.get()
+    fix = hidden_incident(MODE).remediations.get()
     Remediation.objects.filter(pk=fix.pk).update(status="done", done_at=timezone.now())
     return fix
 

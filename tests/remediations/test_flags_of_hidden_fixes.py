@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
@@ -23,35 +23,15 @@ from remediations.models import RecurrenceFlag, Remediation
 from remediations.records import clean_report
 from reviews.agenda import build
 from reviews.weeks import Week
+from tests.hidden_fix import HiddenIncident
 
 pytestmark = pytest.mark.django_db
 
-CANARY = "wombatcanary"  # a word nothing else in Once holds
-
 
 @pytest.fixture
-def security(bob: User) -> Group:
-    group = Group.objects.create(name="Security")
-    bob.groups.add(group)
-    return group
-
-
-@pytest.fixture
-def hidden(alice: User, security: Group) -> Incident:
+def hidden(hidden_incident: HiddenIncident) -> Incident:
     """Restricted to Security (bob is in it, charlie is not), with one fix."""
-    record = {
-        "title": f"The {CANARY} incident",
-        "started_at": timezone.now() - datetime.timedelta(days=2),
-        "categories": ["Storage > Leaks"],
-        "remediations": [
-            {"title": f"Rotate the {CANARY} key", "kind": "prevent", "category": "Storage > Leaks"}
-        ],
-        "visibility": "restricted",
-        "access_groups": ["Security"],
-    }
-    incident = Incident()
-    save_report(incident, clean_report(record, by=alice), by=alice, expected_version=None)
-    return incident
+    return hidden_incident("Storage > Leaks")
 
 
 def _done(fix: Remediation) -> None:
