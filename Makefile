@@ -52,7 +52,8 @@ test: install-dev lint check-deploy
 	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run
 	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@# The 25 slowest steps close the report: where the run's time goes, seen in every CI log.
+	$(PY) -m pytest --durations=25 $(PYTEST_ARGS)
 	@echo "Search and the restricted-incident leak test again, on the embedded backend (SQLite FTS5):"
 	DATABASE_URL=sqlite:///$(CURDIR)/db-search-test.sqlite3 $(PY) -m pytest tests/search tests/test_restricted_leak.py -q $(PYTEST_ARGS)
 
