@@ -269,9 +269,7 @@ def test_a_duplicate_of_a_hidden_incident_stays_readable_and_names_nothing_hidde
 ) -> None:  # fmt: skip
     # The original is restricted to alice; the copy is for everyone. Charlie may read the copy:
     # its URL sent him to the hidden original's (a 404), naming it in the Location header.
-    Incident.objects.filter(pk=original.pk).update(
-        visibility=Visibility.RESTRICTED, author=alice
-    )
+    Incident.objects.filter(pk=original.pk).update(visibility=Visibility.RESTRICTED, author=alice)
     mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
     page = charlie_client.get(f"/incidents/{copy.pk}/")
     assert page.status_code == 200
