@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
 from common.concurrency import StaleVersion
+from common.validation import RecordInvalid
 
 if TYPE_CHECKING:
     from rest_framework.generics import GenericAPIView
@@ -127,6 +128,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         # An action refused the caller's role (common/roles.py): its sentence says why.
         reason = str(exc) or "You may not do this."
         return Response({"detail": reason}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, RecordInvalid):
+        # An action's check made again under its lock (a duplicate marked at the same moment,
+        # incidents.actions._recheck_original): the validator's messages, as a 400.
+        return Response(exc.errors.as_nested(), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

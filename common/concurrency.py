@@ -4,6 +4,7 @@ The check is one conditional UPDATE (`... WHERE id = %s AND version = %s`), atom
 PostgreSQL and SQLite, so of N concurrent writers holding the same version exactly one wins.
 """
 
+import hashlib
 from typing import Any
 
 from django.db import models, transaction
@@ -61,3 +62,20 @@ def save_versioned(
         if user is not None:
             instance._history_user = user  # type: ignore[attr-defined]  # read by simple-history
         instance.save()
+
+
+def serialize(name: str) -> None:
+    """Wait until no other transaction holds the lock `name`, then hold it until this one ends.
+
+    For a rule that spans rows a version cannot guard (no incident is a duplicate of a
+    duplicate: two people marking A a duplicate of B and B of A at the same moment each change
+    only their own row, and would leave a cycle). Call inside `transaction.atomic()`, before
+    reading what the rule checks. PostgreSQL: a transaction-level advisory lock keyed by
+    `name`; SQLite lets one writer at a time through already, so nothing is taken there.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])

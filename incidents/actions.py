@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.text import slugify
 
 from common import audit, changes
-from common.concurrency import StaleVersion, claim_version, save_versioned
+from common.concurrency import StaleVersion, claim_version, save_versioned, serialize
 from common.roles import require_staff, require_writer
 from common.validation import Errors
 from incidents import images
@@ -401,6 +401,8 @@ def save_incident(
         return incident  # nothing changed: no new version, no history entry, no conflict
     seen_by = _visibility_of(incident.pk) if incident.pk else None  # for the audit log
     with transaction.atomic():
+        if marked and duplicate_of is not None:
+            duplicate_of = _recheck_original(incident, duplicate_of, by=by)
         for name in INCIDENT_FIELDS:
             setattr(incident, name, record[name])
         incident.duplicate_of_id = duplicate_of
@@ -432,6 +434,22 @@ def save_incident(
         changes.incidents_changed(changed)
         _audit_visibility(incident, seen_by, by=by)
     return incident
+
+
+def _recheck_original(incident: Incident, original_id: int, *, by: User | None) -> int:
+    """The original `incident` is about to be marked a duplicate of, checked again under a lock
+    every marking takes: the check made before (clean_duplicate_of) read rows that someone
+    marking at the same moment may have changed since — B marked a duplicate of A while A is
+    being marked one of B would leave a cycle whose pages redirect to each other forever, and
+    a target just marked a duplicate itself would leave a chain. Returns the original's id
+    (its own original's, if it has just become a duplicate); raises RecordInvalid for a cycle,
+    with the reason clean_duplicate_of gives."""
+    serialize("incident duplicate_of")
+    errors = Errors()
+    checked = clean_duplicate_of(original_id, ("duplicate_of",), errors, by=by, incident=incident)
+    errors.raise_if_any()
+    assert checked is not None
+    return checked
 
 
 def _repoint_duplicates(incident: Incident, original_id: int) -> list[int]:

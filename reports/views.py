@@ -100,8 +100,13 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         pk=pk,
     )
-    if incident.duplicate_of_id is not None:
+    if (
+        incident.duplicate_of_id is not None
+        and Incident.objects.visible_to(user).filter(pk=incident.duplicate_of_id).exists()
+    ):
         # A duplicate's URL is the original's, for good (PRODUCT.md, "Writing, duplicates …").
+        # Not for someone the original is hidden from: the redirect would name a restricted
+        # incident to them and lead to a 404, losing a report they may read.
         return HttpResponsePermanentRedirect(
             reverse("incident_detail", args=[incident.duplicate_of_id])
         )

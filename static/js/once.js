@@ -78,9 +78,16 @@ function uploadImage(box, file) {
     return;
   }
   // A placeholder unique to this upload, so several at once each find their own.
-  const placeholder = `![Uploading ${name.replace(/[\[\]()]/g, "")}… #${Math.random().toString(36).slice(2, 8)}]()`;
   const start = textarea.selectionStart;
   const end = textarea.selectionEnd;
+  // The picture is a paragraph of its own: glued to the line the cursor is on, it would
+  // swallow a heading ("![…](…)## Impact": an untouched report's cursor is at its start)
+  // or split a sentence. The blank lines go with the placeholder if the upload fails.
+  const before = textarea.value.slice(0, start);
+  const after = textarea.value.slice(end);
+  const lead = before === "" || before.endsWith("\n\n") ? "" : before.endsWith("\n") ? "\n" : "\n\n";
+  const tail = after === "" || after.startsWith("\n\n") ? "" : after.startsWith("\n") ? "\n" : "\n\n";
+  const placeholder = `${lead}![Uploading ${name.replace(/[\[\]()]/g, "")}… #${Math.random().toString(36).slice(2, 8)}]()${tail}`;
   textarea.value = textarea.value.slice(0, start) + placeholder + textarea.value.slice(end);
   textarea.selectionStart = textarea.selectionEnd = start + placeholder.length;
   textarea.dispatchEvent(new Event("input", { bubbles: true }));
@@ -99,7 +106,7 @@ function uploadImage(box, file) {
     .then((response) => response.json().catch(() => ({})).then((data) => ({ response, data })))
     .then(({ response, data }) => {
       if (response.ok && data.markdown) {
-        replaceInText(textarea, placeholder, data.markdown);
+        replaceInText(textarea, placeholder, lead + data.markdown + tail);
         showImageStatus(box, `${name} added.`, false);
         uploadEnded(form, box, true);
       } else {

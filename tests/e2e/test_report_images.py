@@ -125,3 +125,43 @@ def test_pasted_chosen_and_dropped_images_show_in_the_preview_and_on_the_saved_p
         other.close()
     # Alice still gets them.
     assert page.request.get(sources[0]).status == 200
+
+
+def test_a_picture_chosen_before_clicking_into_the_report_leaves_its_headings_alone(
+    page: Any,
+) -> None:
+    # The cursor of an untouched report is at its very start, before "## Impact": the picture
+    # went there glued to the heading ("![…](…)## Impact"), and the saved report had no Impact.
+    UserFactory(username="alice")
+    log_in(page, "alice", "password")
+    page.goto("/incidents/new/")
+    page.fill("#id_title", "Checkout latency doubled")
+    page.fill("#id_started_at", "2026-11-20T10:00")
+    assert page.input_value("#id_body").startswith("## Impact")  # the template
+    page.set_input_files(
+        "[data-image-chooser]",
+        files=[{"name": "p99.png", "mimeType": "image/png",
+                "buffer": picture("PNG", (20, 20, 220))}],
+    )  # fmt: skip
+    page.locator("[data-image-status]", has_text="p99.png added.").wait_for()
+    page.wait_for_function(LOADED, arg="#body-preview img")
+    assert page.locator("#body-preview h2", has_text="Impact").count() == 1
+    # And one chosen with the cursor in the middle of a line of text keeps that line whole.
+    page.fill("#id_body", "## Impact\n\nLatency doubled.\n\n## Detection\n\nAlerts.")
+    page.evaluate(
+        "() => { const t = document.querySelector('#id_body');"
+        " t.selectionStart = t.selectionEnd = t.value.indexOf('## Detection'); }"
+    )
+    page.set_input_files(
+        "[data-image-chooser]",
+        files=[{"name": "errors.png", "mimeType": "image/png",
+                "buffer": picture("PNG", (220, 20, 20))}],
+    )  # fmt: skip
+    page.locator("[data-image-status]", has_text="errors.png added.").wait_for()
+    page.click("button:has-text('Create incident')")
+    page.wait_for_url(re.compile(r"/incidents/\d+/$"))
+    page.wait_for_function(LOADED, arg=".report img")
+    headings = page.locator(".report h2").all_inner_texts()
+    assert "Impact" in headings and "Detection" in headings
+    body = Incident.objects.get(title="Checkout latency doubled").body
+    assert re.search(r"\n\n!\[errors\]\(/incidents/images/[\w-]+\.png\)\n\n## Detection", body)

@@ -261,3 +261,19 @@ def test_history_shows_the_marking_and_the_unmarking(
 def test_the_action_refuses_itself_as_original(alice: User, copy: Incident) -> None:
     with pytest.raises(RecordInvalid, match="itself"):
         mark_duplicate(copy, copy.pk, by=alice, expected_version=copy.version)
+
+
+def test_a_duplicate_of_a_hidden_incident_stays_readable_and_names_nothing_hidden(
+    charlie_client: Client, alice_client: Client, original: Incident, copy: Incident,
+    alice: User,
+) -> None:  # fmt: skip
+    # The original is restricted to alice; the copy is for everyone. Charlie may read the copy:
+    # its URL sent him to the hidden original's (a 404), naming it in the Location header.
+    Incident.objects.filter(pk=original.pk).update(visibility=Visibility.RESTRICTED, author=alice)
+    mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    page = charlie_client.get(f"/incidents/{copy.pk}/")
+    assert page.status_code == 200
+    assert copy.title in page.content.decode()
+    assert f"/incidents/{original.pk}/" not in page.content.decode()
+    # Alice, who sees the original, is still sent there.
+    assert alice_client.get(f"/incidents/{copy.pk}/")["Location"] == f"/incidents/{original.pk}/"
