@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
@@ -460,3 +460,88 @@ def test_a_mode_with_many_fixes_names_the_latest_and_counts_them_all(
     assert (mode.done_count, mode.effectiveness) == (1, {"regressed": 1})
     html = alice_client.get(f"/services/{etcd_world['etcd'].pk}/").content.decode()
     assert "5 in all" in html and "Disk fix 1" not in html
+
+
+@pytest.fixture
+def admin_staff_client() -> Client:
+    """Staff with the admin's model permissions on services."""
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="incidents", codename__endswith="_service"
+        )
+    )
+    client = Client()
+    client.force_login(sam)
+    return client
+
+
+def test_the_admin_merges_services_through_the_same_action(
+    admin_staff_client: Client, alice_client: Client, alice: User
+) -> None:
+    ebs = _service("EBS", design_notes="Network block storage.")
+    volumes = _service("ebs-volumes", design_notes="Volumes throttle on burst credits.")
+    moved = IncidentFactory(title="Volume throttled", services=[volumes])
+    scenario = _game_day(["ebs-volumes"], "Storage > EBS", ran_days_ago=None)
+    old = volumes.pk
+    chosen = {"action": "merge", "_selected_action": [ebs.pk, volumes.pk]}
+
+    assert 'value="merge"' in admin_staff_client.get("/admin/incidents/service/").content.decode()
+    # First a page asks which one to keep; nothing is merged yet.
+    asked = admin_staff_client.post("/admin/incidents/service/", chosen)
+    assert asked.status_code == 200 and 'name="into"' in asked.content.decode()
+    assert Service.objects.filter(pk=old).exists()
+    # Keeping one that was not selected is refused, and nothing changes.
+    other = _service("Envoy")
+    refused = admin_staff_client.post(
+        "/admin/incidents/service/", {**chosen, "post": "yes", "into": other.pk}
+    )
+    assert refused.status_code == 400 and "Choose the service to keep" in refused.content.decode()
+    assert Service.objects.filter(pk=old).exists() and ServiceAlias.objects.count() == 0
+
+    done = admin_staff_client.post(
+        "/admin/incidents/service/", {**chosen, "post": "yes", "into": ebs.pk}, follow=True
+    )
+    assert "Merged into EBS: ebs-volumes is now another name of it." in done.content.decode()
+    # What the merge page does: incidents and scenarios move, notes kept in a new version,
+    # the old page redirects, the old name is an alias for the API and the importer, audited.
+    assert not Service.objects.filter(pk=old).exists()
+    assert list(moved.services.all()) == [ebs] and list(scenario.services.all()) == [ebs]
+    ebs.refresh_from_db()
+    assert "Volumes throttle on burst credits." in ebs.design_notes and ebs.version == 2
+    assert ebs.history.order_by("-history_id").first().history_user.username == "sam"
+    redirect = alice_client.get(f"/services/{old}/")
+    assert (redirect.status_code, redirect["Location"]) == (301, f"/services/{ebs.pk}/")
+    assert get_or_create_services(["EBS-Volumes"]) == [ebs]
+    event = AuditEvent.objects.get(action="deletion", target_id=str(old))
+    assert event.detail["merged_into"]["name"] == "EBS" and event.username == "sam"
+
+
+def test_only_staff_may_merge_in_the_admin(alice: User) -> None:
+    ebs, volumes = _service("EBS"), _service("ebs-volumes")
+    writer = UserFactory(username="wendy", is_staff=True)  # staff, but in Viewers: reads only
+    writer.user_permissions.set(Permission.objects.filter(codename__endswith="_service"))
+    writer.groups.add(Group.objects.get_or_create(name="Viewers")[0])
+    client = Client()
+    client.force_login(writer)
+    listing = client.get("/admin/incidents/service/").content.decode()
+    assert 'value="merge"' not in listing
+    client.post("/admin/incidents/service/", {
+        "action": "merge", "_selected_action": [ebs.pk, volumes.pk], "post": "yes",
+        "into": ebs.pk,
+    })  # fmt: skip
+    assert Service.objects.filter(pk=volumes.pk).exists() and ServiceAlias.objects.count() == 0
+
+
+def test_a_merged_name_keeps_working_in_the_game_day_api(alice: User, staff_client: Client) -> None:
+    ebs, volumes = _service("EBS"), _service("ebs-volumes")
+    merge_services(volumes, ebs, by=UserFactory(username="sue", is_staff=True))
+    api = api_client_for(alice)
+    created = api.post("/api/game-days/", {
+        "title": "Volumes day", "scheduled_at": "2026-01-05T10:00:00Z",
+        "scenarios": [{"category": "Storage > EBS", "services": ["ebs-volumes"],
+                       "injection": "Throttle a volume."}],
+    }, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    assert created.json()["scenarios"][0]["services"] == ["EBS"]
+    assert Scenario.objects.get(game_day_id=created.json()["id"]).services.get() == ebs
