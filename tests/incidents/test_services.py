@@ -195,6 +195,51 @@ def test_a_restricted_incident_is_neither_shown_nor_counted_for_outsiders(
         assert f'<td class="num">{3 if sees else 2}</td>' in listing.split("etcd</a>")[1][:300]
 
 
+def test_fixes_of_a_restricted_incident_are_neither_named_nor_counted_for_outsiders(
+    etcd_world: dict[str, Any], alice: User, bob: User, charlie_client: Client, bob_client: Client
+) -> None:
+    """On a failure mode outsiders see too (slow disks): the restricted incident's fixes are
+    not named, not counted among the mode's fixes nor the open remediations, and its month
+    counts for insiders only."""
+    security = Group.objects.create(name="Security")
+    bob.groups.add(security)
+    secret = IncidentFactory(
+        title="Disks of the key store", services=[etcd_world["etcd"]], author=alice,
+        categories=[etcd_world["disks"]], started_at=timezone.now() - 2 * DAY,
+        visibility=Visibility.RESTRICTED, access_groups=[security],
+    )  # fmt: skip
+    RemediationFactory(title="Rotate the key store disks", category=etcd_world["disks"],
+                       incident=secret, due_date=(timezone.now() - DAY).date())  # fmt: skip
+    RemediationFactory(title="Encrypt the key store", category=etcd_world["disks"], incident=secret,
+                       status=RemediationStatus.DONE, done_at=timezone.now() - DAY,
+                       effectiveness=Effectiveness.HOLDING)  # fmt: skip
+    for user, sees in ((None, True), (bob, True), (UserFactory(username="carl"), False)):
+        (mode,) = [m for m in services.failure_modes(etcd_world["etcd"], user)
+                   if m.slug == etcd_world["disks"].slug]  # fmt: skip
+        assert mode.incidents == (3 if sees else 2)
+        assert [f.title for f in mode.open_fixes] == (
+            ["Rotate the key store disks"] if sees else []
+        )
+        assert [f.title for f in mode.done_fixes] == (
+            ["Encrypt the key store", "Move etcd to local SSD"]
+            if sees
+            else ["Move etcd to local SSD"]
+        )
+        assert (mode.open_count, mode.done_count) == ((1, 2) if sees else (0, 1))
+        assert mode.effectiveness == ({"holding": 1, "regressed": 1} if sees else {"regressed": 1})
+        months = services.per_month(etcd_world["etcd"], user)
+        assert sum(m.incidents for m in months) == (4 if sees else 3)
+        assert sum(services.monthly_counts(etcd_world["etcd"], user).values()) == (4 if sees else 3)
+        titles = [r.title for r in services.remediations_of(etcd_world["etcd"], user)]
+        assert titles == (
+            ["Tune election timeout", "Rotate the key store disks"] if sees
+            else ["Tune election timeout"]
+        )  # fmt: skip
+    url = f"/services/{etcd_world['etcd'].pk}/"
+    assert "key store" not in charlie_client.get(url).content.decode()
+    assert "Rotate the key store disks" in bob_client.get(url).content.decode()
+
+
 def test_the_page_costs_a_fixed_number_of_queries(
     etcd_world: dict[str, Any], alice_client: Client, django_assert_max_num_queries: Any
 ) -> None:
@@ -210,10 +255,11 @@ def test_the_page_costs_a_fixed_number_of_queries(
         assert alice_client.get(url).status_code == 200
 
 
-# Session, user, the Viewers check, the service with its aliases; the incident count, the
-# chart, incidents with their categories and services, failure modes, their fixes counted and
-# the latest named, tests; open remediations, scenarios.
-SERVICE_PAGE_QUERIES = 16
+# Session, user, the Viewers check, the service with its aliases; the incidents per month
+# (the chart and the count), incidents with their categories and services, failure modes,
+# their fixes counted and the latest named, tests; open remediations, scenarios. (One more,
+# counting the open remediations, when there are more than the page shows.)
+SERVICE_PAGE_QUERIES = 15
 
 
 def test_editing_notes_on_a_stale_page_is_a_conflict_that_keeps_the_text(
