@@ -1,6 +1,7 @@
 """How fast the service pages render at 100,000 incidents (issue 17).
 
     .venv/bin/python benchmarks/service_speed.py [--incidents 100000] [--remediations 100000]
+        [--database once_bench_services]
 
 Fills a fresh PostgreSQL database with COPY (this measures the pages, not the import):
 incidents over five years in 1–2 of 200 failure modes, one in a hundred restricted, and
@@ -128,11 +129,15 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--remediations", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument(
+        "--database", default="once_bench_services",
+        help="the throw-away database's name (created and dropped): two runs at once need two",
+    )  # fmt: skip
     args = parser.parse_args()
     print("# Service pages' speed")
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"\n{args.incidents:,} incidents, {args.remediations:,} remediations, 30 services\n")
-    with fresh_database("once_bench_services"):
+    with fresh_database(args.database):
         fill(args.incidents, args.remediations)
         from django.db import connection
 

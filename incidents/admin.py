@@ -11,18 +11,23 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField, id_of
+from common.roles import can_manage
 from common.validation import Errors, clean_text, sentence
 from incidents.actions import (
     delete_category,
     delete_service,
+    merge_services,
     record_of,
     save_category,
     save_incident,
@@ -189,6 +194,64 @@ class ServiceAdmin(RoleAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Service]) -> None:
         for service in queryset:
             delete_service(service, by=request.user)
+
+    actions = ["merge"]
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        """Merging is for staff, as on the service's merge page (actions.merge_services); in
+        the admin, as a deletion of the merged services, it needs their delete permission too.
+        """
+        return can_manage(request.user) and request.user.has_perm("incidents.delete_service")
+
+    @admin.action(description="Merge the selected services into one", permissions=["merge"])
+    def merge(self, request: HttpRequest, queryset: QuerySet[Service]) -> HttpResponse | None:
+        """Merge services that are the same system: a page asks which one to keep, then each
+        other one is merged into it by actions.merge_services — the merge page's action, with
+        its validation, history and audit — all or none (PRODUCT.md, "Merging services")."""
+        chosen = list(queryset.order_by("pk"))
+        if len(chosen) < 2:
+            self.message_user(
+                request, "Select at least two services to merge, the one to keep among them.",
+                messages.ERROR,
+            )  # fmt: skip
+            return None
+        error = ""
+        if request.POST.get("post") == "yes":
+            keep = id_of(request.POST.get("into"))
+            target = next((service for service in chosen if service.pk == keep), None)
+            if target is None:
+                error = "Choose the service to keep: one of those selected."
+            else:
+                merged = [service.name for service in chosen if service.pk != target.pk]
+                try:
+                    with transaction.atomic():
+                        for source in chosen:
+                            if source.pk != target.pk:
+                                merge_services(source, target, by=request.user)
+                except ValueError as refused:
+                    error = str(refused)
+                else:
+                    self.message_user(
+                        request,
+                        f"Merged into {target.name}: {', '.join(merged)} "
+                        f"{'is now another name' if len(merged) == 1 else 'are now other names'}"
+                        " of it.",
+                        messages.SUCCESS,
+                    )
+                    return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge services",
+            "opts": self.model._meta,
+            "services": chosen,
+            "error": error,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        request.current_app = self.admin_site.name
+        status = 400 if error else 200
+        return TemplateResponse(
+            request, "admin/incidents/service/merge_confirmation.html", context, status=status
+        )
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -185,6 +185,18 @@ class Remediation(VersionedModel):
                 name="remediation_open_due_idx",
             ),
             models.Index(fields=["done_at"], name="remediation_done_at_idx"),
+            # A service page names the few latest open and done fixes of each failure mode
+            # (reports.services._latest_fixes): read from the end of these, not ranked.
+            models.Index(
+                fields=["category", "-opened_at", "id"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="remediation_open_latest_idx",
+            ),
+            models.Index(
+                fields=["category", "-done_at", "-opened_at", "id"],
+                condition=Q(status=RemediationStatus.DONE),
+                name="remediation_done_latest_idx",
+            ),
             models.Index(
                 fields=["effectiveness", "done_at"],
                 condition=Q(effectiveness__isnull=False),

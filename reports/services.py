@@ -14,12 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet, Window
+from django.db import connection
+from django.db.models import Count, F, Func, IntegerField, Max, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from gamedays.models import Scenario
-from incidents.models import Incident, IncidentQuerySet, Service
+from incidents.models import (
+    FailureCategory,
+    Incident,
+    IncidentQuerySet,
+    Service,
+    sees_every_incident,
+)
 from remediations.models import (
     OPEN_STATUSES,
     FlagState,
@@ -42,6 +49,20 @@ CHART_MONTHS = 24  # "incidents per month over the last two years"
 def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
     """The incidents that affected `service` and that `user` may see."""
     return Incident.objects.visible_to(user).filter(services=service)
+
+
+def incident_ids_of(service: Service, user: Any) -> QuerySet[Any]:
+    """The ids of `incidents_of(service, user)`, as a subquery (`incident_id` values) read
+    from the service's links alone: every incident the service names but those hidden from
+    `user`. The same set as `incidents_of` (`hidden_from` is the complement of `visible_to`:
+    the incident_visibility_valid constraint allows no third visibility), but it never reads
+    the incidents' table — at 10,000 incidents on a service, the visibility filter of
+    `incidents_of` scans all of them, and the hidden ones are few and found by their index.
+    """
+    links = Incident.services.through.objects.filter(service=service)
+    if not sees_every_incident(user):
+        links = links.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))
+    return links.values("incident_id")
 
 
 # --- One service ----------------------------------------------------------------------------
@@ -72,9 +93,7 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
     service and on it (or below it) last ran. Five queries, however many fixes there are.
     """
     rows = (
-        Incident.categories.through.objects.filter(
-            incident__in=incidents_of(service, user).values("pk")
-        )
+        Incident.categories.through.objects.filter(incident_id__in=incident_ids_of(service, user))
         .values("failurecategory__path", "failurecategory__slug")
         .annotate(n=Count("incident_id"), last=Max("incident__started_at"))
         .order_by("-n", "-last", "failurecategory__path")
@@ -91,7 +110,8 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
     if not modes:
         return modes
     covering = {p for mode in modes for p in ancestor_paths(mode.path)}
-    fixes = Remediation.objects.visible_to(user).filter(category__path__in=covering)
+    visible_fixes = Remediation.objects.visible_to(user)
+    fixes = visible_fixes.filter(category__path__in=covering)
     # How many fixes of each status and effectiveness there are on each covering category…
     tally: dict[str, list[tuple[str, str | None, int]]] = defaultdict(list)
     counted = (
@@ -103,20 +123,8 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
     for path, status, effectiveness, n in counted:
         tally[path].append((status, effectiveness, n))
     # …and the few latest of each status there, to name (a busy service has thousands).
-    latest = (
-        fixes.filter(status__in=[*OPEN_STATUSES, RemediationStatus.DONE])
-        .annotate(
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("category_id"), F("status")],
-                order_by=[F("done_at").desc(nulls_last=True), F("opened_at").desc(), F("id")],
-            )
-        )
-        .filter(rank__lte=SHOWN_FIXES)
-        .select_related("category")
-    )
     shown: dict[str, list[Remediation]] = defaultdict(list)
-    for named in latest:
+    for named in _latest_fixes(visible_fixes, covering):
         assert named.category is not None
         shown[named.category.path].append(named)
     tested = _tested_by_path(Scenario.objects.visible_to(user).ran().filter(services=service))
@@ -135,6 +143,46 @@ def failure_modes(service: Service, user: Any) -> list[FailureMode]:
         mode.done_fixes = sorted(mode.done_fixes, key=_newest_first)[:SHOWN_FIXES]
         mode.last_tested_at = tested.get(mode.path)
     return modes
+
+
+def _latest_fixes(visible: QuerySet[Remediation], paths: set[str]) -> QuerySet[Remediation]:
+    """The SHOWN_FIXES latest open and the SHOWN_FIXES latest done of `visible` on each category
+    of `paths` (one query), with their category.
+
+    On PostgreSQL, each category's few are read from the end of an index (the open ones by
+    remediation_open_latest_idx, the done ones by remediation_done_latest_idx): a category
+    with thousands of fixes costs a few rows. Elsewhere, a window ranks every fix."""
+    if connection.vendor != "postgresql":
+        fixes = visible.filter(
+            category__path__in=paths, status__in=[*OPEN_STATUSES, RemediationStatus.DONE]
+        )
+        ranked = fixes.annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("category_id"), F("status")],
+                order_by=[F("done_at").desc(nulls_last=True), F("opened_at").desc(), F("id")],
+            )
+        )
+        return ranked.filter(rank__lte=SHOWN_FIXES).select_related("category")
+    from django.contrib.postgres.expressions import ArraySubquery
+
+    on_it = visible.filter(category=OuterRef("pk"))
+    latest_open = on_it.filter(status__in=OPEN_STATUSES).order_by("-opened_at", "id")
+    latest_done = on_it.filter(status=RemediationStatus.DONE).order_by(
+        "-done_at", "-opened_at", "id"
+    )
+    ids = FailureCategory.objects.filter(path__in=paths).annotate(
+        fix=Func(
+            Func(
+                ArraySubquery(latest_open.values("pk")[:SHOWN_FIXES]),
+                ArraySubquery(latest_done.values("pk")[:SHOWN_FIXES]),
+                function="array_cat",
+            ),
+            function="unnest",
+            output_field=IntegerField(),
+        )
+    )
+    return Remediation.objects.filter(pk__in=ids.values("fix")).select_related("category")
 
 
 def _newest_first(fix: Remediation) -> tuple[float, float]:
@@ -156,7 +204,7 @@ def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetim
 def remediations_of(service: Service, user: Any) -> QuerySet[Remediation]:
     """Its open remediations, overdue first then by due date: those from its incidents, linked
     to them by the recurrence rule, or found by its game-day scenarios."""
-    incidents = incidents_of(service, user).values("pk")
+    incidents = incident_ids_of(service, user)
     return (
         Remediation.objects.visible_to(user)
         .still_open()
@@ -186,9 +234,34 @@ class Month:
     incidents: int
 
 
-def per_month(service: Service, user: Any, now: datetime.datetime | None = None) -> list[Month]:
+def monthly_counts(service: Service, user: Any) -> dict[datetime.date, int]:
+    """{first day of a calendar month (UTC): its incidents of `service` that `user` may see},
+    over all time, months without incidents left out (one query). Their sum is the service's
+    incident count: the page reads both from this one query."""
+    rows = (
+        Incident.objects.filter(pk__in=incident_ids_of(service, user))
+        .annotate(month=TruncMonth("started_at", tzinfo=datetime.UTC))
+        .order_by()
+        .values("month")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]: row[
+            "n"
+        ]
+        for row in rows
+    }
+
+
+def per_month(
+    service: Service,
+    user: Any,
+    now: datetime.datetime | None = None,
+    counts: dict[datetime.date, int] | None = None,
+) -> list[Month]:
     """Its incidents per calendar month (UTC) over the last CHART_MONTHS months, this one
-    included, oldest first; months without incidents count 0 (one query)."""
+    included, oldest first; months without incidents count 0. From `counts` (what
+    `monthly_counts` answers) when given, else one query."""
     now = now or timezone.now()
     year, month = now.year, now.month
     starts = []
@@ -196,18 +269,8 @@ def per_month(service: Service, user: Any, now: datetime.datetime | None = None)
         starts.append(datetime.date(year, month, 1))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     starts.reverse()
-    first = datetime.datetime.combine(starts[0], datetime.time(), tzinfo=datetime.UTC)
-    counts = {
-        row["month"].date() if isinstance(row["month"], datetime.datetime) else row["month"]: row[
-            "n"
-        ]
-        for row in incidents_of(service, user)
-        .filter(started_at__gte=first)
-        .annotate(month=TruncMonth("started_at", tzinfo=datetime.UTC))
-        .order_by()
-        .values("month")
-        .annotate(n=Count("pk"))
-    }
+    if counts is None:
+        counts = monthly_counts(service, user)
     return [Month(start=s, incidents=counts.get(s, 0)) for s in starts]
 
 
@@ -280,14 +343,16 @@ def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
 
 def _open_fixes(user: Any) -> dict[int, int]:
     """{service id: its open remediations from its incidents or its scenarios} (two counting
-    queries; a remediation comes from one or the other)."""
+    queries; a remediation comes from one or the other). A remediation has one incident (or
+    scenario), which names a service once (the links are unique): a plain count, no DISTINCT
+    (whose sort of every open fix cost more than the count)."""
     open_fixes = Remediation.objects.visible_to(user).still_open().order_by()
     counts: dict[int, int] = defaultdict(int)
     for origin in ("incident__services", "scenario__services"):
         rows = (
             open_fixes.filter(**{f"{origin}__isnull": False})
             .values_list(origin)
-            .annotate(n=Count("pk", distinct=True))
+            .annotate(n=Count("pk"))
         )
         for service_id, n in rows:
             counts[service_id] += n

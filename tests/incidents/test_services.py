@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.test import Client
@@ -195,6 +195,51 @@ def test_a_restricted_incident_is_neither_shown_nor_counted_for_outsiders(
         assert f'<td class="num">{3 if sees else 2}</td>' in listing.split("etcd</a>")[1][:300]
 
 
+def test_fixes_of_a_restricted_incident_are_neither_named_nor_counted_for_outsiders(
+    etcd_world: dict[str, Any], alice: User, bob: User, charlie_client: Client, bob_client: Client
+) -> None:
+    """On a failure mode outsiders see too (slow disks): the restricted incident's fixes are
+    not named, not counted among the mode's fixes nor the open remediations, and its month
+    counts for insiders only."""
+    security = Group.objects.create(name="Security")
+    bob.groups.add(security)
+    secret = IncidentFactory(
+        title="Disks of the key store", services=[etcd_world["etcd"]], author=alice,
+        categories=[etcd_world["disks"]], started_at=timezone.now() - 2 * DAY,
+        visibility=Visibility.RESTRICTED, access_groups=[security],
+    )  # fmt: skip
+    RemediationFactory(title="Rotate the key store disks", category=etcd_world["disks"],
+                       incident=secret, due_date=(timezone.now() - DAY).date())  # fmt: skip
+    RemediationFactory(title="Encrypt the key store", category=etcd_world["disks"], incident=secret,
+                       status=RemediationStatus.DONE, done_at=timezone.now() - DAY,
+                       effectiveness=Effectiveness.HOLDING)  # fmt: skip
+    for user, sees in ((None, True), (bob, True), (UserFactory(username="carl"), False)):
+        (mode,) = [m for m in services.failure_modes(etcd_world["etcd"], user)
+                   if m.slug == etcd_world["disks"].slug]  # fmt: skip
+        assert mode.incidents == (3 if sees else 2)
+        assert [f.title for f in mode.open_fixes] == (
+            ["Rotate the key store disks"] if sees else []
+        )
+        assert [f.title for f in mode.done_fixes] == (
+            ["Encrypt the key store", "Move etcd to local SSD"]
+            if sees
+            else ["Move etcd to local SSD"]
+        )
+        assert (mode.open_count, mode.done_count) == ((1, 2) if sees else (0, 1))
+        assert mode.effectiveness == ({"holding": 1, "regressed": 1} if sees else {"regressed": 1})
+        months = services.per_month(etcd_world["etcd"], user)
+        assert sum(m.incidents for m in months) == (4 if sees else 3)
+        assert sum(services.monthly_counts(etcd_world["etcd"], user).values()) == (4 if sees else 3)
+        titles = [r.title for r in services.remediations_of(etcd_world["etcd"], user)]
+        assert titles == (
+            ["Tune election timeout", "Rotate the key store disks"] if sees
+            else ["Tune election timeout"]
+        )  # fmt: skip
+    url = f"/services/{etcd_world['etcd'].pk}/"
+    assert "key store" not in charlie_client.get(url).content.decode()
+    assert "Rotate the key store disks" in bob_client.get(url).content.decode()
+
+
 def test_the_page_costs_a_fixed_number_of_queries(
     etcd_world: dict[str, Any], alice_client: Client, django_assert_max_num_queries: Any
 ) -> None:
@@ -210,10 +255,11 @@ def test_the_page_costs_a_fixed_number_of_queries(
         assert alice_client.get(url).status_code == 200
 
 
-# Session, user, the Viewers check, the service with its aliases; the incident count, the
-# chart, incidents with their categories and services, failure modes, their fixes counted and
-# the latest named, tests; open remediations, scenarios.
-SERVICE_PAGE_QUERIES = 16
+# Session, user, the Viewers check, the service with its aliases; the incidents per month
+# (the chart and the count), incidents with their categories and services, failure modes,
+# their fixes counted and the latest named, tests; open remediations, scenarios. (One more,
+# counting the open remediations, when there are more than the page shows.)
+SERVICE_PAGE_QUERIES = 15
 
 
 def test_editing_notes_on_a_stale_page_is_a_conflict_that_keeps_the_text(
@@ -460,3 +506,88 @@ def test_a_mode_with_many_fixes_names_the_latest_and_counts_them_all(
     assert (mode.done_count, mode.effectiveness) == (1, {"regressed": 1})
     html = alice_client.get(f"/services/{etcd_world['etcd'].pk}/").content.decode()
     assert "5 in all" in html and "Disk fix 1" not in html
+
+
+@pytest.fixture
+def admin_staff_client() -> Client:
+    """Staff with the admin's model permissions on services."""
+    sam = UserFactory(username="sam", is_staff=True)
+    sam.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="incidents", codename__endswith="_service"
+        )
+    )
+    client = Client()
+    client.force_login(sam)
+    return client
+
+
+def test_the_admin_merges_services_through_the_same_action(
+    admin_staff_client: Client, alice_client: Client, alice: User
+) -> None:
+    ebs = _service("EBS", design_notes="Network block storage.")
+    volumes = _service("ebs-volumes", design_notes="Volumes throttle on burst credits.")
+    moved = IncidentFactory(title="Volume throttled", services=[volumes])
+    scenario = _game_day(["ebs-volumes"], "Storage > EBS", ran_days_ago=None)
+    old = volumes.pk
+    chosen = {"action": "merge", "_selected_action": [ebs.pk, volumes.pk]}
+
+    assert 'value="merge"' in admin_staff_client.get("/admin/incidents/service/").content.decode()
+    # First a page asks which one to keep; nothing is merged yet.
+    asked = admin_staff_client.post("/admin/incidents/service/", chosen)
+    assert asked.status_code == 200 and 'name="into"' in asked.content.decode()
+    assert Service.objects.filter(pk=old).exists()
+    # Keeping one that was not selected is refused, and nothing changes.
+    other = _service("Envoy")
+    refused = admin_staff_client.post(
+        "/admin/incidents/service/", {**chosen, "post": "yes", "into": other.pk}
+    )
+    assert refused.status_code == 400 and "Choose the service to keep" in refused.content.decode()
+    assert Service.objects.filter(pk=old).exists() and ServiceAlias.objects.count() == 0
+
+    done = admin_staff_client.post(
+        "/admin/incidents/service/", {**chosen, "post": "yes", "into": ebs.pk}, follow=True
+    )
+    assert "Merged into EBS: ebs-volumes is now another name of it." in done.content.decode()
+    # What the merge page does: incidents and scenarios move, notes kept in a new version,
+    # the old page redirects, the old name is an alias for the API and the importer, audited.
+    assert not Service.objects.filter(pk=old).exists()
+    assert list(moved.services.all()) == [ebs] and list(scenario.services.all()) == [ebs]
+    ebs.refresh_from_db()
+    assert "Volumes throttle on burst credits." in ebs.design_notes and ebs.version == 2
+    assert ebs.history.order_by("-history_id").first().history_user.username == "sam"
+    redirect = alice_client.get(f"/services/{old}/")
+    assert (redirect.status_code, redirect["Location"]) == (301, f"/services/{ebs.pk}/")
+    assert get_or_create_services(["EBS-Volumes"]) == [ebs]
+    event = AuditEvent.objects.get(action="deletion", target_id=str(old))
+    assert event.detail["merged_into"]["name"] == "EBS" and event.username == "sam"
+
+
+def test_only_staff_may_merge_in_the_admin(alice: User) -> None:
+    ebs, volumes = _service("EBS"), _service("ebs-volumes")
+    writer = UserFactory(username="wendy", is_staff=True)  # staff, but in Viewers: reads only
+    writer.user_permissions.set(Permission.objects.filter(codename__endswith="_service"))
+    writer.groups.add(Group.objects.get_or_create(name="Viewers")[0])
+    client = Client()
+    client.force_login(writer)
+    listing = client.get("/admin/incidents/service/").content.decode()
+    assert 'value="merge"' not in listing
+    client.post("/admin/incidents/service/", {
+        "action": "merge", "_selected_action": [ebs.pk, volumes.pk], "post": "yes",
+        "into": ebs.pk,
+    })  # fmt: skip
+    assert Service.objects.filter(pk=volumes.pk).exists() and ServiceAlias.objects.count() == 0
+
+
+def test_a_merged_name_keeps_working_in_the_game_day_api(alice: User, staff_client: Client) -> None:
+    ebs, volumes = _service("EBS"), _service("ebs-volumes")
+    merge_services(volumes, ebs, by=UserFactory(username="sue", is_staff=True))
+    api = api_client_for(alice)
+    created = api.post("/api/game-days/", {
+        "title": "Volumes day", "scheduled_at": "2026-01-05T10:00:00Z",
+        "scenarios": [{"category": "Storage > EBS", "services": ["ebs-volumes"],
+                       "injection": "Throttle a volume."}],
+    }, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    assert created.json()["scenarios"][0]["services"] == ["EBS"]
+    assert Scenario.objects.get(game_day_id=created.json()["id"]).services.get() == ebs
