@@ -169,12 +169,19 @@ def save_game_day(
     """
     require_writer(by)
     warnings: list[str] = []
+    cache = CategoryCache()
+    # Services as stored (another case, a merged old name): an unchanged record is unchanged.
+    record = {
+        **record,
+        "scenarios": [
+            {**s, "services": cache.service_names(s["services"])} for s in record["scenarios"]
+        ],
+    }
     with transaction.atomic():
         stored = game_day_record_of(game_day) if game_day.pk else None
         if stored is not None and _same(stored, record):
             return warnings
         errors = Errors()
-        cache = CategoryCache()
         fixes = _check_scenarios(game_day, record, stored, errors, by=by)
         if errors:
             raise RecordInvalid(errors)

@@ -24,6 +24,7 @@ from incidents.models import (
     ServiceAlias,
     TimelineEntry,
     Visibility,
+    same_name,
 )
 from incidents.records import INCIDENT_FIELDS, MAX_CAUSES, MAX_TIMELINE, clean_duplicate_of
 
@@ -106,11 +107,12 @@ def get_or_create_category(path: str) -> FailureCategory:
 
 
 def service_named(name: str) -> Service | None:
-    """The service called `name` (ignoring case), or the one it was merged into; else None."""
+    """The service called `name` (ignoring case, as its unique constraint does), or the one it
+    was merged into; else None."""
     name = name.strip()
-    service = Service.objects.filter(name__iexact=name).first()
+    service = Service.objects.filter(same_name(name)).first()
     if service is None:
-        alias = ServiceAlias.objects.select_related("service").filter(name__iexact=name).first()
+        alias = ServiceAlias.objects.select_related("service").filter(same_name(name)).first()
         service = alias.service if alias is not None else None
     return service
 
@@ -134,31 +136,38 @@ def get_or_create_services(names: Iterable[str]) -> list[Service]:
     return services
 
 
-def canonical_service_names(names: list[str]) -> list[str]:
-    """The names with each alias replaced by the name of the service it was merged into, so
-    a record naming an old name compares equal to the stored one (one query, none if no name).
-    """
-    wanted = [name.strip() for name in names if name.strip()]
+def stored_service_names(names: Iterable[str]) -> dict[str, str]:
+    """{name given: the name of the service it names}, for each name that names an existing
+    service, ignoring case (`same_name`) or as a name merged into it (an alias). Names of no
+    service are left out. Two queries, none without a name."""
+    wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
     if not wanted:
-        return names
+        return {}
     match = Q()
     for name in wanted:
-        match |= Q(name__iexact=name)
-    aliases = {
-        alias.name.lower(): alias.service.name
-        for alias in ServiceAlias.objects.filter(match).select_related("service")
-    }
-    return [aliases.get(name.strip().lower(), name) for name in names]
+        match |= Q(same_name(name))
+    # Which given name each row matches, in the database's own idea of case (one column each).
+    matches = {f"given_{n}": same_name(name) for n, name in enumerate(wanted)}
+    found: dict[str, str] = {}
+    rows = [
+        *Service.objects.filter(match).annotate(**matches).values("name", *matches),
+        *ServiceAlias.objects.filter(match).annotate(**matches).values("service__name", *matches),
+    ]
+    for row in rows:
+        for n, name in enumerate(wanted):
+            if row[f"given_{n}"]:
+                found.setdefault(name, row.get("name") or row["service__name"])
+    return found
 
 
 def service_name_taken(name: str, *, by_other_than: Service) -> str | None:
     """Why `name` can't be this service's: another service has it, or it is an alias."""
-    others = Service.objects.filter(name__iexact=name)
+    others = Service.objects.filter(same_name(name))
     if by_other_than.pk:
         others = others.exclude(pk=by_other_than.pk)
     if others.exists():
         return f"There is already a service “{name}”."
-    alias = ServiceAlias.objects.filter(name__iexact=name).select_related("service").first()
+    alias = ServiceAlias.objects.filter(same_name(name)).select_related("service").first()
     if alias is not None and alias.service_id != by_other_than.pk:
         return f"“{name}” is another name of the service “{alias.service.name}”."
     return None
@@ -220,14 +229,25 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
     aliases of `target` (its old page redirects there); its design notes, if any, are added
     at the end of `target`'s (a new version of it), so nothing written is lost. `source` is
     deleted, which the audit log records. The moved incidents are re-indexed after the commit.
-    Raises ValueError when both are the same service, PermissionDenied for anyone but staff.
+    Raises ValueError when both are the same service or when either was merged away or
+    deleted meanwhile (nothing changed), PermissionDenied for anyone but staff.
     """
     require_staff(by)
     if source.pk == target.pk:
         raise ValueError("A service can't be merged into itself.")
     with transaction.atomic():
-        target = Service.objects.select_for_update().get(pk=target.pk)
-        source = Service.objects.select_for_update().get(pk=source.pk)
+        # Both rows locked in id order: two merges of one pair, either way round, wait for each
+        # other instead of deadlocking; a row the first one merged away is then not found.
+        locked = {
+            service.pk: service
+            for service in Service.objects.select_for_update()
+            .filter(pk__in=[source.pk, target.pk])
+            .order_by("pk")
+        }
+        for gone in (source, target):
+            if gone.pk not in locked:
+                raise ValueError(_gone_meanwhile(gone, by))
+        source, target = locked[source.pk], locked[target.pk]
         moved = list(source.incidents.values_list("pk", flat=True))
         links = Incident.services.through.objects
         already = set(links.filter(service=target, incident_id__in=moved).values_list(
@@ -264,6 +284,17 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
             save_service(target, by=by, design_notes=joined.lstrip())
         changes.incidents_changed(moved)
     return target
+
+
+def _gone_meanwhile(service: Service, by: User | None) -> str:
+    """Why a service read a moment ago can't be merged now: merged into another, or deleted."""
+    alias = ServiceAlias.objects.filter(former_id=service.pk).select_related("service").first()
+    if alias is not None and Service.objects.visible_to(by).filter(pk=alias.service_id).exists():
+        return (
+            f"“{service.name}” was merged into “{alias.service.name}” meanwhile: "
+            "nothing was changed. Choose again."
+        )
+    return f"“{service.name}” was deleted meanwhile: nothing was changed. Choose again."
 
 
 def delete_category(category: FailureCategory, *, by: User | None) -> None:
@@ -304,6 +335,7 @@ class CategoryCache:
     def forget(self) -> None:
         self._categories: dict[str, FailureCategory] = {}
         self._services: dict[str, Service] = {}
+        self._service_names: dict[str, str] = {}  # a name as given, stripped: as stored
 
     def category(self, path: str) -> FailureCategory:
         if path not in self._categories:
@@ -319,6 +351,24 @@ class CategoryCache:
             if key and self._services[key] not in found:
                 found.append(self._services[key])
         return found
+
+    def service_names(self, names: list[str]) -> list[str]:
+        """The names as an incident or scenario naming them holds them: a name of an existing
+        service, in any case or merged into it (an alias), is that service's name, and each
+        service is named once. So a record naming a service in another case or by an old name
+        compares equal to the stored one (no empty new version; an import line "unchanged"),
+        and its history names the services it has. Each name is looked up once (two queries
+        for those not yet seen, `stored_service_names`)."""
+        missing = [n.strip() for n in names if n.strip() and n.strip() not in self._service_names]
+        if missing:
+            stored = stored_service_names(missing)
+            self._service_names.update({name: stored.get(name, name) for name in missing})
+        canonical: list[str] = []
+        for raw in names:
+            name = self._service_names.get(raw.strip(), "")
+            if name and name.lower() not in {n.lower() for n in canonical}:
+                canonical.append(name)
+        return canonical
 
 
 def parts_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -393,7 +443,7 @@ def save_incident(
     """
     require_writer(by)
     cache = cache or CategoryCache()
-    record = {**record, "services": canonical_service_names(record["services"])}
+    record = {**record, "services": cache.service_names(record["services"])}
     # `duplicate_of` (an id, from clean_duplicate_of) is optional: left out, it stays as stored.
     duplicate_of = record.get("duplicate_of", incident.duplicate_of_id)
     marked = duplicate_of != incident.duplicate_of_id

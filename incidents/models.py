@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.lookups import Exact
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -215,6 +216,14 @@ class FailureCategory(VersionedModel):
             raise ValidationError(
                 {"parent": "A category can't be moved below itself or one of its sub-categories."}
             )
+
+
+def same_name(name: str, field: str = "name") -> Exact:
+    """`field` is `name` ignoring case as the unique constraints of service names and aliases
+    read case: LOWER of both sides. Django's `iexact` compares UPPER, which tells "İstio" from
+    "istio" (or the Kelvin sign "K" from "k") though LOWER makes them one name, so a lookup
+    by `iexact` misses the name the constraint then refuses. A filter, usable in Q."""
+    return Exact(Lower(field), Lower(Value(name)))
 
 
 class ServiceQuerySet(models.QuerySet["Service"]):

@@ -155,7 +155,9 @@ class BatchImporter:
     def _prepare(self, line: int, parsed: dict[str, Any]) -> _Prepared:
         """Build the rows of one checked record, without touching the database."""
         incident = Incident(author=self.by, **{name: parsed[name] for name in INCIDENT_FIELDS})
-        incident.parts = parts_of(parsed)  # type: ignore[attr-defined]  # its history record's
+        # Its history record's parts name the services as stored (another case, an old name).
+        named = {**parsed, "services": self.resolver.service_names(parsed["services"])}
+        incident.parts = parts_of(named)  # type: ignore[attr-defined]
         remediations, warnings = [], []
         for item in parsed["remediations"]:
             owner = self.resolver.user(item["owner"]) if item["owner"] else None

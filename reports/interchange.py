@@ -169,7 +169,8 @@ def canonical(parsed: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
         "detected_at": _stamp(parsed["detected_at"]),
         "resolved_at": _stamp(parsed["resolved_at"]),
         "categories": sorted(parsed["categories"]),
-        "services": sorted(parsed["services"], key=str.lower),
+        # As stored: a service named in another case or by a merged (old) name is the same.
+        "services": sorted(resolver.service_names(parsed["services"]), key=str.lower),
         "causes": parsed["causes"],
         "timeline": [{"at": _stamp(t["at"]), "text": t["text"]} for t in parsed["timeline"]],
         "remediations": [

@@ -96,7 +96,15 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def service_notes(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit the design notes: a form (in place with htmx); a stale version is a conflict that
     keeps the text typed and shows the notes as now saved (409)."""
-    service = get_object_or_404(Service.objects.visible_to(request.user), pk=pk)
+    service = Service.objects.visible_to(request.user).filter(pk=pk).first()
+    if service is None:
+        # Merged into another service (or 404): its notes are now part of that one's.
+        moved = _service_or_redirect(pk, request.user)
+        assert isinstance(moved, HttpResponse)
+        alias = ServiceAlias.objects.select_related("service").get(former_id=pk)
+        if request.method == "GET":
+            return redirect("service_notes", alias.service_id)
+        return _merged_meanwhile(request, alias)
     context: dict[str, Any] = {"service": service, "notes": service.design_notes}
     status = 200
     if request.method == "POST":
@@ -127,6 +135,21 @@ def service_notes(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect(service)
     template = "services/_notes_form.html" if _is_htmx(request) else "services/notes_form.html"
     return render(request, template, context, status=status)
+
+
+def _merged_meanwhile(request: HttpRequest, alias: ServiceAlias) -> HttpResponse:
+    """Notes typed for a service merged into another while they were written: a conflict on
+    the service kept (409), the text typed kept in the form, its notes (the merged ones
+    included) shown as now saved, so nothing typed is lost."""
+    current = alias.service
+    context = {
+        "service": current,
+        "notes": request.POST.get("design_notes", ""),
+        "merged_from": alias.name,
+        "conflict": True,  # the merge is the conflict: its message names it
+    }
+    template = "services/_notes_form.html" if _is_htmx(request) else "services/notes_form.html"
+    return render(request, template, context, status=409)
 
 
 @require_GET

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.db.models import Count
 
 from gamedays.models import GameDay
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, Service
 from remediations.models import RecurrenceFlag, Remediation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,7 +47,9 @@ def main_pages() -> list[str]:
     fix = Remediation.objects.filter(incident__isnull=False).order_by("pk").first()
     game_day = GameDay.objects.order_by("pk").first()
     flag = RecurrenceFlag.objects.order_by("pk").first()
-    assert incident and category and fix and game_day and flag, "the demo has each kind"
+    # The busiest service: its page has the chart of incidents per month.
+    service = Service.objects.annotate(n=Count("incidents")).order_by("-n", "pk").first()
+    assert incident and category and fix and game_day and flag and service, "the demo has each"
     return [
         "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
         f"/incidents/{incident.pk}/edit/", f"/incidents/{incident.pk}/history/",
@@ -54,7 +57,7 @@ def main_pages() -> list[str]:
         "/remediations/", f"/remediations/{fix.pk}/", f"/remediations/{fix.pk}/edit/",
         "/review/", "/search/?q=etcd+leader+elections", "/game-days/", "/game-days/new/",
         f"/game-days/{game_day.pk}/", "/flags/", f"/flags/{flag.pk}/", "/account/tokens/",
-        "/audit/",
+        "/audit/", "/services/", f"/services/{service.pk}/", f"/services/{service.pk}/notes/",
     ]  # fmt: skip
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -591,3 +594,175 @@ def test_a_merged_name_keeps_working_in_the_game_day_api(alice: User, staff_clie
     assert created.status_code == 201, created.content
     assert created.json()["scenarios"][0]["services"] == ["EBS"]
     assert Scenario.objects.get(game_day_id=created.json()["id"]).services.get() == ebs
+
+# --- Found by trying to break it (issue 17, helper b17) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [("istio", "İstio"), ("k8s", "\u212a8s"), ("straße", "STRAẞE")],
+    ids=["dotted-capital-i", "kelvin-sign", "capital-sharp-s"],
+)
+def test_a_name_the_database_reads_as_an_existing_one_names_that_service(
+    alice: User, tmp_path: Path, stored: str, typed: str
+) -> None:
+    """The unique constraint compares LOWER(name); a lookup comparing UPPER missed these and
+    the save then hit the constraint: the API said "conflicts with data saved meanwhile"
+    (409) and the importer refused the line with a database error."""
+    service = _service(stored)
+    api = api_client_for(alice)
+    created = api.post("/api/incidents/", {
+        "title": "Mesh down", "started_at": "2026-01-01T00:00:00Z", "services": [typed],
+    }, format="json")  # fmt: skip
+    assert created.status_code == 201, created.content
+    assert created.json()["services"] == [stored]
+    refused = api.post("/api/services/", {"name": typed}, format="json")
+    assert refused.status_code == 400 and "already a service" in refused.json()["name"][0]
+    path = tmp_path / "in.jsonl"
+    line = {"external_id": "m-1", "title": "Imported", "started_at": "2025-01-01",
+            "services": [typed]}  # fmt: skip
+    path.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    call_command("import_incidents", str(path), stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert list(Incident.objects.get(external_id="m-1").services.all()) == [service]
+    assert Service.objects.count() == 1
+
+
+def test_naming_a_service_in_another_case_or_by_an_old_name_changes_nothing(
+    alice: User, tmp_path: Path
+) -> None:
+    """A line naming "ETCD" and a merged old name of etcd, imported again, is "unchanged":
+    no empty new version each time, and the history names the service as it is called."""
+    etcd = _service("etcd")
+    merge_services(_service("etcd-main"), etcd, by=UserFactory(username="sam", is_staff=True))
+    path = tmp_path / "in.jsonl"
+    line = {"external_id": "e-1", "title": "Slow disk", "started_at": "2025-01-01",
+            "services": ["ETCD", "etcd-main"]}  # fmt: skip
+    path.write_text(json.dumps(line) + "\n")
+    summaries = []
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("import_incidents", str(path), stdout=out)
+        summaries.append(out.getvalue())
+    assert "1 created" in summaries[0] and "1 unchanged" in summaries[1], summaries
+    incident = Incident.objects.get(external_id="e-1")
+    assert incident.version == 1 and list(incident.services.all()) == [etcd]
+    assert [h.parts["services"] for h in incident.history.all()] == [["etcd"]]
+    # The API and pages go through the same action: saving the same names again is no edit.
+    api = api_client_for(alice)
+    for _ in range(2):
+        answer = api.patch(f"/api/incidents/{incident.pk}/",
+                           {"services": ["Etcd-Main", "etcd"], "version": 1}, format="json")  # fmt: skip
+        assert answer.status_code == 200 and answer.json()["version"] == 1, answer.content
+
+
+def test_a_game_day_naming_its_services_in_another_case_is_unchanged(alice: User) -> None:
+    scenario = _game_day(["etcd"], "Storage > Disk latency", ran_days_ago=None)
+    game_day = scenario.game_day
+    errors = Errors()
+    again = clean_game_day(
+        {"title": "Disk day", "scheduled_at": game_day.scheduled_at, "scenarios": [
+            {"id": scenario.pk, "category": "Storage > Disk latency", "services": ["ETCD"],
+             "injection": "Slow disk."},
+        ]},
+        errors,
+    )  # fmt: skip
+    errors.raise_if_any()
+    save_game_day(game_day, again, by=alice, expected_version=game_day.version)
+    game_day.refresh_from_db()
+    assert game_day.version == 1 and game_day.history.count() == 1
+
+
+def _merge_in_threads(
+    pairs: list[tuple[Service, Service]], staff: list[User]
+) -> list[tuple[int, str]]:
+    """Each staff member posts one merge of `pairs` on the merge page, at once, while this
+    test holds both rows; released when every request waits on the lock."""
+    from django.db import connection, transaction
+
+    from tests.conftest import MODEL_BACKEND
+
+    answers: list[tuple[int, str]] = []
+
+    def merge(person: User, source: Service, target: Service) -> None:
+        client = Client()
+        client.force_login(person, backend=MODEL_BACKEND)
+        try:
+            response = client.post(f"/services/{source.pk}/merge/", {"into": target.pk})
+            answers.append((response.status_code, response.content.decode()))
+        except Exception as error:  # a server error, as the person would meet it
+            answers.append((500, repr(error)))
+        finally:
+            connection.close()
+
+    ids = sorted({s.pk for pair in pairs for s in pair})
+    threads = [
+        threading.Thread(target=merge, args=(person, *pair))
+        for person, pair in zip(staff, pairs, strict=True)
+    ]
+    with transaction.atomic():
+        list(Service.objects.select_for_update().filter(pk__in=ids))
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:  # wait on a condition, not a delay
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+                if cursor.fetchone()[0] >= len(pairs):
+                    break
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("shape", ["both-ways", "chain", "one-source-two-targets"])
+def test_two_merges_at_once_merge_once_and_tell_the_other_person(shape: str) -> None:
+    """Two staff members merge at the same moment: A into B and B into A, A into B and B
+    into C, or A into B and A into C. One merge happens; the other person is told why
+    nothing happened (400) — before, one answered 500 (a deadlock, or a row gone)."""
+    a, b, c = _service("ebs-a"), _service("ebs-b"), _service("ebs-c")
+    incident = IncidentFactory(title="Volume throttled", services=[a])
+    pairs = {"both-ways": [(a, b), (b, a)], "chain": [(a, b), (b, c)],
+             "one-source-two-targets": [(a, b), (a, c)]}[shape]  # fmt: skip
+    staff = [UserFactory(username=f"staff{n}", is_staff=True) for n in range(2)]
+
+    answers = _merge_in_threads(pairs, staff)
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses in ([302, 400], [302, 302]), answers
+    for status, body in answers:
+        if status == 400:
+            assert "meanwhile" in body and "nothing was changed" in body
+    # Whatever happened, the incident still names exactly one service, one that exists.
+    (kept,) = Incident.objects.get(pk=incident.pk).services.all()
+    assert Service.objects.filter(pk=kept.pk).exists()
+
+
+def test_notes_typed_for_a_service_merged_meanwhile_are_kept_as_a_conflict(
+    staff_client: Client, alice_client: Client
+) -> None:
+    """Alice edits ebs-volumes' notes; meanwhile staff merge it into EBS. Her save answered
+    404 (nothing happened with htmx; her text gone without it): now it is a conflict on EBS
+    that keeps her text and shows EBS's notes, the merged ones included."""
+    ebs = _service("EBS", design_notes="Network block storage.")
+    volumes = _service("ebs-volumes", design_notes="Burst credits.")
+    assert (
+        'name="version" value="1"'
+        in alice_client.get(f"/services/{volumes.pk}/notes/").content.decode()
+    )
+    assert staff_client.post(f"/services/{volumes.pk}/merge/", {"into": ebs.pk}).status_code == 302
+
+    typed = {"design_notes": "Burst credits run out after 30 minutes.", "version": "1"}
+    for headers in ({}, {"HX-Request": "true"}):
+        response = alice_client.post(f"/services/{volumes.pk}/notes/", typed, headers=headers)
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "“ebs-volumes” was merged into “EBS” while you were editing" in html
+        assert "Burst credits run out after 30 minutes." in html  # her text, in the form
+        assert f'action="/services/{ebs.pk}/notes/"' in html
+        assert 'name="version" value="2"' in html  # EBS as now saved, its notes merged
+    answer = alice_client.get(f"/services/{volumes.pk}/notes/")
+    assert (answer.status_code, answer["Location"]) == (302, f"/services/{ebs.pk}/notes/")
