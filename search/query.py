@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search.text import STOPWORDS, words
+from search.text import STOPWORDS, split_compound, words
 from search.thesaurus import Term, thesaurus
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_JOINED = re.compile(r"[^\W_][./:@_]+[^\W_]")  # word characters joined by ".", "/", ":", "@", "_"
+_EDGE_PUNCTUATION = "\"'()[]{}<>,;!?.:"
 MAX_CONCEPTS = 12  # a pasted paragraph is cut here: the first words carry the question
 
 
@@ -49,7 +51,7 @@ class Query:
 def parse(text: str) -> Query:
     """Split a query into concepts and exclusions; stopwords drop out unless quoted."""
     excluded: list[Term] = []
-    pieces: list[tuple[Term, bool]] = []  # (words, quoted)
+    pieces: list[tuple[Term, bool | None]] = []  # (words, quoted; None: a compound)
     for match in _TOKEN.finditer(text):
         quoted_neg, quoted, bare_neg, bare = match.groups()
         if quoted is not None:
@@ -62,6 +64,10 @@ def parse(text: str) -> Query:
             continue
         if bare_neg and len(bare) > 1:
             excluded.append(term)
+        elif len(term) > 1 and _JOINED.search(bare):
+            # "HTTP/1.1", "logo.png": one thing, found by its parts in order, as documents
+            # index them (search.text.compound_parts).
+            pieces.append((tuple(split_compound(bare.strip(_EDGE_PUNCTUATION))), None))
         else:
             pieces.extend(((w,), False) for w in term)
 
@@ -84,7 +90,10 @@ def parse(text: str) -> Query:
         loose.clear()
 
     for term, quoted in pieces:
-        if quoted:
+        if quoted is None:  # a compound: a thesaurus term ("kube-apiserver") or its parts
+            flush_loose()
+            concepts.append(Concept(terms=thesaurus().equivalents(term) or [term]))
+        elif quoted:
             flush_loose()
             concepts.append(Concept(terms=[term], phrase=True))
         else:
