@@ -20,6 +20,7 @@ _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
 _JOINED = re.compile(r"[^\W_][./:@_]+[^\W_]")  # word characters joined by ".", "/", ":", "@", "_"
 _EDGE_PUNCTUATION = "\"'()[]{}<>,;!?.:"
 MAX_CONCEPTS = 12  # a pasted paragraph is cut here: the first words carry the question
+SHORT = 3  # words (not counting stopwords): a keyword query, not a question
 
 
 @dataclass
@@ -74,6 +75,8 @@ def parse(text: str) -> Query:
     concepts: list[Concept] = []
     loose: list[str] = []  # a run of unquoted words, for multi-word thesaurus terms
 
+    short = sum(1 for term, quoted in pieces if not quoted and term[0] not in STOPWORDS) <= SHORT
+
     def flush_loose() -> None:
         i = 0
         kept_any = any(w not in STOPWORDS for w in loose)
@@ -82,6 +85,14 @@ def parse(text: str) -> Query:
             if hit and (hit[0] > 1 or loose[i] not in STOPWORDS):
                 length, equivalents = hit
                 concepts.append(Concept(terms=list(equivalents)))
+                # In a short query the words of a several-word term still count on their own:
+                # "race condition" also finds "a race between two writers", ranked below the
+                # term itself. In a longer one the other words find enough, and "log in" or
+                # "made things worse" word by word would find logs and things.
+                if length > 1 and short:
+                    concepts.extend(
+                        Concept(terms=[(w,)]) for w in loose[i : i + length] if w not in STOPWORDS
+                    )
                 i += length
                 continue
             if loose[i] not in STOPWORDS or not kept_any:
