@@ -21,7 +21,8 @@ _STOPWORD_TEXT = (
     "same she should so some such than that the their theirs them then there these they this "
     "those through to too under until up very was we were what when where which while who "
     "whom why will with would you your yours ever still get got went seen see happen "
-    "happened anything something someone let lets us took take"
+    "happened anything something someone let lets us took take nobody everybody everyone "
+    "anyone stuff thing things whole like really lot lots kind sort basically"
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
