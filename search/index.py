@@ -22,7 +22,7 @@ from common import changes
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
-from search.text import plain_text, words
+from search.text import compound_parts, plain_text, words
 
 logger = logging.getLogger(__name__)
 
@@ -72,17 +72,24 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
         .filter(pk__in=incident_ids)
         .values_list("pk", "title", "summary", "body")
     ):
-        documents.append(
-            SearchDocument(
-                incident_id=incident_id,
-                title=title,
-                # Paths read as words: "Control plane > etcd" → "Control plane. etcd".
-                labels="\n".join(p.replace(PATH_SEPARATOR, ". ") for p in labels[incident_id]),
-                summary="\n".join([incident_summary, *summary[incident_id]]).strip(),
-                body="\n".join([plain_text(incident_body), *body[incident_id]]).strip(),
-                indexed_at=now,
-            )
+        document = SearchDocument(
+            incident_id=incident_id,
+            title=title,
+            # Paths read as words: "Control plane > etcd" → "Control plane. etcd".
+            labels="\n".join(p.replace(PATH_SEPARATOR, ". ") for p in labels[incident_id]),
+            summary="\n".join([incident_summary, *summary[incident_id]]).strip(),
+            body="\n".join([plain_text(incident_body), *body[incident_id]]).strip(),
+            indexed_at=now,
         )
+        # The parts of compound words ("CoreDNS" → core dns, "logo.png" → logo png), so that
+        # a part finds them on every backend (search.text.compound_parts). Labels are never
+        # shown: the parts are indexed there, at its weight.
+        parts = compound_parts(
+            "\n".join([document.title, document.labels, document.summary, document.body])
+        )
+        if parts:
+            document.labels = f"{document.labels}\n{parts}".strip()
+        documents.append(document)
     return documents
 
 

@@ -16,7 +16,8 @@ class SearchDocument(models.Model):
         Incident, primary_key=True, on_delete=models.CASCADE, related_name="search_document"
     )
     title = models.TextField()  # weight A
-    labels = models.TextField(blank=True)  # weight B: category paths and service names
+    # weight B: category paths, service names, the parts of compound words (never shown)
+    labels = models.TextField(blank=True)
     summary = models.TextField(blank=True)  # weight C: summary, causes, remediation titles
     body = models.TextField(blank=True)  # weight D: report, timeline, remediation descriptions
     indexed_at = models.DateTimeField(auto_now=True)

@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search.text import STOPWORDS, words
+from search.text import STOPWORDS, split_compound, words
 from search.thesaurus import Term, thesaurus
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+_JOINED = re.compile(r"[^\W_][./:@_]+[^\W_]")  # word characters joined by ".", "/", ":", "@", "_"
+_EDGE_PUNCTUATION = "\"'()[]{}<>,;!?.:"
 MAX_CONCEPTS = 12  # a pasted paragraph is cut here: the first words carry the question
+SHORT = 3  # words (not counting stopwords): a keyword query, not a question
 
 
 @dataclass
@@ -49,7 +52,7 @@ class Query:
 def parse(text: str) -> Query:
     """Split a query into concepts and exclusions; stopwords drop out unless quoted."""
     excluded: list[Term] = []
-    pieces: list[tuple[Term, bool]] = []  # (words, quoted)
+    pieces: list[tuple[Term, bool | None]] = []  # (words, quoted; None: a compound)
     for match in _TOKEN.finditer(text):
         quoted_neg, quoted, bare_neg, bare = match.groups()
         if quoted is not None:
@@ -62,11 +65,17 @@ def parse(text: str) -> Query:
             continue
         if bare_neg and len(bare) > 1:
             excluded.append(term)
+        elif len(term) > 1 and _JOINED.search(bare):
+            # "HTTP/1.1", "logo.png": one thing, found by its parts in order, as documents
+            # index them (search.text.compound_parts).
+            pieces.append((tuple(split_compound(bare.strip(_EDGE_PUNCTUATION))), None))
         else:
             pieces.extend(((w,), False) for w in term)
 
     concepts: list[Concept] = []
     loose: list[str] = []  # a run of unquoted words, for multi-word thesaurus terms
+
+    short = sum(1 for term, quoted in pieces if not quoted and term[0] not in STOPWORDS) <= SHORT
 
     def flush_loose() -> None:
         i = 0
@@ -76,6 +85,14 @@ def parse(text: str) -> Query:
             if hit and (hit[0] > 1 or loose[i] not in STOPWORDS):
                 length, equivalents = hit
                 concepts.append(Concept(terms=list(equivalents)))
+                # In a short query the words of a several-word term still count on their own:
+                # "race condition" also finds "a race between two writers", ranked below the
+                # term itself. In a longer one the other words find enough, and "log in" or
+                # "made things worse" word by word would find logs and things.
+                if length > 1 and short:
+                    concepts.extend(
+                        Concept(terms=[(w,)]) for w in loose[i : i + length] if w not in STOPWORDS
+                    )
                 i += length
                 continue
             if loose[i] not in STOPWORDS or not kept_any:
@@ -84,7 +101,10 @@ def parse(text: str) -> Query:
         loose.clear()
 
     for term, quoted in pieces:
-        if quoted:
+        if quoted is None:  # a compound: a thesaurus term ("kube-apiserver") or its parts
+            flush_loose()
+            concepts.append(Concept(terms=thesaurus().equivalents(term) or [term]))
+        elif quoted:
             flush_loose()
             concepts.append(Concept(terms=[term], phrase=True))
         else:

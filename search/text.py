@@ -21,7 +21,8 @@ _STOPWORD_TEXT = (
     "same she should so some such than that the their theirs them then there these they this "
     "those through to too under until up very was we were what when where which while who "
     "whom why will with would you your yours ever still get got went seen see happen "
-    "happened anything something someone let lets us took take"
+    "happened anything something someone let lets us took take nobody everybody everyone "
+    "anyone stuff thing things whole like really lot lots kind sort basically"
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -31,6 +32,45 @@ _stemmer = snowballstemmer.stemmer("english")
 def words(text: str) -> list[str]:
     """Lower-cased words of `text`, apostrophes kept inside a word ("didn't")."""
     return [match.group().lower() for match in WORD.finditer(text)]
+
+
+# A compound token: word characters joined by ".", "/", ":", "@" or "_" (file names, paths,
+# hosts, versions: "logo.png", "HTTP/1.1", "kube_proxy"), camelCase ("CoreDNS"), or a number in
+# the plural ("503s"). PostgreSQL's parser keeps such tokens whole ('logo.png', 'http/1.1',
+# '503s'), SQLite's splits only some of them: `compound_parts` gives every backend their parts.
+_COMPOUND = re.compile(r"[^\W_]+(?:[./:@_]+[^\W_]+)+|[^\W\d_]*[a-z][A-Z][^\W_]*|\b\d+s\b")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_NUMBER_PLURAL = re.compile(r"^(\d+)s$")
+
+
+def split_compound(token: str) -> list[str]:
+    """The lower-cased parts of one token: "HTTP/1.1" → http, 1, 1; "CoreDNS" → core, dns;
+    "NullPointerException" → null, pointer, exception; "503s" → 503; a plain word → itself."""
+    plural = _NUMBER_PLURAL.match(token)
+    if plural:
+        return [plural.group(1)]
+    return [w.lower() for piece in WORD.findall(token) for w in _CAMEL.split(piece) if w]
+
+
+def compound_parts(text: str) -> str:
+    """The parts of every compound token of `text`, one compound per line, so that a search
+    for a part finds the compound ("dns" finds CoreDNS, "503" finds 503s, "logo png" finds
+    /img/logo.png) on every backend. Search documents index this beside their fields
+    (search/index.py); queries split their compounds the same way (search/query.py)."""
+    seen: set[str] = set()
+    lines = []
+    for match in _COMPOUND.finditer(text):
+        token = match.group()
+        if "://" in token or token.lower().startswith("www."):
+            continue  # an address: its parts ("https", "com", path words) find nothing useful
+        parts = split_compound(token)
+        line = " ".join(parts)
+        if len(parts) > 1 and all(len(part) == 1 or part.isdigit() for part in parts):
+            continue  # "e.g.", "12:05", "10.0.0.1": nothing anyone searches by its parts
+        if (len(parts) > 1 or parts != [token.lower()]) and line not in seen:
+            seen.add(line)
+            lines.append(line)
+    return "\n".join(lines)
 
 
 @lru_cache(maxsize=200_000)

@@ -7,8 +7,10 @@ stemming comes from the tokenizer (search/migrations/0002_full_text_index.py).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -29,8 +31,15 @@ from search.backends.base import (
 )
 from search.models import SearchWord
 from search.query import Query, Term
+from search.ranking import best_per_concept
 from search.text import similarity
 
+# A term's bm25 is idf × how well it occurs (frequency, field weights, length); the second part
+# is saturated again, x / (x + SATURATION), so a concept counts nearly fully once it occurs in a
+# weighty field and the rarity of what a question asks decides (as on PostgreSQL).
+# dev-queries.json: 0.3 → 0.698, 0.5 → 0.701, 1 → 0.699, 3 → 0.699, none (plain bm25) → 0.693.
+SATURATION = 0.5
+TERM_MATCHES = 20_000  # matches read per term: the embedded setup holds a few thousand incidents
 COLUMN_WEIGHTS = "10.0, 5.0, 2.5, 1.0"  # title, labels, summary, body (benchmarks/: best of a grid)
 
 
@@ -127,7 +136,15 @@ class SQLiteBackend(SearchBackend):
                 [expression, *filter_params, COUNT_CAP + 1],
             )
             count = cursor.fetchone()[0]
-            order = "i.started_at DESC, m.id DESC" if newest_first else "m.score DESC, m.id DESC"
+            if not newest_first:
+                return Ranked(
+                    hits=self._best_per_concept(cursor, query, filter_clause, filter_params)[
+                        offset : offset + limit
+                    ],
+                    count=min(count, COUNT_CAP),
+                    count_capped=count > COUNT_CAP,
+                )
+            order = "i.started_at DESC, m.id DESC"  # newest first: only the page is ranked
             # bm25() only works in a statement on the FTS table itself: rank in a
             # materialized CTE, then order and normalize.
             cursor.execute(
@@ -147,3 +164,35 @@ class SQLiteBackend(SearchBackend):
                 for pk, score, best, _ in cursor.fetchall()
             ]
         return Ranked(hits=hits, count=min(count, COUNT_CAP), count_capped=count > COUNT_CAP)
+
+    @staticmethod
+    def _best_per_concept(
+        cursor: Any, query: Query, filter_clause: str, filter_params: list[Any]
+    ) -> list[Hit]:
+        """Every match, best first: bm25 of each term on its own (column weights included),
+        its frequency part saturated, combined by search.ranking.best_per_concept (a concept
+        scores as its best term), then scaled so the best scores 1. One FTS5 query per term:
+        the embedded setup's index is small."""
+        not_excluded = f" NOT {_any(query.excluded)}" if query.excluded else ""
+        term_scores: dict[Term, dict[int, float]] = {}
+        cursor.execute("SELECT count(*) FROM search_document")
+        documents = cursor.fetchone()[0]
+        for term in {t for concept in query.concepts for t in concept.terms}:
+            cursor.execute(
+                f"""SELECT f.rowid, -bm25(search_fts, {COLUMN_WEIGHTS}) FROM search_fts f
+                    WHERE search_fts MATCH %s {filter_clause} LIMIT %s""",
+                [_phrase(term) + not_excluded, *filter_params, TERM_MATCHES],
+            )
+            rows = cursor.fetchall()
+            idf = math.log(1 + (documents - len(rows) + 0.5) / (len(rows) + 0.5))
+            term_scores[term] = {
+                pk: idf * saturated(score / idf) if idf > 0 else 0.0 for pk, score in rows
+            }
+        scores = best_per_concept(query.concepts, term_scores)
+        best = max(scores.values(), default=0.0)
+        ranked = sorted(scores.items(), key=lambda pair: (-pair[1], -pair[0]))
+        return [Hit(incident_id=pk, score=score / best if best else 0.0) for pk, score in ranked]
+
+
+def saturated(x: float) -> float:
+    return x / (x + SATURATION)
