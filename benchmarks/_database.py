@@ -52,3 +52,40 @@ def fresh_database(name: str = "once_bench") -> Iterator[str]:
         connection.close()
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name}")
+
+
+@contextmanager
+def kept_database(name: str) -> Iterator[bool]:
+    """Like fresh_database, but `name` is created once, migrated, and kept for the next run.
+
+    Yields whether it already holds incidents (a fill from an earlier run to reuse).
+    """
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(server)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_BROKER_URL"] = BROKER
+
+    import django
+    import psycopg
+    import redis
+
+    redis.Redis.from_url(BROKER).flushdb()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            conn.execute(f"CREATE DATABASE {name}")
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM incidents_incident)")
+        filled = bool(cursor.fetchone()[0])
+    try:
+        yield filled
+    finally:
+        redis.Redis.from_url(BROKER).flushdb()
+        connection.close()

@@ -113,7 +113,9 @@ def run_backend(backend: str, corpus: Path, queries: list[str]) -> dict[str, lis
         if backend == "postgresql":
             from _database import fresh_database
 
-            stack.enter_context(fresh_database("once_bench_relevance"))
+            stack.enter_context(
+                fresh_database(os.environ.get("ONCE_BENCH_DATABASE", "once_bench_relevance"))
+            )
         else:
             folder = stack.enter_context(tempfile.TemporaryDirectory())
             os.environ["DATABASE_URL"] = f"sqlite:///{folder}/relevance.sqlite3"

@@ -441,6 +441,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
 # A search the database has worked on this long is cancelled and answered "narrow it" (503).
 ONCE_SEARCH_TIMEOUT_MS = env_int("ONCE_SEARCH_TIMEOUT_MS", 3000)
+# PostgreSQL: find candidates and check phrases with the RUM index when it exists (search/rum.py).
+# Off forces the plain path that servers without the extension take (tests use it).
+ONCE_SEARCH_RUM = env_bool("ONCE_SEARCH_RUM", default=True)
 
 LOGGING = {
     "version": 1,
