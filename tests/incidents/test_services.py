@@ -595,6 +595,7 @@ def test_a_merged_name_keeps_working_in_the_game_day_api(alice: User, staff_clie
     assert created.json()["scenarios"][0]["services"] == ["EBS"]
     assert Scenario.objects.get(game_day_id=created.json()["id"]).services.get() == ebs
 
+
 # --- Found by trying to break it (issue 17, helper b17) --------------------------------------
 
 
