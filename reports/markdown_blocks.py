@@ -28,21 +28,36 @@ def normalise_heading(text: str) -> str:
 
 
 def headings(lines: list[str]) -> list[tuple[int, int, str]]:
-    """(line, level, text) of each ATX heading outside fenced code."""
-    found, fence = [], ""
-    for number, line in enumerate(lines):
-        opening = FENCE.match(line)
-        if fence:
-            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence):
-                fence = ""
-            continue
+    """(line, level, text) of each ATX heading outside fenced code.
+
+    A fence that is never closed hides nothing: CommonMark runs it to the end of the file,
+    but here it is one part of a postmortem left open (a report, a summary or a timeline
+    entry that stops inside a code block), and the sections after it are still the file's
+    (issue 15: re-importing such a download lost its timeline and causes).
+    """
+    found: list[tuple[int, int, str]] = []
+    number = 0
+    while number < len(lines):
+        opening = FENCE.match(lines[number])
         if opening:
-            fence = opening.group(1)
-            continue
-        heading = HEADING.match(line)
+            closing = _closing_fence(lines, number, opening.group(1))
+            if closing is not None:
+                number = closing + 1
+                continue
+        heading = HEADING.match(lines[number])
         if heading:
             found.append((number, len(heading.group(1)), heading.group(2)))
+        number += 1
     return found
+
+
+def _closing_fence(lines: list[str], opened: int, fence: str) -> int | None:
+    """The line that closes the fence `fence` opened on line `opened`, or None."""
+    for number in range(opened + 1, len(lines)):
+        closing = FENCE.match(lines[number])
+        if closing and closing.group(1)[0] == fence[0] and len(closing.group(1)) >= len(fence):
+            return number
+    return None
 
 
 def items(lines: list[str]) -> tuple[list[list[str]], list[str]]:

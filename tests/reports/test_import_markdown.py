@@ -410,3 +410,51 @@ def test_what_is_written_reads_back_the_same(data: st.DataObject) -> None:
         (r["title"], r["description"], r["due_date"], r["tracker_url"])
         for r in record["remediations"]
     ]  # fmt: skip
+
+
+def _plain_record() -> dict[str, Any]:
+    """An exported record (export_record's shape) with one of each part."""
+    return {
+        "external_id": "pm-1", "title": "Leases expired", "summary": "Leases expired.",
+        "body": "## Impact\n\nJobs stalled.", "severity": "SEV2", "status": "resolved",
+        "started_at": "2019-03-02T14:05:00Z", "detected_at": None, "resolved_at": None,
+        "categories": [], "services": [],
+        "causes": [{"kind": "trigger", "description": "Clock skew", "category": None}],
+        "timeline": [{"at": "2019-03-02T14:05:00Z", "text": "Leases expire"},
+                     {"at": "2019-03-02T14:30:00Z", "text": "NTP fixed"}],
+        "remediations": [{"title": "Alert on skew", "description": "", "kind": "detect",
+                          "status": "open", "owner": None, "due_date": None,
+                          "opened_at": "2019-03-02T16:40:00Z", "done_at": None,
+                          "category": None, "tracker_url": ""}],
+        "source_url": "", "visibility": "everyone", "access_groups": [],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("where", ["body", "summary", "timeline", "cause", "remediation"])
+def test_a_code_block_left_open_does_not_swallow_the_sections_after_it(where: str) -> None:
+    # A report (or a summary, a timeline entry, a cause) that opens a ``` block and never
+    # closes it: read back, the block ran to the end of the file, so the Timeline, Causes and
+    # Action items after it were read as report text, and re-importing the download lost them.
+    record = _plain_record()
+    opened = "See the log:\n\n```\nE0301 lease expired"
+    if where == "body":
+        record["body"] = "## Impact\n\n" + opened
+    elif where == "summary":
+        record["summary"] = opened.replace("```", "~~~")
+    elif where == "timeline":
+        record["timeline"][0]["text"] = opened
+    elif where == "cause":
+        record["causes"][0]["description"] = opened
+    else:
+        record["remediations"][0]["description"] = opened
+    raw, _ = read_postmortem(write_postmortem(record), name="x.md", key="md:x")
+    read = parse_record(raw)
+    for name in ("summary", "body"):
+        assert read[name] == record[name], name
+    assert [t["text"] for t in read["timeline"]] == [t["text"] for t in record["timeline"]]
+    assert [c["description"] for c in read["causes"]] == [
+        c["description"] for c in record["causes"]
+    ]
+    assert [r["description"] for r in read["remediations"]] == [
+        r["description"] for r in record["remediations"]
+    ]
