@@ -347,9 +347,8 @@ def test_the_list_costs_a_fixed_number_of_queries(
     assert "svc-14" in html
 
 
-# Session, user, the Viewers check; services, recent incidents, open fixes (two), recurrences,
-# tests.
-SERVICE_LIST_QUERIES = 9
+# Session, user, the Viewers check; services, recent incidents, open fixes, recurrences, tests.
+SERVICE_LIST_QUERIES = 8
 
 
 def test_the_nav_links_to_services(alice_client: Client) -> None:
@@ -767,3 +766,34 @@ def test_notes_typed_for_a_service_merged_meanwhile_are_kept_as_a_conflict(
         assert 'name="version" value="2"' in html  # EBS as now saved, its notes merged
     answer = alice_client.get(f"/services/{volumes.pk}/notes/")
     assert (answer.status_code, answer["Location"]) == (302, f"/services/{ebs.pk}/notes/")
+
+
+def test_the_list_counts_the_open_remediations_the_page_lists(
+    alice: User, alice_client: Client, charlie_client: Client
+) -> None:
+    """A fix from an EBS incident, still open when a kubelet incident of its failure mode
+    happened, is linked to it (the recurrence rule): kubelet's page lists it, and the list
+    said 0 open remediations for kubelet. A fix from an incident and linked to another of the
+    same service counts once; a link from an incident hidden from the reader counts not."""
+    from remediations.models import RecurrenceLink
+
+    ebs, kubelet = _service("EBS"), _service("kubelet")
+    now = timezone.now()
+    origin = IncidentFactory(title="Volume stuck", services=[ebs], started_at=now - 30 * DAY)
+    fix = RemediationFactory(title="Detach stuck volumes", incident=origin)
+    later = IncidentFactory(title="Pods stuck", services=[kubelet], started_at=now - 2 * DAY)
+    again = IncidentFactory(title="Volume stuck again", services=[ebs], started_at=now - DAY)
+    secret = IncidentFactory(title="Hidden", services=[_service("Envoy")], author=alice,
+                             visibility=Visibility.RESTRICTED)  # fmt: skip
+    for incident in (later, again, secret):
+        RecurrenceLink.objects.create(incident=incident, remediation=fix)
+
+    html = alice_client.get(f"/services/{kubelet.pk}/").content.decode()
+    assert "Detach stuck volumes" in html
+    assert 'Open remediations <span class="muted">(1)</span>' in html
+    rows = {r.service.name: r.open_fixes for r in services.service_rows(alice)}
+    assert rows == {"EBS": 1, "kubelet": 1, "Envoy": 1}
+    charlie = User.objects.get(username="charlie")
+    assert {r.service.name: r.open_fixes for r in services.service_rows(charlie)} == {
+        "EBS": 1, "kubelet": 1,
+    }  # fmt: skip
