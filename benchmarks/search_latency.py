@@ -66,13 +66,15 @@ class Writer:
     def text(self, n: int) -> list[str]:
         return self.rng.choices(self.words, cum_weights=self.cumulative, k=n)
 
-    def incident(self, n: int) -> dict[str, object]:
+    def incident(self, n: int, *, stored: bool = True) -> dict[str, object]:
+        """Incident number `n`; `stored=False` leaves it out of the statistics."""
         rng = self.rng
         title, summary = self.text(7), self.text(30)
         body = [self.text(60) for _ in range(6)]
         causes = [self.text(12), self.text(12)]
-        self.document_frequency.update(set(itertools.chain(title, summary, *body, *causes)))
-        if n % 50 == 0:
+        if stored:
+            self.document_frequency.update(set(itertools.chain(title, summary, *body, *causes)))
+        if stored and n % 50 == 0:
             self.titles.append(" ".join(title))
             self.summaries.append(summary)
         start = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z"
@@ -326,18 +328,30 @@ def import_lines(lines: list[str]) -> None:
     os.unlink(handle.name)
 
 
-def generate(size: int, anchor: Anchor | None, fill: str | None) -> Writer:
-    """Generate the incidents once: into tantivy, and into the database when it is new."""
+def generate(
+    size: int,
+    anchor: Anchor | None,
+    fill: str | None,
+    seed: int = 0,
+    stored: set[str] | None = None,
+) -> Writer:
+    """Generate the incidents once: into tantivy, and into the database when it is new.
+
+    `seed` (default: `size`) names the generator: the first `size` incidents of a bigger
+    fill's generator, for measuring a fill that stopped early; `stored` (external ids), the
+    incidents it holds: the others are generated but neither indexed nor counted.
+    """
     from django.db import connection
 
-    writer = Writer(seed=size)
+    writer = Writer(seed=seed or size)
     started = time.perf_counter()
     bulk = BulkFill() if fill == "bulk" else None
     lines: list[str] = []
     filling = 0.0
     for n in range(size):
-        incident = writer.incident(n)
-        if anchor is not None:
+        keep = stored is None or f"latency-{n}" in stored
+        incident = writer.incident(n, stored=keep)
+        if anchor is not None and keep:
             anchor.add(incident)
         began = time.perf_counter()
         if bulk is not None:
@@ -399,24 +413,29 @@ def parallel_fill(size: int, database: str, workers: int) -> None:
     """Finish a bulk fill with `workers` processes, then build the index and analyze."""
     import subprocess
 
-    from django.db import connection
-
-    from incidents.models import Incident
-    from search import index, rum
-    from search.models import SearchDocument
-
     started = time.perf_counter()
     command = [sys.executable, __file__, "--incidents", str(size), "--database", database]
     running = [
         subprocess.Popen([*command, "--fill-worker", f"{k}/{workers}"]) for k in range(workers)
     ]
     assert all(p.wait() == 0 for p in running)
+    print(f"  stored in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    finish_fill()
+
+
+def finish_fill() -> None:
+    """Documents for incidents stored without them, the full-text index if missing, ANALYZE."""
+    from django.db import connection
+
+    from incidents.models import Incident
+    from search import index, rum
+    from search.models import SearchDocument
+
     # A chunk whose rows were stored but whose documents were not (an interrupted worker).
     missing = Incident.objects.exclude(
         pk__in=SearchDocument.objects.values("incident_id")
     ).values_list("pk", flat=True)
     index.refresh(list(missing))
-    print(f"  stored in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     began = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -435,11 +454,18 @@ def measure(size: int, per_kind: int, *, fill: str | None, with_anchor: bool) ->
     from django.db import connection
     from django.test import Client
 
+    from incidents.models import Incident
     from search import rum
 
+    seed, stored = size, None
+    if fill is None:  # a kept database: measure what it holds (a fill may have stopped early)
+        stored = {str(e) for e in Incident.objects.values_list("external_id", flat=True)}
+        size = 1 + max(int(e.removeprefix("latency-")) for e in stored)
     with tempfile.TemporaryDirectory(prefix="once_tantivy_") as directory:
         anchor = Anchor(directory) if with_anchor else None
-        writer = generate(size, anchor, fill)
+        writer = generate(size, anchor, fill, seed=seed, stored=stored)
+        if stored is not None:
+            size = len(stored)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('search_document'))")
             table_size = cursor.fetchone()[0]
@@ -504,6 +530,7 @@ def main() -> None:
     parser.add_argument("--fill-only", action="store_true", help="fill --database, measure nothing")
     parser.add_argument("--workers", type=int, default=0, help="finish a bulk fill in N processes")
     parser.add_argument("--fill-worker", help=argparse.SUPPRESS)  # "K/N", from --workers
+    parser.add_argument("--finish", action="store_true", help="finish a stopped fill (index)")
     args = parser.parse_args()
     if args.database and len(args.incidents) != 1:
         parser.error("--database takes one size")
@@ -519,6 +546,9 @@ def main() -> None:
                 if args.fill_worker:
                     worker, workers = map(int, args.fill_worker.split("/"))
                     fill_worker(size, worker, workers)
+                    continue
+                if args.finish:
+                    finish_fill()
                     continue
                 if args.workers:
                     parallel_fill(size, args.database, args.workers)

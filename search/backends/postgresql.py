@@ -114,10 +114,11 @@ class PostgreSQLBackend(SearchBackend):
             with transaction.atomic(), connection.cursor() as cursor:
                 settings = {"statement_timeout": str(timeout_ms())}
                 indexed = rum.in_use()
-                if indexed:
+                if indexed and not newest_first:
                     # The RUM index answers word order itself, so reading matches through it
                     # never opens a document; a scan that stops at a LIMIT beats a bitmap of
                     # every match. The planner can't know either (RUM's costs are GIN's).
+                    # Newest first is left to the planner: it may walk incidents by date.
                     settings |= {"enable_seqscan": "off", "enable_bitmapscan": "off"}
                 names = list(settings)
                 cursor.execute(
@@ -126,9 +127,7 @@ class PostgreSQLBackend(SearchBackend):
                     [p for name in names for p in (name, name, settings[name])],
                 )
                 previous = cursor.fetchone()[::2]
-                ranked = self._rank(
-                    cursor, query, within, hidden, newest_first, limit, offset, indexed=indexed
-                )
+                ranked = self._rank(cursor, query, within, hidden, newest_first, limit, offset)
                 if nested:  # local settings would outlive this search in the outer transaction
                     cursor.execute(
                         "SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(names)),
@@ -153,8 +152,6 @@ class PostgreSQLBackend(SearchBackend):
         newest_first: bool,
         limit: int,
         offset: int,
-        *,
-        indexed: bool = False,
     ) -> Ranked:
         # Incidents hidden from the user are left out of frequencies, candidates and counts.
         excluded, excluded_params = hidden_sql("d.incident_id", hidden)
