@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, Concat, Lower
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from common import dates
 from common.concurrency import VersionedModel
 
 # Category paths are names joined by this separator: "Control plane > etcd".
@@ -545,7 +546,7 @@ class TimelineEntry(models.Model):
         verbose_name_plural = "timeline entries"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.text[:60]}"
+        return f"{dates.moment(self.at)} {self.text[:60]}"
 
 
 class IncidentImage(models.Model):

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from gamedays.models import GameDay
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, Service
 from remediations.models import RecurrenceFlag, Remediation
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,7 +46,9 @@ def main_pages() -> list[str]:
     fix = Remediation.objects.filter(incident__isnull=False).order_by("pk").first()
     game_day = GameDay.objects.order_by("pk").first()
     flag = RecurrenceFlag.objects.order_by("pk").first()
-    assert incident and category and fix and game_day and flag, "the demo has each kind"
+    # A service with incidents: its page draws the incidents-per-month chart.
+    service = Service.objects.filter(incidents__isnull=False).order_by("pk").first()
+    assert incident and category and fix and game_day and flag and service, "the demo has each"
     return [
         "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
         f"/incidents/{incident.pk}/edit/", f"/incidents/{incident.pk}/history/",
@@ -54,7 +56,7 @@ def main_pages() -> list[str]:
         "/remediations/", f"/remediations/{fix.pk}/", f"/remediations/{fix.pk}/edit/",
         "/review/", "/search/?q=etcd+leader+elections", "/game-days/", "/game-days/new/",
         f"/game-days/{game_day.pk}/", "/flags/", f"/flags/{flag.pk}/", "/account/tokens/",
-        "/audit/",
+        "/audit/", "/services/", f"/services/{service.pk}/", "/game-days/backlog/",
     ]  # fmt: skip
 
 
