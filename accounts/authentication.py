@@ -14,6 +14,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from accounts.models import TOKEN_PREFIX, ApiToken
+from common import dates
 
 NEW_TOKEN = "make a new one on /account/tokens/"  # noqa: S105  (words, not a secret)
 
@@ -39,7 +40,7 @@ class ApiTokenAuthentication(TokenAuthentication):
             raise AuthenticationFailed(f"This token was revoked: {NEW_TOKEN}.")
         if token.expires_at <= now:
             raise AuthenticationFailed(
-                f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC: {NEW_TOKEN}."
+                f"This token expired on {dates.moment(token.expires_at)}: {NEW_TOKEN}."
             )
         if not token.user.is_active:
             raise AuthenticationFailed("The account this token belongs to is inactive.")

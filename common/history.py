@@ -13,8 +13,8 @@ from functools import cached_property
 from typing import Any, cast
 
 from django.db import models
-from django.utils import timezone
 
+from common import dates
 from common.diffs import Item, Segment, TextDiff, inline, text_diff
 
 LONG = 80  # one-line values longer than this (both together) get word-level marks
@@ -51,8 +51,8 @@ class FieldChange:
 
 
 def moment(value: datetime.datetime) -> str:
-    """A time as every page shows it: "2026-11-20 10:00 UTC" (TIME_ZONE is UTC)."""
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M} UTC"
+    """A time as every page shows it: "2026-11-20 10:00 UTC" (common/dates.py)."""
+    return dates.moment(value)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from common import dates
 from gamedays.models import Outcome, Scenario
 from incidents.models import Visibility
 from remediations.effectiveness import Evidence
@@ -48,7 +49,7 @@ def scenario_evidence(remediation_ids: list[int]) -> dict[int, list[Evidence]]:
             Evidence(
                 ran_at,
                 VERDICT[Outcome(outcome)],
-                f"Game day “{_short(game_day)}”: {named} {verb} on {ran_at:%Y-%m-%d}.",
+                f"Game day “{_short(game_day)}”: {named} {verb} on {dates.day(ran_at)}.",
             )
         )
     return found

@@ -19,6 +19,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
+from common import dates
 from common.models import Notification
 from common.notifications import Message, record
 from gamedays.models import Outcome, Scenario
@@ -43,7 +44,7 @@ def _texts(scenario: Scenario, fixes: list[Remediation]) -> tuple[str, str]:
     titles = " and ".join(f"“{fix.title}”" for fix in fixes)
     text = (
         f"Failed verification: on game day “{scenario.game_day.title}”, {scenario.name} "
-        f"({scenario.category.path}) failed on {scenario.ran_at:%Y-%m-%d}; {titles} did not "
+        f"({scenario.category.path}) failed on {dates.day(scenario.ran_at)}; {titles} did not "
         f"hold. {url}"
     )
     subject = f"[Once] Game day: {scenario.category.path} failed, {titles} did not hold"

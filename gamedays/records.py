@@ -18,6 +18,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from common import dates
 from common.validation import (
     Errors,
     clean_choice,
@@ -168,7 +169,7 @@ def clean_scenario(raw: Mapping[str, Any], at: tuple[Any, ...], errors: Errors) 
         # The latest evidence wins: a mistyped year would outrank every real result.
         errors.add(
             (*at, "ran_at"),
-            f"is in the future ({record['ran_at']:%Y-%m-%d %H:%M} UTC): a result is recorded "
+            f"is in the future ({dates.moment(record['ran_at'])}): a result is recorded "
             "once the scenario ran.",
         )
 

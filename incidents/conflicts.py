@@ -16,8 +16,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils import timezone
-
+from common import dates
 from common.conflicts import Conflict
 from common.diffs import item_changes
 from common.history import FieldChange, Version, moment, versions
@@ -64,9 +63,9 @@ def _items(key: str, value: Any) -> list[str]:
 
 
 def _timeline_time(at: str) -> str:
-    """A timeline entry's time as the incident page shows it: "2026-11-20 10:00"."""
+    """A timeline entry's time as the incident page shows it (common/dates.py)."""
     moment = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
-    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+    return dates.moment(moment)
 
 
 def _text(key: str, value: Any) -> str:

@@ -12,6 +12,7 @@ from django.db.models.lookups import Exact
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
+from common import dates
 from common.concurrency import VersionedModel
 
 # Category paths are names joined by this separator: "Control plane > etcd".
@@ -554,7 +555,7 @@ class TimelineEntry(models.Model):
         verbose_name_plural = "timeline entries"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.text[:60]}"
+        return f"{dates.moment(self.at)} {self.text[:60]}"
 
 
 class IncidentImage(models.Model):

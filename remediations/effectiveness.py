@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from common import dates
 from incidents.models import Incident, Visibility
 from remediations.models import (
     DERIVED_FIELDS,
@@ -85,7 +86,7 @@ def _recurrences(ids: list[int]) -> dict[int, list[Evidence]]:
             Evidence(
                 started_at,
                 Effectiveness.REGRESSED,
-                f"{_reference(incident_id, visibility)} recurred on {started_at:%Y-%m-%d}: "
+                f"{_reference(incident_id, visibility)} recurred on {dates.day(started_at)}: "
                 "the fix did not hold.",
             )
         )
@@ -155,7 +156,7 @@ def judge(
     if now >= holds_from:
         return (
             Effectiveness.HOLDING, holds_from,
-            f"Done {done_at:%Y-%m-%d}; no recurrence held against it since.", None, None,
+            f"Done {dates.day(done_at)}; no recurrence held against it since.", None, None,
         )  # fmt: skip
     return Effectiveness.UNVERIFIED, done_at, "Done; no evidence yet.", None, None
 

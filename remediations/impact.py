@@ -36,6 +36,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
+from common import dates
 from incidents.models import (
     PATH_SEPARATOR,
     FailureCategory,
@@ -208,7 +209,7 @@ def _timeline(
     weekly = len(rows) > MAX_DOTS
     if not weekly:
         dots = [
-            Dot(started_at, severity, 1, f"INC-{pk} {title} ({severity}, {started_at:%Y-%m-%d})")
+            Dot(started_at, severity, 1, f"INC-{pk} {title} ({severity}, {dates.day(started_at)})")
             for pk, title, started_at, severity in rows
         ]
     else:
@@ -224,7 +225,7 @@ def _timeline(
                 week + datetime.timedelta(days=3, hours=12),
                 severity,
                 n,
-                f"{n} {severity} incident{'s' if n != 1 else ''} in the week of {week:%Y-%m-%d}",
+                f"{n} {severity} incident{'s' if n != 1 else ''} in the week of {dates.day(week)}",
             )  # fmt: skip
             for week, severity, n in sorted(weeks)
         ]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from common import dates
 from incidents.models import Severity
 from remediations.impact import FixImpact, Timeline
 from remediations.models import Effectiveness
@@ -51,13 +52,13 @@ def describe(timeline: Timeline, path: str) -> str:
     count = timeline.incidents
     text = (
         f"{count} incident{'s' if count != 1 else ''} of {path} from "
-        f"{timeline.start:%Y-%m-%d} to {timeline.end:%Y-%m-%d}, one lane per severity"
+        f"{dates.day(timeline.start)} to {dates.day(timeline.end)}, one lane per severity"
         + (", drawn as weekly counts." if timeline.weekly else ".")
     )
     for impact in timeline.fixes:
         assert impact.fix.done_at is not None
         text += (
-            f" Fix {impact.number}, “{impact.fix.title}”, done {impact.fix.done_at:%Y-%m-%d}: "
+            f" Fix {impact.number}, “{impact.fix.title}”, done {dates.day(impact.fix.done_at)}: "
             f"{effectiveness_label(impact)}; {impact.summary}."
         )
     if not timeline.fixes:
@@ -164,7 +165,7 @@ def _fixes(fixes: list[FixImpact], x: Scale, bottom: float) -> SafeString:
         marks.append(
             (
                 fix.effectiveness or "none", impact.number,
-                f"Fix {impact.number}: {fix.title}, done {fix.done_at:%Y-%m-%d} "
+                f"Fix {impact.number}: {fix.title}, done {dates.day(fix.done_at)} "
                 f"({fix.get_kind_display().lower()}); {effectiveness_label(impact)}; "
                 f"{impact.summary}",
                 _n(at), _n(at), label_y + 3, bottom, colour, dash,

@@ -26,6 +26,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
 
+from common import dates
 from common.models import Notification
 from common.notifications import Message, record
 from remediations.models import RecurrenceFlag, Remediation
@@ -62,7 +63,7 @@ def _sees(flag: RecurrenceFlag, viewers: list[Any]) -> bool:
 
 
 def _fix_titles(fixes: list[Remediation]) -> str:
-    titles = [f"“{fix.title}” (done {fix.done_at:%Y-%m-%d})" for fix in fixes if fix.done_at]
+    titles = [f"“{fix.title}” (done {dates.day(fix.done_at)})" for fix in fixes if fix.done_at]
     if len(titles) <= 1:
         return "".join(titles) or "its fix"
     return ", ".join(titles[:-1]) + " and " + titles[-1]

@@ -38,6 +38,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common import dates
 from common.bulk import relax_commit_durability
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident
 from remediations import effectiveness, rows
@@ -369,14 +370,12 @@ def _apply_flags(chunk: _Wanted, changes: Changes, touched: set[int]) -> None:
         if holds and state == FlagState.CLEARED:
             if outcome:
                 # The person's decision stands again: it was about this same recurrence.
-                reason = (
-                    f"Holds again since {now:%Y-%m-%d %H:%M} UTC; the decision made on it stands."
-                )
+                reason = f"Holds again since {dates.moment(now)}; the decision made on it stands."
                 updates.append(
                     (pk, state, STATE_OF_OUTCOME[FlagOutcome(outcome)], resolved_at, reason)
                 )
             else:
-                reason = f"Re-opened on {now:%Y-%m-%d %H:%M} UTC: the recurrence holds again."
+                reason = f"Re-opened on {dates.moment(now)}: the recurrence holds again."
                 updates.append((pk, state, FlagState.OPEN, None, reason))
             touched.update(wanted[key])
         elif not holds and state != FlagState.CLEARED:
@@ -390,7 +389,7 @@ def _apply_flags(chunk: _Wanted, changes: Changes, touched: set[int]) -> None:
         reasons = _Reasons(chunk.facts, chunk.fixes.tree.paths, chunk.fixes.kinds, fix_ids)
         for n, key in cleared:
             pk, was, state, resolved_at, _ = updates[n]
-            reason = f"Cleared on {now:%Y-%m-%d %H:%M} UTC: {reasons.why(key, named[pk])}"
+            reason = f"Cleared on {dates.moment(now)}: {reasons.why(key, named[pk])}"
             updates[n] = (pk, was, state, resolved_at, reason)
             touched.update(named[pk])
 

@@ -52,9 +52,15 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # A filter it can't read is shown with its message, and answered 400 like the API does.
     status = 400 if filterset.is_bound and not filterset.is_valid() else 200
+    chosen = query["sort"]
+    # Column heads that sort, as on the incident list (issue 16): by title, by due date.
+    heads = {
+        key: {"sort": key, "current": "ascending" if chosen == key else ""}
+        for key in ("title", "due")
+    }
     return render(
-        request, "remediations/remediation_list.html", {"filter": filterset, "page": page},
-        status=status,
+        request, "remediations/remediation_list.html",
+        {"filter": filterset, "page": page, "sort_heads": heads}, status=status,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from common import dates
 from reports.services import Month
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 600, 120, 30, 8, 10, 22
@@ -32,15 +33,15 @@ def describe(months: list[Month], name: str) -> str:
     busiest = max(months, key=lambda m: (m.incidents, m.start))
     text = (
         f"{total} incident{'s' if total != 1 else ''} of {name} from "
-        f"{months[0].start:%B %Y} to {months[-1].start:%B %Y}"
+        f"{dates.month(months[0].start)} to {dates.month(months[-1].start)}"
     )
     if total:
-        text += f"; the most in {busiest.start:%B %Y} ({busiest.incidents})"
+        text += f"; the most in {dates.month(busiest.start)} ({busiest.incidents})"
     return text + "."
 
 
 def draw_months(months: list[Month], name: str, ident: str = "service-months") -> SafeString:
-    """Bars of incidents per month, oldest on the left, with the year at each January."""
+    """Bars of incidents per month, oldest on the left, labelled each January and July."""
     peak = max((m.incidents for m in months), default=0) or 1
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(months), 1)
@@ -56,7 +57,7 @@ def draw_months(months: list[Month], name: str, ident: str = "service-months") -
                 _n(max(slot - 2, 1)),
                 _n(plot_h * m.incidents / peak),
                 BAR,
-                f"{m.start:%B %Y}",
+                dates.month(m.start),
                 f"{m.incidents} incident{'s' if m.incidents != 1 else ''}",
             )
             for i, m in enumerate(months)
@@ -70,7 +71,7 @@ def draw_months(months: list[Month], name: str, ident: str = "service-months") -
                 _n(LEFT + slot * i + 1),
                 HEIGHT - 6,
                 MUTED,
-                f"{m.start:%Y}" if m.start.month == 1 else f"{m.start:%b}",
+                dates.month(m.start),
             )  # fmt: skip
             for i, m in enumerate(months)
             if m.start.month in (1, 7)

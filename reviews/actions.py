@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from common import dates
 from common.concurrency import StaleVersion, claim_version
 from common.roles import require_writer
 from common.validation import Errors, RecordInvalid, render_path, sentence
@@ -68,7 +68,7 @@ def record_decision(
 
 
 def _when(moment: datetime.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+    return dates.moment(moment)
 
 
 # --- Incidents -------------------------------------------------------------------------------
@@ -238,8 +238,8 @@ def _decisions_between(
             )
         )
     if before["due_date"] != after["due_date"]:
-        old_due = before["due_date"].isoformat() if before["due_date"] else "no due date"
-        new_due = after["due_date"].isoformat() if after["due_date"] else "no due date"
+        old_due = dates.day(before["due_date"]) if before["due_date"] else "no due date"
+        new_due = dates.day(after["due_date"]) if after["due_date"] else "no due date"
         found.append((DecisionKind.RESCHEDULED, f"due {old_due} → {new_due}"))
     return found
 

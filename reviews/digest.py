@@ -27,6 +27,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from common import dates
 from common.models import Notification
 from common.notifications import Message, one_line, record
 from incidents.models import Incident
@@ -52,7 +53,7 @@ def agenda_url(week: Week) -> str:
 def digest_text(built: agenda.Agenda) -> str:
     week = built.week
     lines = [
-        f"Weekly review {week.label} ({week.monday:%a %d %b} – {week.sunday:%a %d %b %Y})",
+        f"Weekly review {week.label} ({dates.day(week.monday)} – {dates.day(week.sunday)})",
         agenda_url(week),
         "",
     ]
@@ -76,11 +77,11 @@ def digest_text(built: agenda.Agenda) -> str:
     owner = lambda r: r.owner.get_username() if r.owner else "unassigned"  # noqa: E731
     section(
         "Overdue remediations", built.overdue_remediations,
-        lambda r: f"{r.title} ({owner(r)}, due {r.due_date:%Y-%m-%d})",
+        lambda r: f"{r.title} ({owner(r)}, due {dates.day(r.due_date)})",
     )  # fmt: skip
     section(
         "Due this week", built.due_remediations,
-        lambda r: f"{r.title} ({owner(r)}, due {r.due_date:%Y-%m-%d})",
+        lambda r: f"{r.title} ({owner(r)}, due {dates.day(r.due_date)})",
     )  # fmt: skip
     section("Done this week", built.done_remediations, lambda r: f"{r.title} ({owner(r)})")
     section("Game days this week", built.game_days, describe_game_day)
@@ -111,7 +112,7 @@ def describe_game_day(game_day: Any) -> str:
         if getattr(game_day, outcome)
     ]
     state = f"{game_day.get_environment_display()}, {game_day.get_status_display().lower()}"
-    return f"{game_day.title} ({game_day.scheduled_at:%a %d %b %H:%M}, {state}): " + (
+    return f"{game_day.title} ({dates.moment(game_day.scheduled_at)}, {state}): " + (
         ", ".join(counts) or "no scenario"
     )
 
@@ -232,7 +233,7 @@ def remind_overdue(week: Week) -> int:
             if not new:
                 continue
             lines = "\n".join(
-                f"- {one_line(r.title)} (due {r.due_date:%Y-%m-%d}) {base}{r.get_absolute_url()}"
+                f"- {one_line(r.title)} (due {dates.day(r.due_date)}) {base}{r.get_absolute_url()}"
                 for r in new
             )
             body = (

@@ -170,6 +170,7 @@
     form.setAttribute("data-unsaved", "");
     const notice = document.querySelector("[data-draft-kept]");
     if (notice) {
+      // Written as every page writes a moment (common/dates.py): "2026-11-20 10:05 UTC".
       const when = new Date(kept.at).toISOString().slice(0, 16).replace("T", " ");
       notice.textContent =
         `Restored what you typed on ${when} UTC that could not be saved then (signed out or ` +

@@ -58,6 +58,7 @@ def main_pages() -> list[str]:
         "/review/", "/search/?q=etcd+leader+elections", "/game-days/", "/game-days/new/",
         f"/game-days/{game_day.pk}/", "/flags/", f"/flags/{flag.pk}/", "/account/tokens/",
         "/audit/", "/services/", f"/services/{service.pk}/", f"/services/{service.pk}/notes/",
+        "/game-days/backlog/",
     ]  # fmt: skip
 
 

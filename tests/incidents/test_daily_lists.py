@@ -143,6 +143,12 @@ def test_the_remediation_list_opens_on_what_is_overdue_then_by_due_date(
     assert [r.title for r in by_title][:2] == ["Done long ago", "Due next month"]
     html = alice_client.get("/remediations/").content.decode()
     assert re.search(r'<option value="urgent" selected>', html)
+    # Its column heads sort too, as the incident list's do: a click on "Due" sorts by it.
+    heads = re.findall(r'<th[^>]*><a href="\?([^"]+)">(Remediation|Due)</a>', html)
+    assert heads == [("sort=title", "Remediation"), ("sort=due", "Due")]
+    by_due = alice_client.get("/remediations/?sort=due")
+    assert [r.title for r in by_due.context["page"]][:2] == ["Done long ago", "Overdue a week"]
+    assert '<th aria-sort="ascending"><a href="?sort=due">Due</a> ↑</th>' in by_due.content.decode()
 
 
 def test_every_page_links_to_the_account_and_staff_pages_to_the_admin_and_api_docs(

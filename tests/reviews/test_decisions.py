@@ -117,7 +117,7 @@ def test_an_incident_still_investigating_is_reviewed_with_the_resolved_time_give
     incident.refresh_from_db()
     assert (incident.status, incident.resolved_at) == ("reviewed", resolved)
     [(kind, _, detail, _)] = minutes(week)
-    assert (kind, detail) == ("reviewed", f"resolved at {resolved:%Y-%m-%d %H:%M}")
+    assert (kind, detail) == ("reviewed", f"resolved at {resolved:%Y-%m-%d %H:%M} UTC")
 
 
 def test_a_resolved_time_before_the_start_is_refused_by_the_incidents_own_rules(

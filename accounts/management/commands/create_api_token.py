@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import DEFAULT_TOKEN_DAYS, MAX_TOKEN_DAYS, ApiToken
+from common import dates
 from common.validation import RecordInvalid
 
 DEFAULT_NAME = "made by create_api_token"
@@ -52,6 +53,6 @@ class Command(BaseCommand):
             raise CommandError("No token was made.") from None
         self.stdout.write(key)
         self.stderr.write(
-            f"Token “{token.name}” for {username}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            f"Token “{token.name}” for {username}, expires {dates.moment(token.expires_at)}. "
             "This is the only time the key is shown."
         )

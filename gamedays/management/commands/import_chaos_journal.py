@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from common import dates
 from common.validation import RecordInvalid
 from gamedays.actions import GameDayClosed
 from gamedays.journal import MAX_JOURNAL_BYTES, NotAJournal, read_journal, record_journal
@@ -55,5 +56,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Recorded {name} for scenario {scenario.pk} ({scenario.name}) of "
             f"“{scenario.game_day.title}”: {scenario.outcome}, ran at "
-            f"{scenario.ran_at:%Y-%m-%d %H:%M:%S} UTC."
+            f"{dates.moment(scenario.ran_at)}."
         )
