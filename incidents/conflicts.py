@@ -226,8 +226,11 @@ def _from_parts(key: str, items: list[Any]) -> list[Any]:
     return sorted(entries, key=lambda t: t["at"])
 
 
-def incident_versions(incident: Incident) -> list[Version]:
-    """Every version of the incident, newest first, with its field and part changes."""
+def incident_versions(incident: Incident, viewer: Any = None) -> list[Version]:
+    """Every version of the incident, newest first, with its field and part changes.
+
+    `viewer` (None: the system) reads an original hidden from them as "an incident you can't
+    see", never by its reference (PRODUCT.md, "Who may see and change what")."""
     result = versions(incident, list(FIELDS))
     history = incident.history
     parts = dict(history.values_list("history_id", "parts"))
@@ -242,18 +245,27 @@ def incident_versions(incident: Incident) -> list[Version]:
             old, new = before.get(key, []), after.get(key, [])
             if old != new:
                 by_number[n].changes.append(change(key, old, new))
-    _duplicate_changes(incident, by_number)
+    _duplicate_changes(incident, by_number, viewer)
     return result
 
 
-def _duplicate_changes(incident: Incident, by_number: list[Version]) -> None:
+def _duplicate_changes(incident: Incident, by_number: list[Version], viewer: Any) -> None:
     """ "Duplicate of: — → INC-7" on the versions that marked or un-marked the incident."""
     marks = list(
         incident.history.order_by("history_date", "history_id").values_list(
             "duplicate_of_id", flat=True
         )
     )
+    named = {pk for pk in marks if pk}
+    visible = Incident.objects.visible_to(viewer).filter(pk__in=named)
+    seen = set(visible.values_list("pk", flat=True)) if named else set()
+
+    def shown(pk: int | None) -> str:
+        if not pk:
+            return "—"
+        return f"INC-{pk}" if pk in seen else "an incident you can't see"
+
     for n in range(1, min(len(marks), len(by_number))):
         if marks[n] != marks[n - 1]:
-            old, new = (f"INC-{pk}" if pk else "—" for pk in (marks[n - 1], marks[n]))
+            old, new = shown(marks[n - 1]), shown(marks[n])
             by_number[n].changes.append(FieldChange(label="Duplicate of", before=old, after=new))

@@ -42,11 +42,17 @@ def incident_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
         Incident.objects.visible_to(request.user).select_related("duplicate_of"), pk=pk
     )
     proposed = id_of(request.GET.get("of"))
+    # An original hidden from them is not named to them (PRODUCT.md, "Who may see …").
+    hidden_original = (
+        incident.duplicate_of_id is not None
+        and not Incident.objects.visible_to(request.user)
+        .filter(pk=incident.duplicate_of_id)
+        .exists()
+    )
+    shown = proposed or (None if hidden_original else incident.duplicate_of_id)
     initial: dict[str, Any] = {
         "version": incident.version,
-        "original": f"INC-{proposed or incident.duplicate_of_id}"
-        if proposed or incident.duplicate_of_id
-        else "",
+        "original": f"INC-{shown}" if shown else "",
     }
     form = DuplicateForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
@@ -89,5 +95,8 @@ def incident_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     proposal = (
         Incident.objects.visible_to(request.user).filter(pk=proposed).first() if proposed else None
     )
-    context = {"incident": incident, "form": form, "proposal": proposal}
+    context = {
+        "incident": incident, "form": form, "proposal": proposal,
+        "hidden_original": hidden_original,
+    }  # fmt: skip
     return render(request, "incidents/incident_duplicate.html", context, status=status)

@@ -29,7 +29,7 @@ def history_of(incident: Incident, viewer: Any = None) -> list[Version]:
 
     `viewer` (None: the system) does not see the versions of a remediation withheld from them
     (one that came from a game-day scenario of an incident hidden from them)."""
-    entries = incident_versions(incident)  # newest first
+    entries = incident_versions(incident, viewer)  # newest first
     events = _remediation_events(incident, withheld_versions(viewer))
     standalone: list[Version] = []
     for date, user, item in events:

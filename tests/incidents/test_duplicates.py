@@ -277,3 +277,12 @@ def test_a_duplicate_of_a_hidden_incident_stays_readable_and_names_nothing_hidde
     assert f"/incidents/{original.pk}/" not in page.content.decode()
     # Alice, who sees the original, is still sent there.
     assert alice_client.get(f"/incidents/{copy.pk}/")["Location"] == f"/incidents/{original.pk}/"
+    # Its history and its duplicate page don't name the hidden original to Charlie either.
+    for address in (f"/incidents/{copy.pk}/history/", f"/incidents/{copy.pk}/duplicate/"):
+        page = charlie_client.get(address)
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert f"INC-{original.pk}" not in text and "an incident you can" in text, address
+    assert (
+        f"INC-{original.pk}" in alice_client.get(f"/incidents/{copy.pk}/history/").content.decode()
+    )
