@@ -253,12 +253,15 @@ def _service_hidden(user: Any) -> Q:
     named = Incident.services.through.objects.filter(service=OuterRef("pk"))
     in_scenarios = Scenario.services.through.objects.filter(service=OuterRef("pk"))
     hidden_scenarios = Scenario.objects.hidden_from(user).values("pk")
+    # "A link to an incident not hidden" as NOT EXISTS, not NOT IN: PostgreSQL then stops at
+    # each service's first such link, where NOT IN hashed every link of every service (100,000
+    # at 100,000 incidents: most of /services/'s time).
+    shown = ~Exists(Incident.objects.hidden_from(user).filter(pk=OuterRef("incident_id")))
     return (
         Q(Exists(named.filter(incident__in=hidden)))
         | Q(Exists(in_scenarios.filter(scenario__in=hidden_scenarios)))
     ) & ~Q(
-        Exists(named.exclude(incident__in=hidden))
-        | Exists(in_scenarios.exclude(scenario__in=hidden_scenarios))
+        Exists(named.filter(shown)) | Exists(in_scenarios.exclude(scenario__in=hidden_scenarios))
     )
 
 
