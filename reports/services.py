@@ -40,8 +40,10 @@ CHART_MONTHS = 24  # "incidents per month over the last two years"
 
 
 def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
-    """The incidents that affected `service` and that `user` may see."""
-    return Incident.objects.visible_to(user).filter(services=service)
+    """The incidents that affected `service` and that `user` may see, a duplicate counted as
+    its original (PRODUCT.md: an incident marked `duplicate_of` another leaves lists and
+    counts), as the category page counts them."""
+    return Incident.objects.visible_to(user).originals().filter(services=service)
 
 
 # --- One service ----------------------------------------------------------------------------
@@ -156,7 +158,8 @@ def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetim
 def remediations_of(service: Service, user: Any) -> QuerySet[Remediation]:
     """Its open remediations, overdue first then by due date: those from its incidents, linked
     to them by the recurrence rule, or found by its game-day scenarios."""
-    incidents = incidents_of(service, user).values("pk")
+    # A duplicate's fixes are still fixes of the service: every visible incident of it.
+    incidents = Incident.objects.visible_to(user).filter(services=service).values("pk")
     return (
         Remediation.objects.visible_to(user)
         .still_open()
@@ -243,7 +246,7 @@ def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
     """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
     for anything else). Six queries, whatever the number of services and incidents."""
     rows = {s.pk: ServiceRow(service=s) for s in Service.objects.visible_to(user)}
-    visible = Incident.objects.visible_to(user)
+    visible = Incident.objects.visible_to(user).originals()
     since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
     recent = (
         Incident.services.through.objects.filter(
@@ -335,7 +338,7 @@ def facts(service_ids: Iterable[int], user: Any) -> dict[int, Facts]:
     found = {pk: Facts() for pk in ids}
     if not ids:
         return found
-    visible = Incident.objects.visible_to(user).values("pk")
+    visible = Incident.objects.visible_to(user).originals().values("pk")
     counts = (
         Incident.services.through.objects.filter(service_id__in=ids, incident__in=visible)
         .values("service_id")
