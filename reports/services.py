@@ -47,19 +47,27 @@ CHART_MONTHS = 24  # "incidents per month over the last two years"
 
 
 def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
-    """The incidents that affected `service` and that `user` may see."""
-    return Incident.objects.visible_to(user).filter(services=service)
+    """The incidents that affected `service` and that `user` may see, a duplicate counted as
+    its original (PRODUCT.md: an incident marked `duplicate_of` another leaves lists and
+    counts), as the category page counts them."""
+    return Incident.objects.visible_to(user).originals().filter(services=service)
 
 
-def incident_ids_of(service: Service, user: Any) -> QuerySet[Any]:
+def incident_ids_of(service: Service, user: Any, *, duplicates: bool = False) -> QuerySet[Any]:
     """The ids of `incidents_of(service, user)`, as a subquery (`incident_id` values) read
-    from the service's links alone: every incident the service names but those hidden from
-    `user`. The same set as `incidents_of` (`hidden_from` is the complement of `visible_to`:
-    the incident_visibility_valid constraint allows no third visibility), but it never reads
+    from the service's links: every incident the service names but those hidden from `user`
+    (and duplicates, unless `duplicates`). The same set as `incidents_of` (`hidden_from` is
+    the complement of `visible_to`: the incident_visibility_valid constraint allows no third
+    visibility), but it never reads
     the incidents' table — at 10,000 incidents on a service, the visibility filter of
     `incidents_of` scans all of them, and the hidden ones are few and found by their index.
     """
     links = Incident.services.through.objects.filter(service=service)
+    if not duplicates:
+        # Duplicates are few and found by the index of duplicate_of, as hidden ones are.
+        links = links.exclude(
+            incident__in=Incident.objects.filter(duplicate_of__isnull=False).values("pk")
+        )
     if not sees_every_incident(user):
         links = links.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))
     return links.values("incident_id")
@@ -204,7 +212,8 @@ def _tested_by_path(scenarios: QuerySet[Scenario]) -> dict[str, datetime.datetim
 def remediations_of(service: Service, user: Any) -> QuerySet[Remediation]:
     """Its open remediations, overdue first then by due date: those from its incidents, linked
     to them by the recurrence rule, or found by its game-day scenarios."""
-    incidents = incident_ids_of(service, user)
+    # A duplicate's fixes are still fixes of the service: every visible incident of it.
+    incidents = incident_ids_of(service, user, duplicates=True)
     return (
         Remediation.objects.visible_to(user)
         .still_open()
@@ -306,7 +315,7 @@ def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
     """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
     for anything else). Six queries, whatever the number of services and incidents."""
     rows = {s.pk: ServiceRow(service=s) for s in Service.objects.visible_to(user)}
-    visible = Incident.objects.visible_to(user)
+    visible = Incident.objects.visible_to(user).originals()
     since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
     recent = (
         Incident.services.through.objects.filter(
@@ -398,7 +407,7 @@ def facts(service_ids: Iterable[int], user: Any) -> dict[int, Facts]:
     found = {pk: Facts() for pk in ids}
     if not ids:
         return found
-    visible = Incident.objects.visible_to(user).values("pk")
+    visible = Incident.objects.visible_to(user).originals().values("pk")
     counts = (
         Incident.services.through.objects.filter(service_id__in=ids, incident__in=visible)
         .values("service_id")

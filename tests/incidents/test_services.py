@@ -797,3 +797,25 @@ def test_the_list_counts_the_open_remediations_the_page_lists(
     assert {r.service.name: r.open_fixes for r in services.service_rows(charlie)} == {
         "EBS": 1, "kubelet": 1,
     }  # fmt: skip
+
+
+def test_a_duplicate_incident_is_counted_as_its_original(alice: User, alice_client: Client) -> None:
+    """An incident marked a duplicate of another leaves lists and counts (PRODUCT.md); the
+    service page listed and counted both, and so did its chart, the list and the API."""
+    etcd = _service("etcd")
+    disks = get_or_create_category("Storage > Disk latency")
+    now = timezone.now()
+    original = IncidentFactory(title="etcd slow fsync", services=[etcd], categories=[disks],
+                               started_at=now - 3 * DAY)  # fmt: skip
+    IncidentFactory(title="etcd slow fsync (second report)", services=[etcd],
+                    categories=[disks], started_at=now - 2 * DAY, duplicate_of=original)  # fmt: skip
+
+    html = alice_client.get(f"/services/{etcd.pk}/").content.decode()
+    assert "etcd slow fsync" in html and "second report" not in html
+    assert 'Incidents <span class="muted">(1)</span>' in html, html[html.find("Incidents") :][:80]
+    assert "1 incident of etcd" in html  # the chart's description
+    (row,) = services.service_rows(alice)
+    assert row.recent == 1
+    answer = api_client_for(alice).get(f"/api/services/{etcd.pk}/").json()
+    assert answer["incident_count"] == 1
+    assert answer["failure_modes"] == [{"path": "Storage > Disk latency", "incident_count": 1}]
