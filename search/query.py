@@ -75,11 +75,12 @@ def parse(text: str) -> Query:
     concepts: list[Concept] = []
     loose: list[str] = []  # a run of unquoted words, for multi-word thesaurus terms
 
-    short = sum(1 for term, quoted in pieces if not quoted and term[0] not in STOPWORDS) <= SHORT
+    # Concepts the query asks for besides stopwords: unquoted words, phrases, compounds.
+    asked = sum(1 for term, quoted in pieces if quoted is not False or term[0] not in STOPWORDS)
+    short = asked <= SHORT
 
     def flush_loose() -> None:
         i = 0
-        kept_any = any(w not in STOPWORDS for w in loose)
         while i < len(loose):
             hit = thesaurus().match_at(loose, i)
             if hit and (hit[0] > 1 or loose[i] not in STOPWORDS):
@@ -95,7 +96,7 @@ def parse(text: str) -> Query:
                     )
                 i += length
                 continue
-            if loose[i] not in STOPWORDS or not kept_any:
+            if loose[i] not in STOPWORDS or not asked:  # a query of only stopwords
                 concepts.append(Concept(terms=[(loose[i],)]))
             i += 1
         loose.clear()

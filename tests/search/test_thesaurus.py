@@ -34,6 +34,14 @@ def test_a_term_on_two_lines_is_refused_with_its_line_number() -> None:
         ("db", "database"),
         ("lb", "load balancer"),
         ("load balancer", "elb"),
+        # Grown from how incidents are described (issue 14).
+        ("thundering herd", "stampede"),
+        ("ran out of disk space", "disk full"),
+        ("running out of disk space", "no space left"),
+        ("vendor", "third party"),
+        ("alarm", "alert"),
+        ("went down", "outage"),
+        ("lost access", "locked out"),
     ],
 )
 def test_the_operations_vocabulary_works_both_ways(typed: str, also: str) -> None:
@@ -56,6 +64,22 @@ def test_question_words_drop_out_but_a_query_of_only_them_still_searches() -> No
         ("start",),
     ]
     assert [c.typed for c in parse("the").concepts] == [("the",)]
+
+
+def test_a_short_query_keeps_the_words_of_a_several_word_term_a_question_does_not() -> None:
+    typed = [c.typed for c in parse("race condition").concepts]
+    assert typed == [("race", "condition"), ("race",), ("condition",)]
+    # In a question the other words find enough; "log" alone would find every log.
+    typed = [c.typed for c in parse("why can none of our users log in since the upgrade").concepts]
+    assert ("log", "in") in typed and ("log",) not in typed
+
+
+def test_a_compound_is_one_concept_of_its_parts_in_order() -> None:
+    assert [c.typed for c in parse("nginx logo.png over HTTP/1.1").concepts] == [
+        ("nginx",),
+        ("logo", "png"),
+        ("http", "1", "1"),
+    ]
 
 
 def test_quoted_phrases_are_not_widened() -> None:
