@@ -49,7 +49,9 @@ def vocabulary(rng: random.Random) -> list[str]:
     words: set[str] = set()
     while len(words) < VOCABULARY:
         words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
-    return sorted(words, key=lambda _: rng.random())
+    # Sorted first: a set's order changes with each process's string hashing, and the fill
+    # workers and a later measuring run must draw the same incidents from the same seed.
+    return sorted(sorted(words), key=lambda _: rng.random())
 
 
 class Writer:
@@ -449,7 +451,10 @@ def finish_fill() -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
-def measure(size: int, per_kind: int, *, fill: str | None, with_anchor: bool) -> None:
+def measure(
+    size: int, per_kind: int, *, fill: str | None, with_anchor: bool, compare: bool = False
+) -> None:
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -476,33 +481,41 @@ def measure(size: int, per_kind: int, *, fill: str | None, with_anchor: bool) ->
         client.get("/api/search/", {"q": "warm"}, secure=True)  # load what a worker loads, then
         gc.collect()
         gc.freeze()  # freeze it, as config/gunicorn.py does in every web worker
-        index = "RUM" if rum.in_use() else "GIN (no RUM)"
-        print(f"\n### {size:,} incidents (search_document with its {index} index: {table_size})\n")
-        print(
-            "| query kind | n | p50 ms | p95 ms | max ms | median count | tantivy p95 ms | ratio |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        everything: list[float] = []
-        anchored: list[float] = []
-        for kind, texts in queries(writer, size, per_kind).items():
-            client.get("/api/search/", {"q": texts[0]}, secure=True)  # warm caches once per kind
-            timings, counts, theirs = [], [], []
+        paths = [True, False] if rum.in_use() and compare else [settings.ONCE_SEARCH_RUM]
+        for path in paths:
+            settings.ONCE_SEARCH_RUM = path
+            rum.forget()
+            index = "RUM path" if rum.in_use() else "plain path (ONCE_SEARCH_RUM=off or no RUM)"
+            print(
+                f"\n### {size:,} incidents, {index} (search_document with its indexes: {table_size})\n"
+            )
+            table(client, queries(writer, size, per_kind), anchor)
+
+
+def table(client: Any, kinds: dict[str, list[str]], anchor: Anchor | None) -> None:
+    print("| query kind | n | p50 ms | p95 ms | max ms | median count | tantivy p95 ms | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    everything: list[float] = []
+    anchored: list[float] = []
+    for kind, texts in kinds.items():
+        client.get("/api/search/", {"q": texts[0]}, secure=True)  # warm caches once per kind
+        timings, counts, theirs = [], [], []
+        for text in texts:
+            began = time.perf_counter()
+            response = client.get("/api/search/", {"q": text}, secure=True)
+            timings.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, (text, response.content[:300])
+            counts.append(response.json()["count"])
+        if anchor is not None:
+            anchor.search(texts[0])
             for text in texts:
                 began = time.perf_counter()
-                response = client.get("/api/search/", {"q": text}, secure=True)
-                timings.append((time.perf_counter() - began) * 1000)
-                assert response.status_code == 200, (text, response.content[:300])
-                counts.append(response.json()["count"])
-            if anchor is not None:
-                anchor.search(texts[0])
-                for text in texts:
-                    began = time.perf_counter()
-                    anchor.search(text)
-                    theirs.append((time.perf_counter() - began) * 1000)
-            everything += timings
-            anchored += theirs
-            print(row(kind, timings, counts, theirs))
-        print(row("**all**", everything, [], anchored))
+                anchor.search(text)
+                theirs.append((time.perf_counter() - began) * 1000)
+        everything += timings
+        anchored += theirs
+        print(row(kind, timings, counts, theirs), flush=True)
+    print(row("**all**", everything, [], anchored), flush=True)
 
 
 def row(kind: str, timings: list[float], counts: list[int], theirs: list[float]) -> str:
@@ -527,6 +540,9 @@ def main() -> None:
     parser.add_argument("--database", help="keep this database filled, and reuse it (one size)")
     parser.add_argument("--fill", choices=["import", "bulk"], default="import")
     parser.add_argument("--no-anchor", action="store_true", help="skip tantivy")
+    parser.add_argument(
+        "--compare", action="store_true", help="with RUM, measure again ignoring it (GIN's path)"
+    )
     parser.add_argument("--fill-only", action="store_true", help="fill --database, measure nothing")
     parser.add_argument("--workers", type=int, default=0, help="finish a bulk fill in N processes")
     parser.add_argument("--fill-worker", help=argparse.SUPPRESS)  # "K/N", from --workers
@@ -556,10 +572,22 @@ def main() -> None:
                 if args.fill_only:
                     generate(size, None, fill)
                     continue
-                measure(size, args.per_kind, fill=fill, with_anchor=not args.no_anchor)
+                measure(
+                    size,
+                    args.per_kind,
+                    fill=fill,
+                    with_anchor=not args.no_anchor,
+                    compare=args.compare,
+                )
         else:
             with fresh_database(os.environ.get("ONCE_BENCH_DATABASE", "once_bench_search")):
-                measure(size, args.per_kind, fill=args.fill, with_anchor=not args.no_anchor)
+                measure(
+                    size,
+                    args.per_kind,
+                    fill=args.fill,
+                    with_anchor=not args.no_anchor,
+                    compare=args.compare,
+                )
         # Django is set up once per process: the next size re-creates the database under it.
 
 
