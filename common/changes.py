@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 INCIDENTS = "incidents"  # handler(incident_ids: list[int])
 REMEDIATION = "remediation"  # handler(remediation_id: int)
+# handler(remediation_ids: list[int]): remediations written together with their incidents (an
+# import batch), whose incidents the same transaction announces with `incidents_changed`: a
+# subscriber that derives state from incidents (search) has nothing more to do for them.
+REMEDIATIONS_WITH_INCIDENTS = "remediations_with_incidents"
 CATEGORY = "category"  # handler(category_id: int): renamed or moved
 SERVICE = "service"  # handler(service_id: int): renamed
 GAME_DAY = "game_day"  # handler(game_day_id: int): saved with its scenarios
@@ -58,6 +62,13 @@ def incidents_changed(incident_ids: Iterable[int]) -> None:
 
 def remediation_changed(remediation_id: int) -> None:
     _announce(REMEDIATION, remediation_id)
+
+
+def remediations_with_incidents(remediation_ids: Iterable[int]) -> None:
+    """Announce many remediations at once, all saved with incidents announced alongside."""
+    ids = sorted(set(remediation_ids))
+    if ids:
+        _announce(REMEDIATIONS_WITH_INCIDENTS, ids)
 
 
 def category_moved(category_id: int) -> None:

@@ -139,6 +139,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # `?connect_timeout=` in DATABASE_URL overrides it.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
 
+
+# A PostgreSQL read replica (streaming replication of DATABASE_URL's database) for search reads:
+# the ranking, count, typo-fix and snippet queries of /search/ and /api/search/. Everything
+# else, and every write, stays on DATABASE_URL (search/routing.py; docs/operations.md,
+# "A read replica for search").
+_replica_url = env_str("DATABASE_REPLICA_URL")
+if _replica_url:
+    try:
+        DATABASES["replica"] = dj_database_url.parse(_replica_url, conn_max_age=60)
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"DATABASE_REPLICA_URL is not a database URL Once understands: {error}"
+        ) from None
+    if not (
+        DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql"
+        and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    ):
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL must point at PostgreSQL (postgres://…), and DATABASE_URL too."
+        )
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+DATABASE_ROUTERS = ["search.routing.SearchReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication --------------------------------------------------------------------------

@@ -23,6 +23,13 @@ def remediation_changed(remediation_id: int) -> None:
     enqueue(evaluate_remediation, remediation_id)
 
 
+def remediations_with_incidents(remediation_ids: list[int]) -> None:
+    from remediations.tasks import evaluate_remediations
+
+    if remediation_ids:
+        enqueue(evaluate_remediations, sorted(remediation_ids))
+
+
 def category_moved(category_id: int) -> None:
     from remediations.tasks import evaluate_category
 
@@ -32,4 +39,5 @@ def category_moved(category_id: int) -> None:
 def subscribe() -> None:
     changes.subscribe(changes.INCIDENTS, incidents_changed)
     changes.subscribe(changes.REMEDIATION, remediation_changed)
+    changes.subscribe(changes.REMEDIATIONS_WITH_INCIDENTS, remediations_with_incidents)
     changes.subscribe(changes.CATEGORY, category_moved)

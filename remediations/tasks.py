@@ -65,6 +65,17 @@ def evaluate_remediation(remediation_id: int) -> dict[str, int]:
 
 
 @shared_task(**RETRY)
+def evaluate_remediations(remediation_ids: list[int]) -> dict[str, int]:
+    """What `evaluate_remediation` does, for many at once (an import batch): one evaluation."""
+    remediations = list(
+        Remediation.objects.select_related("category").filter(pk__in=remediation_ids)
+    )
+    if not remediations:
+        return {}
+    return _apply(recurrence.incidents_for_remediations(remediations), [r.pk for r in remediations])
+
+
+@shared_task(**RETRY)
 def evaluate_category(category_id: int) -> dict[str, int]:
     category = FailureCategory.objects.filter(pk=category_id).first()
     if category is None:

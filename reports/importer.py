@@ -131,11 +131,13 @@ class BatchImporter:
             for prepared in fresh:
                 yield self._one(prepared.line, prepared.parsed)
         else:
-            # What a save announces, for the whole batch: search and recurrence catch up.
+            # What a save announces, once for the whole batch: search rebuilds the batch's
+            # documents in one set-based pass (remediations included), and recurrence gets one
+            # task for the incidents and one for their remediations, not one per remediation.
             changes.incidents_changed([p.incident.pk for p in fresh])
-            for prepared in fresh:
-                for remediation, _ in prepared.remediations:
-                    changes.remediation_changed(remediation.pk)
+            changes.remediations_with_incidents(
+                remediation.pk for prepared in fresh for remediation, _ in prepared.remediations
+            )
             for prepared in fresh:
                 yield Outcome(line=prepared.line, warnings=prepared.warnings)
 

@@ -14,11 +14,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from common import changes
+from common.bulk import relax_commit_durability
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
@@ -27,6 +28,8 @@ from search.text import compound_parts, plain_text, words
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
+REBUILD_CHUNK = 2000  # incidents per progress step of rebuild_all
+ROWS_PER_STATEMENT = 250  # documents per INSERT … ON CONFLICT statement
 VOCABULARY_WORD = (3, 40)  # shorter words are not worth a typo fix; longer ones are noise
 
 
@@ -102,28 +105,59 @@ def vocabulary(documents: Iterable[SearchDocument]) -> set[str]:
     return {w for w in found if shortest <= len(w) <= longest and not w.isdigit()}
 
 
-def refresh(incident_ids: Iterable[int]) -> int:
-    """Rebuild the documents of these incidents now; returns how many were written."""
+def _store(documents: list[SearchDocument]) -> None:
+    """Insert these documents, or update those stored, but only where the text changed.
+
+    One statement per ROWS_PER_STATEMENT documents. A document that says what it said is left
+    alone: the database then neither re-derives its full-text index entry nor rewrites the row
+    (on PostgreSQL, the generated tsvector and its GIN entries cost most of a write), so a
+    rebuild after a restore, or the refresh of a batch already indexed, costs only a read.
+    """
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields = ("title", "labels", "summary", "body")
+    changed = " OR ".join(f"search_document.{f} <> excluded.{f}" for f in fields)
+    size = ROWS_PER_STATEMENT if connection.vendor == "postgresql" else 100  # SQLite: 999 args
+    with connection.cursor() as cursor:
+        for start in range(0, len(documents), size):
+            batch = documents[start : start + size]
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+            cursor.execute(
+                f"""INSERT INTO search_document (incident_id, {", ".join(fields)}, indexed_at)
+                    VALUES {rows}
+                    ON CONFLICT (incident_id) DO UPDATE SET
+                        {", ".join(f"{f} = excluded.{f}" for f in fields)},
+                        indexed_at = excluded.indexed_at
+                    WHERE {changed}""",  # noqa: S608 (our column names; the text is parameters)
+                [
+                    value
+                    for d in batch
+                    for value in (d.incident_id, d.title, d.labels, d.summary, d.body, d.indexed_at)
+                ],
+            )
+
+
+def refresh(incident_ids: Iterable[int], *, relaxed: bool = False) -> int:
+    """Rebuild the documents of these incidents now; returns how many were built.
+
+    A fixed number of queries per CHUNK incidents. `relaxed`: commit without waiting for the
+    disk (common.bulk.relax_commit_durability), for a rebuild that can simply run again.
+    """
     ids = sorted(set(incident_ids))
     written = 0
     for chunk in _chunks(ids):
         documents = build_documents(chunk)
+        words_used = vocabulary(documents)
         with transaction.atomic():
+            if relaxed:
+                relax_commit_durability()
             duplicates = Incident.objects.filter(pk__in=chunk, duplicate_of__isnull=False)
             SearchDocument.objects.filter(incident_id__in=duplicates.values("pk")).delete()
-            SearchDocument.objects.bulk_create(
-                documents,
-                update_conflicts=True,
-                unique_fields=["incident"],
-                update_fields=["title", "labels", "summary", "body", "indexed_at"],
-            )
+            _store(documents)
             known = set(
-                SearchWord.objects.filter(word__in=vocabulary(documents)).values_list(
-                    "word", flat=True
-                )
+                SearchWord.objects.filter(word__in=words_used).values_list("word", flat=True)
             )
             SearchWord.objects.bulk_create(
-                (SearchWord(word=w) for w in vocabulary(documents) - known),
+                (SearchWord(word=w) for w in words_used - known),
                 ignore_conflicts=True,
                 batch_size=2000,
             )
@@ -132,15 +166,29 @@ def refresh(incident_ids: Iterable[int]) -> int:
 
 
 def rebuild_all(progress: Callable[[int, int], None] | None = None) -> int:
-    """Rebuild every document (and drop those of deleted incidents); reports progress."""
-    ids = list(Incident.objects.order_by("pk").values_list("pk", flat=True))
+    """Rebuild every document (and drop those of deleted incidents and duplicates).
+
+    Walks the incidents in id order, REBUILD_CHUNK at a time (memory stays flat whatever their
+    number), and calls `progress(incidents done, total)` after each chunk. Returns how many
+    documents were built (duplicates have none). Time grows linearly with the incidents
+    (docs/search.md, "Reindexing").
+    """
+    total = Incident.objects.count()
     SearchDocument.objects.exclude(incident_id__in=Incident.objects.originals()).delete()
-    done = 0
-    for chunk in _chunks(ids, CHUNK * 4):
-        done += refresh(chunk)
-        if progress:
-            progress(done, len(ids))
-    return done
+    written, done, last = 0, 0, 0
+    while True:
+        chunk = list(
+            Incident.objects.filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:REBUILD_CHUNK]
+        )
+        if not chunk:
+            break
+        written += refresh(chunk, relaxed=True)
+        done, last = done + len(chunk), chunk[-1]
+        if progress:  # incidents made while it runs may push `done` past the first count
+            progress(done, max(total, done))
+    return written
 
 
 def _refresh_now(ids: Iterable[int]) -> None:

@@ -8,6 +8,7 @@ what"; docs/search.md, "Restricted incidents").
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import Count, QuerySet
 
 from incidents.models import FailureCategory, Incident
@@ -23,8 +25,11 @@ from search.backends import backend
 from search.backends.base import Hit, SearchBackend
 from search.models import SearchDocument
 from search.query import Concept, Query, parse
+from search.routing import search_alias, search_reads
 from search.text import STOPWORDS, marked, snippet, stem, without_repeats, words
 from search.thesaurus import thesaurus
+
+logger = logging.getLogger(__name__)
 
 RERANK_TOP = 50  # the best matches are re-ordered by exact_words_first
 MIN_TYPO_LENGTH = 4  # "dsn" could be anything; "timout" is clearly "timeout"
@@ -75,7 +80,36 @@ def search(
     offset: int = 0,
 ) -> SearchResults:
     """Incidents matching `text` that `viewer` may see, best first (`viewer` None: the system,
-    which sees all). Raises SearchTimeout if the database gives up."""
+    which sees all). Raises SearchTimeout if the database gives up.
+
+    With a read replica configured, the search's own queries run there (search/routing.py);
+    if the replica fails, the search is made again on the primary, and the failure logged.
+    """
+    arguments = dict(
+        viewer=viewer, within=within, newest_first=newest_first, limit=limit, offset=offset
+    )
+    with search_reads():
+        if search_alias() == DEFAULT_DB_ALIAS:
+            return _search(text, **arguments)
+        try:
+            return _search(text, **arguments)
+        except DatabaseError:  # down, or a query cancelled by replay on a hot standby
+            logger.warning(
+                "Search on the read replica failed; searching the primary.", exc_info=True
+            )
+    with search_reads(replica=False):
+        return _search(text, **arguments)
+
+
+def _search(
+    text: str,
+    *,
+    viewer: Any,
+    within: QuerySet[Incident] | None,
+    newest_first: bool,
+    limit: int,
+    offset: int,
+) -> SearchResults:
     engine = backend()
     query = parse(text)
     hidden = hidden_ids(viewer)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client, override_settings
 
@@ -13,6 +14,10 @@ from common.roles import VIEWERS
 from tests.factories import UserFactory
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+# The suite runs on one database: a DATABASE_REPLICA_URL left in the environment would send
+# search reads to a replica no test fills. tests/search/test_replica.py makes its own.
+settings.DATABASES.pop("replica", None)
 
 
 @pytest.fixture(autouse=True, scope="session")

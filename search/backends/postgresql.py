@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.db.utils import OperationalError
 
@@ -42,6 +42,7 @@ from search.backends.base import (
     within_sql,
 )
 from search.query import Query, Term
+from search.routing import search_connection
 
 if TYPE_CHECKING:
     from django.db.backends.utils import CursorWrapper
@@ -73,7 +74,8 @@ class PostgreSQLBackend(SearchBackend):
 
     def vocabulary_near(self, word: str, limit: int) -> list[str]:
         # The threshold is transaction-local: the GIN trigram index serves `%` at that level.
-        with transaction.atomic(), connection.cursor() as cursor:
+        connection = search_connection()  # the read replica, when there is one
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('pg_trgm.similarity_threshold', %s, true)",
                 [str(TYPO_SIMILARITY)],
@@ -89,7 +91,7 @@ class PostgreSQLBackend(SearchBackend):
         if not words:
             return set()
         excluded, params = hidden_sql("d.incident_id", hidden)
-        with connection.cursor() as cursor:
+        with search_connection().cursor() as cursor:
             # One index probe per word; the first visible document found answers it.
             cursor.execute(
                 f"""SELECT w FROM unnest(%s::text[]) AS w
@@ -109,9 +111,10 @@ class PostgreSQLBackend(SearchBackend):
         limit: int,
         offset: int,
     ) -> Ranked:
+        connection = search_connection()  # the read replica, when there is one
         nested = connection.in_atomic_block
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 settings = {"statement_timeout": str(timeout_ms())}
                 indexed = rum.in_use()
                 if indexed and not newest_first:

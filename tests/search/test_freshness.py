@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from incidents.models import FailureCategory
@@ -133,3 +134,38 @@ def test_indexed_text_keeps_link_and_image_words_and_drops_their_addresses() -> 
     text = plain_text("See [the runbook](https://x/y) and ![a graph](/g.png) " + "[" * 5000)
     assert text.startswith("See the runbook and a graph ")
     assert "https" not in text and text.count("[") == 5000
+
+
+def test_an_imported_remediation_is_found_by_its_title_at_once(
+    tmp_path: Any, alice_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    source = tmp_path / "incidents.jsonl"
+    source.write_text(
+        '{"external_id": "r1", "title": "Queue backlog", "started_at": "2021-05-01",'
+        ' "remediations": [{"title": "Autoscale the flumpus workers", "kind": "prevent"}]}\n'
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_incidents", str(source), stdout=io.StringIO())
+    assert titles(alice_client, "flumpus") == ["Queue backlog"]
+
+
+def test_rebuilding_the_index_restores_search_reports_progress_and_rewrites_nothing_unchanged(
+    alice_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
+    from search.models import SearchDocument
+
+    store(django_capture_on_commit_callbacks, "Ingress certificate expired")
+    store(django_capture_on_commit_callbacks, "Ledger replica fell behind")
+    SearchDocument.objects.all().delete()  # as after restoring a backup without them
+    assert titles(alice_client, "certificate") == []
+
+    out = io.StringIO()
+    call_command("rebuild_search_index", stdout=out)
+    assert "2 of 2 incidents indexed (100%" in out.getvalue()
+    assert "Indexed 2 incidents in" in out.getvalue()
+    assert titles(alice_client, "certificate") == ["Ingress certificate expired"]
+    assert titles(alice_client, "ledger") == ["Ledger replica fell behind"]
+
+    stamped = dict(SearchDocument.objects.values_list("incident_id", "indexed_at"))
+    call_command("rebuild_search_index", stdout=io.StringIO())
+    assert dict(SearchDocument.objects.values_list("incident_id", "indexed_at")) == stamped
