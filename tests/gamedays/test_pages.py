@@ -88,7 +88,8 @@ def _row(**fields: Any) -> dict[str, Any]:
 
 
 def _text(response: Any) -> str:
-    return response.content.decode()
+    # A date is inline text in a <time> element (common/dates.py): read it as the text it is.
+    return re.sub(r"</?time[^>]*>", "", response.content.decode())
 
 
 # --- Planning -------------------------------------------------------------------------------
