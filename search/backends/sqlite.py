@@ -105,7 +105,7 @@ class SQLiteBackend(SearchBackend):
         # SQLite has no statement timeout: a progress handler aborts the statement instead.
         raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 100)
         try:
-            return self._rank(query, within, hidden, newest_first, limit, offset)
+            return self._rank(query, within, hidden, newest_first, limit, offset, deadline)
         except OperationalError as error:
             if "interrupted" in str(error):
                 raise SearchTimeout from error
@@ -121,6 +121,7 @@ class SQLiteBackend(SearchBackend):
         newest_first: bool,
         limit: int,
         offset: int,
+        deadline: float,
     ) -> Ranked:
         expression = match_expression(query)
         in_filter, filter_params = within_sql(within)
@@ -138,9 +139,9 @@ class SQLiteBackend(SearchBackend):
             count = cursor.fetchone()[0]
             if not newest_first:
                 return Ranked(
-                    hits=self._best_per_concept(cursor, query, filter_clause, filter_params)[
-                        offset : offset + limit
-                    ],
+                    hits=self._best_per_concept(
+                        cursor, query, filter_clause, filter_params, deadline
+                    )[offset : offset + limit],
                     count=min(count, COUNT_CAP),
                     count_capped=count > COUNT_CAP,
                 )
@@ -167,7 +168,7 @@ class SQLiteBackend(SearchBackend):
 
     @staticmethod
     def _best_per_concept(
-        cursor: Any, query: Query, filter_clause: str, filter_params: list[Any]
+        cursor: Any, query: Query, filter_clause: str, filter_params: list[Any], deadline: float
     ) -> list[Hit]:
         """Every match, best first: bm25 of each term on its own (column weights included),
         its frequency part saturated, combined by search.ranking.best_per_concept (a concept
@@ -184,6 +185,8 @@ class SQLiteBackend(SearchBackend):
                 [_phrase(term) + not_excluded, *filter_params, TERM_MATCHES],
             )
             rows = cursor.fetchall()
+            if time.monotonic() > deadline:  # many short statements: the handler may not fire
+                raise SearchTimeout
             idf = math.log(1 + (documents - len(rows) + 0.5) / (len(rows) + 0.5))
             term_scores[term] = {
                 pk: idf * saturated(score / idf) if idf > 0 else 0.0 for pk, score in rows
