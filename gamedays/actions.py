@@ -171,12 +171,9 @@ def save_game_day(
     warnings: list[str] = []
     cache = CategoryCache()
     # Services as stored (another case, a merged old name): an unchanged record is unchanged.
-    record = {
-        **record,
-        "scenarios": [
-            {**s, "services": cache.service_names(s["services"])} for s in record["scenarios"]
-        ],
-    }
+    # In place, as the scenario ids are written back below: callers read both from `record`.
+    for scenario in record["scenarios"]:
+        scenario["services"] = cache.service_names(scenario["services"])
     with transaction.atomic():
         stored = game_day_record_of(game_day) if game_day.pk else None
         if stored is not None and _same(stored, record):
