@@ -59,16 +59,19 @@ def drop_rum_index(db: BaseDatabaseWrapper) -> None:
     _present.clear()
 
 
-def in_use() -> bool:
-    """Whether searches use the RUM index: it exists and ONCE_SEARCH_RUM is on.
+def in_use(db: BaseDatabaseWrapper | None = None) -> bool:
+    """Whether searches on `db` (default: the default database; a search passes the one it
+    reads, the read replica when there is one) use the RUM index: it exists there and
+    ONCE_SEARCH_RUM is on.
 
     Checked once per process and database; when the index is missing, logs one warning.
     """
+    db = db or connection
     if not settings.ONCE_SEARCH_RUM:
         return False
-    name = str(connection.settings_dict["NAME"])
+    name = str(db.settings_dict["NAME"])
     if name not in _present:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(
                 "SELECT 1 FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
                 "WHERE c.relname = %s AND i.indisvalid",

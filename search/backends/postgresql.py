@@ -116,7 +116,7 @@ class PostgreSQLBackend(SearchBackend):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 settings = {"statement_timeout": str(timeout_ms())}
-                indexed = rum.in_use()
+                indexed = rum.in_use(connection)
                 if indexed and not newest_first:
                     # The RUM index answers word order itself, so reading matches through it
                     # never opens a document; a scan that stops at a LIMIT beats a bitmap of
