@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # The audit log learns the request's address and user here (common/audit.py).
     "common.middleware.AuditContextMiddleware",
+    # A read-only request works out who may see which failure modes once (common/middleware.py).
+    "common.middleware.ReadOnlyRequestMemoMiddleware",
     # Cache-Control: no-store on every response to a signed-in user (common/middleware.py).
     "common.middleware.NoStoreMiddleware",
     # Slides a signed-in session's expiry forward (ONCE_SESSION_IDLE_MINUTES).

@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from common import dates
 from common.concurrency import VersionedModel
+from common.middleware import request_memo
 
 # Category paths are names joined by this separator: "Control plane > etcd".
 PATH_SEPARATOR = " > "
@@ -104,6 +105,18 @@ def _hidden_branches(user: Any) -> list[str]:
     incident uses a category)."""
     if sees_every_incident(user):
         return []
+    memo = request_memo()  # a read-only request asks this once per user
+    key = ("hidden_branches", getattr(user, "pk", None))
+    if memo is not None and key in memo:
+        return list(memo[key])
+    found = _work_out_hidden_branches(user)
+    if memo is not None:
+        memo[key] = tuple(found)
+    return found
+
+
+def _work_out_hidden_branches(user: Any) -> list[str]:
+    """`_hidden_branches`, worked out from the database (two queries)."""
     # An incident's parts (its remediations, flags and scenarios) share its visibility
     # (PRODUCT.md); their apps build on incidents, so they are looked up in the app registry,
     # never imported: dependencies run one way (tests/test_dependencies.py).
