@@ -35,6 +35,12 @@ SORTS = {
 PAGE_DEFAULT_SORT = "urgent"
 
 
+def ordered(queryset: QuerySet[Remediation], key: str) -> QuerySet[Remediation]:
+    """`queryset` in the order of SORTS[`key`] (ties: newest opened, then id). KeyError-free:
+    a key not in SORTS falls back to the list page's default, PAGE_DEFAULT_SORT."""
+    return _order(queryset, key if key in SORTS else PAGE_DEFAULT_SORT)
+
+
 def _order(queryset: QuerySet[Remediation], key: str) -> QuerySet[Remediation]:
     due_soonest = F("due_date").asc(nulls_last=True)
     if key == "urgent":

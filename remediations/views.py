@@ -30,7 +30,7 @@ from remediations.actions import (
     triage_flag,
 )
 from remediations.conflicts import form_data, merge_remediation_edit
-from remediations.filters import PAGE_DEFAULT_SORT, RemediationFilterSet
+from remediations.filters import PAGE_DEFAULT_SORT, SORTS, RemediationFilterSet, ordered
 from remediations.forms import RemediationForm, TriageForm
 from remediations.models import FlagState, RecurrenceFlag, Remediation, withheld_versions
 from remediations.records import clean_remediation
@@ -49,10 +49,13 @@ def remediation_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.setdefault("sort", PAGE_DEFAULT_SORT)
     filterset = RemediationFilterSet(query, queryset=remediations)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     # A filter it can't read is shown with its message, and answered 400 like the API does.
     status = 400 if filterset.is_bound and not filterset.is_valid() else 200
-    chosen = query["sort"]
+    chosen = query["sort"] if query["sort"] in SORTS else PAGE_DEFAULT_SORT
+    rows = filterset.qs
+    if chosen != query["sort"]:  # an unknown order: the default one, as the form says
+        rows = ordered(rows, chosen)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     # Column heads that sort, as on the incident list (issue 16): by title, by due date.
     heads = {
         key: {"sort": key, "current": "ascending" if chosen == key else ""}

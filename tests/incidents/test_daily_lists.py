@@ -149,6 +149,11 @@ def test_the_remediation_list_opens_on_what_is_overdue_then_by_due_date(
     by_due = alice_client.get("/remediations/?sort=due")
     assert [r.title for r in by_due.context["page"]][:2] == ["Done long ago", "Overdue a week"]
     assert '<th aria-sort="ascending"><a href="?sort=due">Due</a> ↑</th>' in by_due.content.decode()
+    # An order it doesn't know is refused with its message, and the rows keep the default
+    # order the form still shows (they came out in no order at all).
+    unknown = alice_client.get("/remediations/", {"sort": "-due"})
+    assert unknown.status_code == 400 and "Select a valid choice" in unknown.content.decode()
+    assert [r.title for r in unknown.context["page"]] == [r.title for r in page]
 
 
 def test_every_page_links_to_the_account_and_staff_pages_to_the_admin_and_api_docs(
