@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -23,19 +23,11 @@ def fresh_database(name: str = "once_bench") -> Iterator[str]:
     production where a save or an import only enqueues the recurrence evaluation: benchmarks
     time the command, and measure the evaluation on its own (reconcile_speed.py).
     """
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(server)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["CELERY_BROKER_URL"] = BROKER
+    parts, admin_url = _point_at(name)
 
     import django
     import psycopg
     import redis
-
-    redis.Redis.from_url(BROKER).flushdb()
 
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name}")
@@ -60,19 +52,12 @@ def kept_database(name: str) -> Iterator[bool]:
 
     Yields whether it already holds incidents (a fill from an earlier run to reuse).
     """
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(server)
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
-    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["CELERY_BROKER_URL"] = BROKER
+    parts, admin_url = _point_at(name)
 
     import django
     import psycopg
     import redis
 
-    redis.Redis.from_url(BROKER).flushdb()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
             conn.execute(f"CREATE DATABASE {name}")
@@ -89,3 +74,21 @@ def kept_database(name: str) -> Iterator[bool]:
     finally:
         redis.Redis.from_url(BROKER).flushdb()
         connection.close()
+
+
+def _point_at(name: str) -> tuple[SplitResult, str]:
+    """Point DATABASE_URL at `name` on the server it names, tasks at BROKER (flushed).
+
+    Returns the server's parsed URL and the URL of its maintenance database `postgres`.
+    """
+    import redis
+
+    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(server)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CELERY_BROKER_URL"] = BROKER
+    redis.Redis.from_url(BROKER).flushdb()
+    return parts, admin_url
