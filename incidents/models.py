@@ -103,7 +103,7 @@ def _hidden_branches(user: Any) -> list[str]:
     queries: the paths restricted incidents use, then those of them and of their ancestors
     that nothing visible uses (none for the system and superusers; one when no restricted
     incident uses a category)."""
-    if sees_every_incident(user):
+    if sees_every_incident(user) or hides_nothing_known(user):
         return []
     memo = request_memo()  # a read-only request asks this once per user
     key = ("hidden_branches", getattr(user, "pk", None))
@@ -246,13 +246,13 @@ class ServiceQuerySet(models.QuerySet["Service"]):
         only things hidden from `user` name (incidents, game-day scenarios) is hidden, as its
         name may be a word of a restricted report; one nothing names stays visible. The
         system (None) and superusers see every service. A filter, no extra query."""
-        if sees_every_incident(user):
+        if sees_every_incident(user) or hides_nothing_known(user):
             return self
         return self.exclude(_service_hidden(user))
 
     def hidden_from(self, user: Any) -> ServiceQuerySet:
         """The complement of `visible_to`."""
-        if sees_every_incident(user):
+        if sees_every_incident(user) or hides_nothing_known(user):
             return self.none()
         return self.filter(_service_hidden(user))
 
@@ -394,6 +394,35 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
 def sees_every_incident(user: Any) -> bool:
     """The system (None) and superusers see every incident: a read for them needs no filter."""
     return user is None or bool(getattr(user, "is_superuser", False))
+
+
+def hidden_incident_ids(user: Any) -> list[int]:
+    """The ids of the incidents `user` may not see, ascending: one small query (restricted
+    incidents are few), none for the system and superusers.
+
+    Kept in the read-only request's memo (`common.middleware.request_memo`), where
+    `hides_nothing_known` reads it: a search asks this first, and when nothing is hidden from
+    `user`, the rules for failure modes and services need no query building at all.
+    """
+    if sees_every_incident(user):
+        return []
+    memo = request_memo()
+    key = ("hidden_incidents", getattr(user, "pk", None))
+    if memo is not None and key in memo:
+        return list(memo[key])
+    ids = sorted(Incident.objects.hidden_from(user).values_list("pk", flat=True))
+    if memo is not None:
+        memo[key] = tuple(ids)
+    return ids
+
+
+def hides_nothing_known(user: Any) -> bool:
+    """Whether this read-only request already found that no incident is hidden from `user`
+    (`hidden_incident_ids`). Everything else that may be hidden — failure modes, services,
+    remediations, scenarios, flags — is hidden because of a hidden incident (PRODUCT.md, "Who
+    may see and change what"), so then nothing is. False when not known: no query is made."""
+    memo = request_memo()
+    return memo is not None and memo.get(("hidden_incidents", getattr(user, "pk", None))) == ()
 
 
 def _group_grants(user: Any) -> models.QuerySet[Any]:

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import Count, QuerySet
 
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, hidden_incident_ids
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
 from search.backends.base import Hit, SearchBackend
@@ -65,11 +65,6 @@ class SearchResults:
         return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 
 
-def hidden_ids(viewer: Any) -> list[int]:
-    """The ids of the incidents `viewer` may not see (one small query; none for the system)."""
-    return sorted(Incident.objects.hidden_from(viewer).values_list("pk", flat=True))
-
-
 def search(
     text: str,
     *,
@@ -112,7 +107,8 @@ def _search(
 ) -> SearchResults:
     engine = backend()
     query = parse(text)
-    hidden = hidden_ids(viewer)
+    # Asked first: the request's later visibility rules (facets, services) read it.
+    hidden = hidden_incident_ids(viewer)
     corrections = fix_typos(query, engine, hidden=hidden)
     rerank = engine.exact_bonus > 0 and not newest_first and offset < RERANK_TOP
     ranked = engine.rank(
@@ -228,7 +224,10 @@ def highlight_stems(query: Query) -> frozenset[str]:
 
 def _results(query: Query, hits: list[Hit]) -> list[Result]:
     ids = [hit.incident_id for hit in hits]
-    incidents = Incident.objects.in_bulk(ids)
+    # What a result shows of its incident (the report itself is quoted from the document).
+    incidents = Incident.objects.only(
+        "title", "summary", "severity", "status", "started_at", "duplicate_of"
+    ).in_bulk(ids)
     documents = {
         d.incident_id: d
         for d in SearchDocument.objects.filter(incident_id__in=ids).only(

@@ -56,3 +56,29 @@ def test_only_a_read_only_request_has_a_memo_and_it_ends_with_it() -> None:
         assert request_memo() is memo
         FailureCategory.objects.visible_to(None)  # the system: nothing to work out
     assert request_memo() is None
+
+
+def test_a_search_by_someone_nothing_is_hidden_from_works_nothing_out(
+    django_capture_on_commit_callbacks: Any, alice: User, charlie_client: Client
+) -> None:
+    """Everything that may be hidden is hidden because of a hidden incident: once the search
+    found none hidden from charlie, failure modes and services need no working-out."""
+    store(django_capture_on_commit_callbacks, "Vault latency", categories=["Storage > Disks"])
+
+    lookups, body = _hidden_mode_lookups(charlie_client, "/api/search/", {"q": "vault"})
+    assert lookups == 0 and "Vault latency" in body
+
+
+def test_an_api_call_that_does_not_filter_by_failure_mode_does_not_work_them_out(
+    django_capture_on_commit_callbacks: Any, alice: User, charlie_client: Client
+) -> None:
+    store(
+        django_capture_on_commit_callbacks, "Quokkabyte vault sealed itself",
+        categories=["Quokkabyte > Vault"], visibility="restricted",
+    )  # fmt: skip
+    lookups, _ = _hidden_mode_lookups(charlie_client, "/api/incidents/", {})
+    assert lookups == 0
+    # Filtering by one still checks it against the modes charlie may see.
+    hidden = FailureCategory.objects.get(path="Quokkabyte > Vault")
+    response = charlie_client.get("/api/incidents/", {"category": hidden.pk})
+    assert response.status_code == 400
