@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from functools import lru_cache
 
@@ -31,7 +32,7 @@ _stemmer = snowballstemmer.stemmer("english")
 
 def words(text: str) -> list[str]:
     """Lower-cased words of `text`, apostrophes kept inside a word ("didn't")."""
-    return [match.group().lower() for match in WORD.finditer(text)]
+    return [word.lower() for word in WORD.findall(text)]
 
 
 # A compound token: word characters joined by ".", "/", ":", "@" or "_" (file names, paths,
@@ -110,33 +111,36 @@ def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> s
     Every character of `text` is escaped; matching words are wrapped in <mark>. Without a
     match, the passage is the start of the text.
     """
-    matches = list(WORD.finditer(text))
-    if not matches:
+    tokens = WORD.findall(text)  # strings, not match objects: a report has thousands
+    if not tokens:
         return html.escape(text[:240])
     # Stemming every word of a long report is the slow part: only words that start like a
     # query stem can stem to it (Snowball keeps a word's first two letters).
     starts = {s[:2] for s in stems}
     hit_stems = {
         i: s
-        for i, m in enumerate(matches)
-        if m.group()[:2].lower() in starts and (s := stem(m.group())) in stems
+        for i, token in enumerate(tokens)
+        if token[:2].lower() in starts and (s := stem(token)) in stems
     }
     best_start, best_score = 0, 0
     for first_hit in hit_stems:
-        start = max(0, min(first_hit - 3, len(matches) - size))  # a little context before
+        start = max(0, min(first_hit - 3, len(tokens) - size))  # a little context before
         distinct = {s for i, s in hit_stems.items() if start <= i < start + size}
         if len(distinct) > best_score:  # ties keep the earliest passage
             best_start, best_score = start, len(distinct)
-    end = min(best_start + size, len(matches))
+    end = min(best_start + size, len(tokens))
+    # Only the quoted passage needs the words' places in the text.
+    matches = itertools.islice(WORD.finditer(text), best_start, end)
     out: list[str] = ["… "] if best_start > 0 else []
-    cursor = matches[best_start].start() if best_start else 0
-    for i in range(best_start, end):
-        match = matches[i]
+    cursor = -1
+    for i, match in enumerate(matches, start=best_start):
+        if cursor < 0:
+            cursor = match.start() if best_start else 0
         out.append(html.escape(text[cursor : match.start()]))
         word = html.escape(match.group())
         out.append(f"<mark>{word}</mark>" if i in hit_stems else word)
         cursor = match.end()
-    if end < len(matches):
+    if end < len(tokens):
         out.append(" …")
     else:
         out.append(html.escape(text[cursor:]))
