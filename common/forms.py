@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.forms.renderers import TemplatesSetting
 
+from common.people import person_named, refused
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     """The browser's date-and-time picker; values are UTC (the form labels say so).
@@ -72,23 +74,12 @@ class BaseVersionField(forms.Form):
             self.fields["base_version"].initial = instance.version
 
 
-UNKNOWN_PERSON = "Nobody is called “{name}” in Once. Check the spelling; staff can add people."
-
-
-def person_named(name: str) -> Any:
-    """The active user called `name` (case does not matter), or None."""
-    from django.contrib.auth import get_user_model  # noqa: PLC0415  (forms load before apps)
-
-    users = get_user_model().objects.filter(is_active=True)
-    return users.filter(username=name).first() or users.filter(username__iexact=name).first()
-
-
 class PersonField(forms.CharField):
     """A person typed by username, offered from the page's `<datalist id="people">`.
 
     The one way a form names a person (issue 16, item 4: the remediation form and the review
     page's rows alike): cleans to the active user of that name, case aside, or None when left
-    empty; an unknown name is refused with UNKNOWN_PERSON, whatever was typed kept.
+    empty; an unknown name is refused with `common.people.refused`'s words, whatever was typed kept.
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -116,7 +107,7 @@ class PersonField(forms.CharField):
             return None
         person = person_named(name)
         if person is None:
-            raise forms.ValidationError(UNKNOWN_PERSON.format(name=name), code="unknown")
+            raise forms.ValidationError(refused(name), code="unknown")
         return person
 
 

@@ -5,17 +5,22 @@ an unknown one with the same message, keeping what was typed; staff get a way to
 from __future__ import annotations
 
 import datetime
-from typing import Any
+import json
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
+from gamedays.models import GameDay
 from remediations.models import Remediation
 from reviews.weeks import Week
 from tests.factories import IncidentFactory, RemediationFactory, UserFactory
+from tests.gamedays.test_pages import _form as game_day_form
 from tests.incidents.test_editing_remediations_from_the_form import form_data
+from tests.incidents.test_import_export import GOOD, run_import
 from tests.incidents.test_incident_form import incident_post
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +121,46 @@ def test_both_pages_suggest_the_same_people(alice_client: Client, alice: User) -
     incident = alice_client.get("/incidents/new/").content.decode()
     assert incident.count('list="people"') >= 1 and '<option value="alice">' in incident
     assert '<option value="zed">' not in incident
+
+
+def test_the_api_and_the_importer_word_an_unknown_owner_as_the_forms_do_and_find_names_case_aside(
+    alice: User, tmp_path: Any
+) -> None:
+    UserFactory(username="Bob.Jones")
+    api = APIClient()
+    api.force_authenticate(alice)
+    said = api.post("/api/remediations/", {"title": "x", "owner": "mallory"}, format="json")
+    assert said.json()["warnings"] == [
+        "Nobody is called “mallory” in Once: the remediation “x” is left unassigned."
+    ]
+    found = api.post("/api/remediations/", {"title": "y", "owner": "bob.jones"}, format="json")
+    assert found.json()["owner"] == "Bob.Jones" and found.json()["warnings"] == []
+
+    (fix,) = cast(list[dict[str, Any]], GOOD["remediations"])
+    line = {**GOOD, "remediations": [{**fix, "owner": "mallory"}]}
+    _, err, _ = run_import(tmp_path, [json.dumps(line)])
+    assert "Nobody is called “mallory” in Once: the remediation “io2 volumes” is left " in err
+    line = {**GOOD, "remediations": [{**fix, "owner": "BOB.JONES"}]}
+    run_import(tmp_path, [json.dumps(line)])
+    assert Remediation.objects.get(title="io2 volumes").owner.username == "Bob.Jones"
+
+
+@pytest.mark.parametrize("who", ["facilitator", "participants"])
+def test_the_game_day_form_names_people_the_same_way(
+    who: str, alice_client: Client, alice: User
+) -> None:
+    typed: Any = "mallory" if who == "facilitator" else ["alice", "mallory"]
+    response = alice_client.post("/game-days/new/", game_day_form(**{who: typed}))
+    page = response.content.decode()
+    assert response.status_code == 400 and not GameDay.objects.exists()
+    assert MESSAGE in page and 'value="mallory"' in page and 'list="people"' in page
+    assert "Not in Once yet?" not in page
+    alice.is_staff = True
+    alice.save()
+    page = alice_client.post("/game-days/new/", game_day_form(**{who: typed})).content.decode()
+    assert 'href="/admin/auth/user/add/"' in page
+    UserFactory(username="Mallory")
+    assert alice_client.post("/game-days/new/", game_day_form(**{who: typed})).status_code == 302
+    game_day = GameDay.objects.get()
+    named = [game_day.facilitator] if who == "facilitator" else game_day.participants.all()
+    assert "Mallory" in [u.username for u in named]
