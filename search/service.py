@@ -61,6 +61,12 @@ class SearchResults:
     excluded_matches: int = 0
 
     @property
+    def only_excluded(self) -> bool:
+        """True when every word of the query is a `-word`: nothing is left to look for, so
+        nothing matches, and the page says the exclusions are why (issue 16, item 3)."""
+        return bool(self.query.excluded) and not self.query.concepts
+
+    @property
     def count_label(self) -> str:
         return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 

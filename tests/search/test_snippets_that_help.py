@@ -63,3 +63,21 @@ def test_a_results_service_tags_lead_to_the_service_pages(alice_client: Client, 
     page = alice_client.get("/search/", {"q": "elections"}).content.decode()
     for service in incident.services.all():
         assert f'<a class="tag service" href="/services/{service.pk}/">{service.name}</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("q", "named"),
+    [("-etcd", "(“etcd”)"), ('-etcd -"leader election"', "(“etcd”, “leader election”)")],
+)
+def test_a_query_of_only_exclusions_says_the_exclusions_left_nothing_to_look_for(
+    q: str, named: str, alice_client: Client, kb: Any
+) -> None:
+    kb("etcd quorum lost", summary="Members missed heartbeats.")
+    kb("Database failover", summary="The primary database restarted.")
+    page = alice_client.get("/search/", {"q": q}).content.decode()
+    assert f"Every word here is left out with “-” {named}, so nothing is left to look for" in page
+    assert "finds the incidents that mention database but not “etcd”" in page
+    assert "No incident mentions any of these words" not in page
+    # With a word to look for, the exclusion leaves out what mentions it.
+    found = alice_client.get("/search/", {"q": "database -etcd"}).content.decode()
+    assert "failover</a>" in found and "quorum lost" not in found
