@@ -81,3 +81,28 @@ def test_a_query_of_only_exclusions_says_the_exclusions_left_nothing_to_look_for
     # With a word to look for, the exclusion leaves out what mentions it.
     found = alice_client.get("/search/", {"q": "database -etcd"}).content.decode()
     assert "failover</a>" in found and "quorum lost" not in found
+
+
+def test_words_found_through_the_thesaurus_or_a_compound_are_marked_like_the_words_typed(
+    alice_client: Client, kb: Any
+) -> None:
+    kb(
+        "Proxy rules lost after a node restart",
+        summary="Service traffic stopped on two nodes.",
+        services=["kube-proxy"],
+        categories=["Orchestration > kube scheduling"],
+    )
+    kb("Lookups failed", summary="The CoreDNS pods restarted in a loop.")
+    kb("Workers killed", summary="The batch workers ran out of memory at noon.")
+
+    page = alice_client.get("/search/", {"q": "kubernetes"}).content.decode()
+    assert "<mark>kube</mark>-proxy</a>" in page  # the service tag
+    assert '<span class="tag">Orchestration &gt; <mark>kube</mark> scheduling</span>' in page
+
+    found = alice_client.get("/api/search/", {"q": "dns"}).json()["results"]
+    assert "The <mark>CoreDNS</mark> pods restarted" in found[0]["snippet"]
+    page = alice_client.get("/search/", {"q": "oom"}).content.decode()
+    assert "ran <mark>out</mark> <mark>of</mark> <mark>memory</mark> at noon" in page
+    # The words of a several-word equivalent are marked only together.
+    page = alice_client.get("/search/", {"q": "dns"}).content.decode()
+    assert "<mark>of</mark>" not in page
