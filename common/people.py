@@ -38,6 +38,8 @@ def person_named(name: str, *, active_only: bool = True) -> Any:
     """
     from django.contrib.auth import get_user_model  # noqa: PLC0415  (loaded before apps)
 
+    if "\x00" in name:  # no username holds one, and PostgreSQL can't be asked about it
+        return None
     users = get_user_model().objects.all()
     if active_only:
         users = users.filter(is_active=True)
@@ -51,7 +53,7 @@ def people_named(names: Iterable[str], *, active_only: bool = False) -> dict[str
     from django.contrib.auth import get_user_model  # noqa: PLC0415
     from django.db.models.functions import Lower  # noqa: PLC0415
 
-    wanted = [n for n in dict.fromkeys(names) if n]
+    wanted = [n for n in dict.fromkeys(names) if n and "\x00" not in n]
     users = get_user_model().objects.all()
     if active_only:
         users = users.filter(is_active=True)

@@ -164,3 +164,14 @@ def test_the_game_day_form_names_people_the_same_way(
     game_day = GameDay.objects.get()
     named = [game_day.facilitator] if who == "facilitator" else game_day.participants.all()
     assert "Mallory" in [u.username for u in named]
+
+
+@pytest.mark.parametrize("way", WAYS, ids=WAY_IDS)
+def test_a_name_holding_a_nul_is_refused_as_unknown_not_a_server_error(
+    way: Any, alice_client: Client, alice: User
+) -> None:
+    fix = overdue_fix(owner=alice)
+    response = way(alice_client, fix, "mal\x00lory")
+    assert response.status_code == 400
+    assert "Nobody is called" in response.content.decode()
+    assert Remediation.objects.get(pk=fix.pk).owner == alice
