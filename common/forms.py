@@ -77,10 +77,16 @@ class BaseVersionField(forms.Form):
 class PersonField(forms.CharField):
     """A person typed by username, offered from the page's `<datalist id="people">`.
 
-    The one way a form names a person (issue 16, item 4: the remediation form and the review
-    page's rows alike): cleans to the active user of that name, case aside, or None when left
-    empty; an unknown name is refused with `common.people.refused`'s words, whatever was typed kept.
+    The one way a form names a person (issue 16, item 4: the remediation form, the review
+    page's rows, the incident form's remediation rows): cleans to the active user of that
+    name, case aside (or to the one named already, `keeps`, even if they left), or None when
+    left empty; an unknown name is refused in `common.people.refused`'s words, kept as typed.
     """
+
+    # The username already named here (the stored owner), taken even if that person has left
+    # (is inactive): a form that shows a departed owner can still be saved unchanged. Set per
+    # form: `form.fields["owner"].keeps = "bob"`.
+    keeps: str | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -106,6 +112,8 @@ class PersonField(forms.CharField):
         if not name:
             return None
         person = person_named(name)
+        if person is None and self.keeps and name.lower() == self.keeps.lower():
+            person = person_named(self.keeps, active_only=False)
         if person is None:
             raise forms.ValidationError(refused(name), code="unknown")
         return person

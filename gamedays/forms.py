@@ -87,13 +87,18 @@ class GameDayForm(ParseOnly):
         help_text="Markdown: what you learned.",
     )
 
+    # The people the stored game day names, taken even if they have left (PersonField.keeps).
+    keeps: frozenset[str] = frozenset()
+
     def clean(self) -> dict[str, Any]:
         """Every person is named as on the other forms (common.forms.PersonField): an active
-        user's name, case aside; an unknown one is refused in the same words, kept as typed."""
+        user's name, case aside, or one the game day already names (`keeps`); an unknown one
+        is refused in the same words, kept as typed."""
         cleaned = super().clean()
         facilitator = (cleaned.get("facilitator") or "").strip()
         participants = [n.strip() for n in cleaned.get("participants") or []]
         known = people_named([facilitator, *participants], active_only=True)
+        known.update({n: n for n in [facilitator, *participants] if n.lower() in self.keeps})
         if facilitator and facilitator not in known:
             self.add_error("facilitator", refused(facilitator))
         for name in dict.fromkeys(participants):
@@ -164,6 +169,9 @@ class GameDayEditor:
         if data is None and game_day.pk:
             initial, scenarios = _initial(game_day, self.hidden)
         self.form = GameDayForm(data, initial=initial or {})
+        if data is not None and game_day.pk:
+            named = [game_day.facilitator, *game_day.participants.all()]
+            self.form.keeps = frozenset(u.get_username().lower() for u in named if u)
         # A plan without scenarios shows one row to fill in.
         self.scenarios = ScenarioFormSet(data, initial=scenarios or [{}], prefix="scenarios")
 

@@ -19,6 +19,7 @@ from common.forms import (
     DateTimeLocalInput,
     PersonField,
     VersionField,
+    id_of,
     people,
     unix_newlines,
 )
@@ -285,6 +286,18 @@ class IncidentEditor:
             prefix="existing",
             form_kwargs=chosen,
         )
+        if sent and incident.pk:
+            # Each row's stored owner stays acceptable after leaving (PersonField.keeps): an
+            # incident whose fix a departed person owns can still be saved.
+            owners = dict(
+                Remediation.objects.filter(incident=incident, owner__isnull=False).values_list(
+                    "pk", "owner__username"
+                )
+            )
+            for row in self.existing.forms:
+                pk = id_of(row.data.get(row.add_prefix("id")))
+                if pk in owners:
+                    cast(PersonField, row.fields["owner"]).keeps = owners[pk]
 
     @property
     def parts(self) -> tuple[Any, ...]:

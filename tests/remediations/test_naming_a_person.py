@@ -175,3 +175,27 @@ def test_a_name_holding_a_nul_is_refused_as_unknown_not_a_server_error(
     assert response.status_code == 400
     assert "Nobody is called" in response.content.decode()
     assert Remediation.objects.get(pk=fix.pk).owner == alice
+
+
+@pytest.mark.parametrize("way", [_form, _review_row, _incident_row], ids=WAY_IDS[:3])
+def test_a_fix_owned_by_someone_who_left_can_still_be_saved(way: Any, alice_client: Client) -> None:
+    gone = UserFactory(username="Gone", is_active=False)
+    fix = overdue_fix(owner=gone)
+    response = way(alice_client, fix, "gone")
+    assert response.status_code in (200, 302), response.content.decode()[:2000]
+    assert Remediation.objects.get(pk=fix.pk).owner == gone
+    # Naming them anew elsewhere is refused: they can't own new work.
+    other = overdue_fix()
+    assert "Nobody is called “gone” in Once." in way(alice_client, other, "gone").content.decode()
+
+
+def test_a_game_day_naming_someone_who_left_can_still_be_saved(alice_client: Client) -> None:
+    UserFactory(username="gone", is_active=False)
+    first = alice_client.post("/game-days/new/", game_day_form(facilitator="alice"))
+    assert first.status_code == 302
+    game_day = GameDay.objects.get()
+    game_day.participants.add(User.objects.get(username="gone"))
+    data = game_day_form(facilitator="alice", participants=["gone"], version=game_day.version)
+    response = alice_client.post(f"/game-days/{game_day.pk}/edit/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert [u.username for u in GameDay.objects.get().participants.all()] == ["gone"]
