@@ -5,6 +5,8 @@ from typing import Any
 from django import forms
 from django.forms.renderers import TemplatesSetting
 
+from common.people import person_named, refused
+
 
 class DateTimeLocalInput(forms.DateTimeInput):
     """The browser's date-and-time picker; values are UTC (the form labels say so).
@@ -72,24 +74,19 @@ class BaseVersionField(forms.Form):
             self.fields["base_version"].initial = instance.version
 
 
-UNKNOWN_PERSON = "Nobody is called “{name}” in Once. Check the spelling; staff can add people."
-
-
-def person_named(name: str) -> Any:
-    """The active user called `name` (case does not matter), or None."""
-    from django.contrib.auth import get_user_model  # noqa: PLC0415  (forms load before apps)
-
-    users = get_user_model().objects.filter(is_active=True)
-    return users.filter(username=name).first() or users.filter(username__iexact=name).first()
-
-
 class PersonField(forms.CharField):
     """A person typed by username, offered from the page's `<datalist id="people">`.
 
-    The one way a form names a person (issue 16, item 4: the remediation form and the review
-    page's rows alike): cleans to the active user of that name, case aside, or None when left
-    empty; an unknown name is refused with UNKNOWN_PERSON, whatever was typed kept.
+    The one way a form names a person (issue 16, item 4: the remediation form, the review
+    page's rows, the incident form's remediation rows): cleans to the active user of that
+    name, case aside (or to the one named already, `keeps`, even if they left), or None when
+    left empty; an unknown name is refused in `common.people.refused`'s words, kept as typed.
     """
+
+    # The username already named here (the stored owner), taken even if that person has left
+    # (is inactive): a form that shows a departed owner can still be saved unchanged. Set per
+    # form: `form.fields["owner"].keeps = "bob"`.
+    keeps: str | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
@@ -115,8 +112,10 @@ class PersonField(forms.CharField):
         if not name:
             return None
         person = person_named(name)
+        if person is None and self.keeps and name.lower() == self.keeps.lower():
+            person = person_named(self.keeps, active_only=False)
         if person is None:
-            raise forms.ValidationError(UNKNOWN_PERSON.format(name=name), code="unknown")
+            raise forms.ValidationError(refused(name), code="unknown")
         return person
 
 

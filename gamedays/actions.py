@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 
 from common import changes
 from common.concurrency import StaleVersion, save_versioned
+from common.people import left_out, people_named
 from common.roles import require_writer
 from common.validation import Errors, RecordInvalid
 from gamedays.models import GameDay, GameDayStatus, Outcome, Scenario
@@ -211,14 +211,11 @@ def save_game_day(
 
 def _users(record: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
     names = {n.lower(): n for n in [record["facilitator"], *record["participants"]] if n}
-    found = {
-        user.get_username().lower(): user
-        for user in get_user_model().objects.filter(username__in=list(names.values()))
-    }
-    for key, name in names.items():
-        if key not in found:
-            warnings.append(f"No user is called {name!r}: left out of the game day.")
-    return found
+    named = people_named(names.values())
+    for name in names.values():
+        if name not in named:
+            warnings.append(left_out(name, "left out of the game day"))
+    return {name.lower(): user for name, user in named.items()}
 
 
 def _check_scenarios(

@@ -8,10 +8,10 @@ import hashlib
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.http import QueryDict
 
-from common.forms import DateTimeLocalInput, VersionField, id_of, unix_newlines
+from common.forms import DateTimeLocalInput, VersionField, id_of, people, unix_newlines
+from common.people import people_named, refused
 from common.validation import Errors, render_path, sentence
 from gamedays.models import Environment, GameDay, Outcome
 from gamedays.records import MAX_PARTICIPANTS, MAX_SCENARIOS
@@ -73,7 +73,7 @@ class GameDayForm(ParseOnly):
     )
     environment = forms.ChoiceField(choices=Environment.choices, initial=Environment.STAGING)
     facilitator = forms.CharField(
-        widget=forms.TextInput(attrs={"list": "usernames", "autocomplete": "off"})
+        widget=forms.TextInput(attrs={"list": "people", "autocomplete": "off"})
     )
     participants = TextList()
     plan = forms.CharField(
@@ -86,6 +86,25 @@ class GameDayForm(ParseOnly):
         widget=forms.Textarea(attrs={"rows": 6, "class": "markdown-source"}),
         help_text="Markdown: what you learned.",
     )
+
+    # The people the stored game day names, taken even if they have left (PersonField.keeps).
+    keeps: frozenset[str] = frozenset()
+
+    def clean(self) -> dict[str, Any]:
+        """Every person is named as on the other forms (common.forms.PersonField): an active
+        user's name, case aside, or one the game day already names (`keeps`); an unknown one
+        is refused in the same words, kept as typed."""
+        cleaned = super().clean()
+        facilitator = (cleaned.get("facilitator") or "").strip()
+        participants = [n.strip() for n in cleaned.get("participants") or []]
+        known = people_named([facilitator, *participants], active_only=True)
+        known.update({n: n for n in [facilitator, *participants] if n.lower() in self.keeps})
+        if facilitator and facilitator not in known:
+            self.add_error("facilitator", refused(facilitator))
+        for name in dict.fromkeys(participants):
+            if name and name not in known:
+                self.add_error("participants", refused(name))
+        return cleaned
 
 
 def _lines(rows: int = 2) -> forms.Textarea:
@@ -150,6 +169,9 @@ class GameDayEditor:
         if data is None and game_day.pk:
             initial, scenarios = _initial(game_day, self.hidden)
         self.form = GameDayForm(data, initial=initial or {})
+        if data is not None and game_day.pk:
+            named = [game_day.facilitator, *game_day.participants.all()]
+            self.form.keeps = frozenset(u.get_username().lower() for u in named if u)
         # A plan without scenarios shows one row to fill in.
         self.scenarios = ScenarioFormSet(data, initial=scenarios or [{}], prefix="scenarios")
 
@@ -242,12 +264,7 @@ class GameDayEditor:
         return {
             "form": self.form,
             "scenarios": self.scenarios,
-            "usernames": list(
-                get_user_model()
-                .objects.filter(is_active=True)
-                .order_by("username")
-                .values_list("username", flat=True)[:1000]
-            ),
+            "people": people(),  # every owner input's suggestions (common/_people.html)
             "category_paths": list(
                 FailureCategory.objects.visible_to(self.user).values_list("path", flat=True)
             ),

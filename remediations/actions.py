@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import Http404
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from common import changes
 from common.concurrency import save_versioned
+from common.people import left_out, person_named
 from common.roles import require_writer
 from common.validation import Errors, clean_choice, clean_text, sentence
 from incidents.actions import CategoryCache, save_incident
@@ -32,6 +32,11 @@ from remediations.models import (
 from remediations.records import REMEDIATION_FIELDS
 
 User = AbstractBaseUser | AnonymousUser
+
+
+def unassigned(name: str, title: str) -> str:
+    """The warning for a remediation whose owner names nobody (the API, the importers)."""
+    return left_out(name, f"the remediation “{title}” is left unassigned")
 
 
 def remediation_record_of(remediation: Remediation) -> dict[str, Any]:
@@ -72,7 +77,8 @@ def save_remediation(
 ) -> list[str]:
     """Create a remediation or update it, from a record cleaned by `clean_remediation`.
 
-    Returns warnings for the writer (an `owner` that matches no user leaves it unassigned:
+    Returns warnings for the writer (an `owner` that matches no user leaves it unassigned,
+    `unassigned`'s words; a name finds its user as `common.people.person_named` does:
     PRODUCT.md, "Interchange format"). Raises StaleVersion, writing nothing, when someone
     saved a newer version meanwhile, and PermissionDenied for a viewer (`by` None: the system).
     """
@@ -83,12 +89,9 @@ def save_remediation(
     warnings = []
     owner = None
     if record["owner"]:
-        owner = get_user_model().objects.filter(username=record["owner"]).first()
+        owner = person_named(record["owner"], active_only=False)
         if owner is None:
-            warnings.append(
-                f"owner {record['owner']!r} of remediation {record['title']!r} matches no user; "
-                "left unassigned"
-            )
+            warnings.append(unassigned(record["owner"], record["title"]))
     with transaction.atomic():
         for name in ("title", "description", "kind", "status", "due_date", "opened_at",
                      "done_at", "tracker_url"):  # fmt: skip

@@ -25,6 +25,10 @@ class RemediationFields(forms.ModelForm):
                 field.strip = False  # the validator decides what is trimmed, for every way in
         if self.instance.pk and "version" in self.fields:
             self.fields["version"].initial = self.instance.version
+        if self.instance.pk and self.instance.owner_id and "owner" in self.fields:
+            # Its owner stays acceptable after leaving (common.forms.PersonField.keeps).
+            owner = cast(PersonField, self.fields["owner"])
+            owner.keeps = self.instance.owner.get_username()
 
     def _post_clean(self) -> None:
         pass  # the model's own checks are the validator's job: see record() and show()

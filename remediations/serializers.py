@@ -153,11 +153,7 @@ class RemediationSerializer(serializers.ModelSerializer):
             remediation, record, by=self.context["request"].user, expected_version=expected_version
         )
         # Read back by get_warnings: an attribute of this response only, not a model field.
-        remediation._warnings = (  # type: ignore[attr-defined]
-            [f"No user is called {record['owner']!r}: the remediation is unassigned."]
-            if warnings
-            else []
-        )
+        remediation._warnings = warnings  # type: ignore[attr-defined]
         return remediation
 
 

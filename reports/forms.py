@@ -10,12 +10,19 @@ import re
 from typing import Any, cast
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import QueryDict
 
-from common.forms import DateInput, DateTimeLocalInput, VersionField, unix_newlines
+from common.forms import (
+    DateInput,
+    DateTimeLocalInput,
+    PersonField,
+    VersionField,
+    id_of,
+    people,
+    unix_newlines,
+)
 from common.validation import Errors, RecordInvalid, render_path, sentence
 from incidents.fields import CategoryChoiceField, CategoryMultipleChoiceField, ServiceNamesInput
 from incidents.models import (
@@ -182,7 +189,9 @@ class NewRemediationForm(ParseOnly):
     title = forms.CharField(required=False)
     kind = forms.ChoiceField(choices=RemediationKind.choices, initial=RemediationKind.PREVENT)
     status = forms.ChoiceField(choices=RemediationStatus.choices, initial=RemediationStatus.OPEN)
-    owner = forms.ModelChoiceField(queryset=get_user_model().objects.all(), required=False)
+    # The one way a form names a person (common.forms.PersonField): typed, suggested from the
+    # page's <datalist id="people">, an unknown name refused with the same words, kept.
+    owner = PersonField(label="Owner")
     due_date = forms.DateField(required=False, widget=DateInput())
     category = CategoryChoiceField(queryset=FailureCategory.objects.all(), required=False)
     description = forms.CharField(
@@ -277,6 +286,18 @@ class IncidentEditor:
             prefix="existing",
             form_kwargs=chosen,
         )
+        if sent and incident.pk:
+            # Each row's stored owner stays acceptable after leaving (PersonField.keeps): an
+            # incident whose fix a departed person owns can still be saved.
+            owners = dict(
+                Remediation.objects.filter(incident=incident, owner__isnull=False).values_list(
+                    "pk", "owner__username"
+                )
+            )
+            for row in self.existing.forms:
+                pk = id_of(row.data.get(row.add_prefix("id")))
+                if pk in owners:
+                    cast(PersonField, row.fields["owner"]).keeps = owners[pk]
 
     @property
     def parts(self) -> tuple[Any, ...]:
@@ -327,6 +348,8 @@ class IncidentEditor:
             "existing": self.existing, "timeline_at_help": TIMELINE_AT_HELP,
             # Once for every cause row (templates/incidents/_rows_causes.html).
             "category_choices": list(self.categories.values_list("pk", "path")),
+            # Once for every owner input: templates/common/_people.html's <datalist>.
+            "people": people(),
         }  # fmt: skip
 
     @staticmethod
@@ -490,7 +513,7 @@ def _existing_initial(incident: Incident) -> list[dict[str, Any]]:
         }  # fmt: skip
         rows.append(
             {
-                **values, "owner": r.owner_id, "category": r.category_id,
+                **values, "category": r.category_id,
                 "id": r.pk, "version": r.version, "original": fingerprint(values),
             }
         )  # fmt: skip

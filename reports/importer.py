@@ -24,6 +24,7 @@ from common.roles import require_writer
 from incidents.actions import audit_new_incident_visibility, parts_of
 from incidents.models import Cause, Incident, TimelineEntry, Visibility
 from incidents.records import INCIDENT_FIELDS
+from remediations.actions import unassigned
 from remediations.models import Remediation
 from reports.interchange import (
     InvalidRecord,
@@ -164,10 +165,7 @@ class BatchImporter:
         for item in parsed["remediations"]:
             owner = self.resolver.user(item["owner"]) if item["owner"] else None
             if item["owner"] and owner is None:
-                warnings.append(
-                    f"owner {item['owner']!r} of remediation {item['title']!r} matches no user; "
-                    "left unassigned"
-                )
+                warnings.append(unassigned(item["owner"], item["title"]))
             remediation = Remediation(
                 incident=incident, created_by=self.by, owner=owner,
                 **{name: item[name] for name in (

@@ -13,13 +13,13 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 
 # Lines are read and written as every import and export does; decode_line and encode_line are
 # used from here by the incident commands and tests.
 from common.jsonlines import InvalidRecord, decode_line, encode_line  # noqa: F401
+from common.people import person_named
 from common.validation import RecordInvalid
 from incidents.actions import CategoryCache, record_of
 from incidents.models import Cause, Incident
@@ -104,7 +104,7 @@ class Resolver(CategoryCache):
 
     def user(self, username: str) -> Any:
         if username not in self._users:
-            self._users[username] = get_user_model().objects.filter(username=username).first()
+            self._users[username] = person_named(username, active_only=False)
         return self._users[username]
 
 

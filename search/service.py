@@ -46,6 +46,9 @@ class Result:
     categories: list[str]
     remediations: dict[str, int]  # status label → how many, for "2 done, 1 open"
     services: list[tuple[int, str]] = field(default_factory=list)  # (id, name), for tags
+    # The tags as safe HTML, what matched in <mark> (a service "kube-proxy" for kubernetes).
+    categories_html: list[str] = field(default_factory=list)
+    services_html: list[tuple[int, str]] = field(default_factory=list)  # (id, name as HTML)
 
 
 @dataclass
@@ -59,6 +62,12 @@ class SearchResults:
     # With no result and a -word: how many incidents match when nothing is left out, so the
     # page can say the exclusion removed them all (0 when that isn't the case).
     excluded_matches: int = 0
+
+    @property
+    def only_excluded(self) -> bool:
+        """True when every word of the query is a `-word`: nothing is left to look for, so
+        nothing matches, and the page says the exclusions are why (issue 16, item 3)."""
+        return bool(self.query.excluded) and not self.query.concepts
 
     @property
     def count_label(self) -> str:
@@ -222,6 +231,19 @@ def highlight_stems(query: Query) -> frozenset[str]:
     )
 
 
+def highlight_phrases(query: Query) -> frozenset[tuple[str, ...]]:
+    """The several-word equivalents to <mark> where their words come together, in order
+    ("out of memory" for oom, "api server" for apiserver): each as its words' stems. Their
+    words alone are not marked (`highlight_stems`)."""
+    return frozenset(
+        tuple(stem(word) for word in term)
+        for concept in query.concepts
+        for term in concept.terms
+        if len(term) > 1 and term != concept.typed
+        and not all(word in STOPWORDS for word in term)
+    )  # fmt: skip
+
+
 def _results(query: Query, hits: list[Hit]) -> list[Result]:
     ids = [hit.incident_id for hit in hits]
     # What a result shows of its incident (the report itself is quoted from the document).
@@ -256,7 +278,7 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
         .order_by("incident_id", "status")
     ):
         states[row["incident_id"]][labels[row["status"]].lower()] = row["n"]
-    stems = highlight_stems(query)
+    stems, phrases = highlight_stems(query), highlight_phrases(query)
     results = []
     for hit in hits:
         incident = incidents.get(hit.incident_id)
@@ -270,11 +292,17 @@ def _results(query: Query, hits: list[Hit]) -> list[Result]:
             Result(
                 incident=incident,
                 score=round(hit.score, 4),
-                snippet=snippet(source, stems),
-                title_html=marked(incident.title, stems),
+                snippet=snippet(source, stems, phrases=phrases),
+                title_html=marked(incident.title, stems, phrases),
                 categories=categories[hit.incident_id],
                 remediations=states[hit.incident_id],
                 services=services[hit.incident_id],
+                categories_html=[
+                    marked(path, stems, phrases) for path in categories[hit.incident_id]
+                ],
+                services_html=[
+                    (pk, marked(name, stems, phrases)) for pk, name in services[hit.incident_id]
+                ],
             )
         )
     return results

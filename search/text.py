@@ -105,25 +105,71 @@ def plain_text(markdown: str) -> str:
 SNIPPET_WORDS = 32
 
 
-def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> str:
+Phrases = frozenset[tuple[str, ...]]
+
+
+def _hits(tokens: list[str], stems: frozenset[str], phrases: Phrases) -> dict[int, str]:
+    """The words of `tokens` (a text's words, in order) to <mark>, by index, each with what it
+    matched (a stem, or a phrase's stems joined): what the index matched, marked the way it
+    matched it.
+
+    - a word whose stem is in `stems` ("kube" for kubernetes, via the thesaurus);
+    - a compound whose part's stem is ("CoreDNS" for dns, "503s" for 503: the index finds a
+      compound by its parts, `compound_parts`);
+    - each word of a run whose stems are one of `phrases` ("out of memory" for oom).
+    """
+    # Stemming every word of a long report is the slow part: only words that start like a
+    # query stem can stem to it (Snowball keeps a word's first two letters).
+    starts = {s[:2] for s in stems}
+    hits: dict[int, str] = {}
+    for i, word in enumerate(tokens):
+        if word[:2].lower() in starts and (found := stem(word)) in stems:
+            hits[i] = found
+        elif _maybe_compound(word):
+            for part in split_compound(word):
+                if part[:2] in starts and (found := stem(part)) in stems:
+                    hits[i] = found
+                    break
+    firsts = {phrase[0][:2] for phrase in phrases}
+    for i, word in enumerate(tokens):
+        if word[:2].lower() not in firsts:
+            continue
+        for phrase in phrases:
+            run = range(i, i + len(phrase))
+            if run.stop <= len(tokens) and all(
+                stem(tokens[j]) == part for j, part in zip(run, phrase, strict=True)
+            ):
+                hits.update({j: " ".join(phrase) for j in run if j not in hits})
+    return hits
+
+
+def _maybe_compound(word: str) -> bool:
+    """Whether one word may be camelCase ("CoreDNS") or a plural number ("503s"): a cheap
+    look first (most words are lower case, Capitalized or CAPITALS), the patterns after."""
+    if not word[0].isdigit() and (word.islower() or word.isupper() or word.istitle()):
+        return False
+    return bool(_CAMEL.search(word) or _NUMBER_PLURAL.match(word))
+
+
+def snippet(
+    text: str,
+    stems: frozenset[str],
+    *,
+    size: int = SNIPPET_WORDS,
+    phrases: Phrases = frozenset(),
+) -> str:
     """The `size`-word passage of `text` with the most distinct query stems, as safe HTML.
 
-    Every character of `text` is escaped; matching words are wrapped in <mark>. Without a
-    match, the passage is the start of the text.
+    Every character of `text` is escaped; matching words are wrapped in <mark> (`_hits`: the
+    words typed, their thesaurus equivalents, compounds by their parts, `phrases` as runs).
+    Without a match, the passage is the start of the text.
     """
     tokens = WORD.findall(text)  # strings, not match objects: a report has thousands
     if not tokens:
         return html.escape(text[:240])
-    # Stemming every word of a long report is the slow part: only words that start like a
-    # query stem can stem to it (Snowball keeps a word's first two letters).
-    starts = {s[:2] for s in stems}
-    hit_stems = {
-        i: s
-        for i, token in enumerate(tokens)
-        if token[:2].lower() in starts and (s := stem(token)) in stems
-    }
+    hit_stems = _hits(tokens, stems, phrases)
     best_start, best_score = 0, 0
-    for first_hit in hit_stems:
+    for first_hit in sorted(hit_stems):
         start = max(0, min(first_hit - 3, len(tokens) - size))  # a little context before
         distinct = {s for i, s in hit_stems.items() if start <= i < start + size}
         if len(distinct) > best_score:  # ties keep the earliest passage
@@ -147,15 +193,17 @@ def snippet(text: str, stems: frozenset[str], *, size: int = SNIPPET_WORDS) -> s
     return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
-def marked(text: str, stems: frozenset[str]) -> str:
-    """All of `text` as safe HTML, its words whose stem is in `stems` wrapped in <mark>
-    (a title: short, so every word is looked at)."""
+def marked(text: str, stems: frozenset[str], phrases: Phrases = frozenset()) -> str:
+    """All of `text` as safe HTML, the words `_hits` finds wrapped in <mark> (a title, a
+    failure mode's path, a service's name: short, so every word is looked at)."""
+    matches = list(WORD.finditer(text))
+    hits = _hits([match.group() for match in matches], stems, phrases)
     out: list[str] = []
     cursor = 0
-    for match in WORD.finditer(text):
+    for i, match in enumerate(matches):
         out.append(html.escape(text[cursor : match.start()]))
         word = html.escape(match.group())
-        out.append(f"<mark>{word}</mark>" if stem(match.group()) in stems else word)
+        out.append(f"<mark>{word}</mark>" if i in hits else word)
         cursor = match.end()
     out.append(html.escape(text[cursor:]))
     return "".join(out)

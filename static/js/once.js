@@ -259,19 +259,23 @@ document.addEventListener("categoryAdded", (event) => {
   document.getElementById("add-mode").close();
 });
 
-// A person added in their dialog (accounts/views.py): offered as every remediation's owner, and
-// chosen as the owner of the remediation whose owner was last touched (or the last one).
+// A person added in their dialog (accounts/views.py): offered to every owner input (the page's
+// one <datalist id="people">, templates/common/_people.html), and typed as the owner of the
+// remediation whose owner was last touched (or the last one).
 let lastOwner = null;
 document.addEventListener("focusin", (event) => {
-  if (event.target.matches && event.target.matches("select[name$='-owner']")) lastOwner = event.target;
+  if (event.target.matches && event.target.matches("input[name$='-owner']")) lastOwner = event.target;
 });
 document.addEventListener("personAdded", (event) => {
-  const id = String(event.detail.id);
-  const selects = selectsNamed("-owner");
-  for (const select of selects) addOption(select, id, event.detail.username);
-  const shown = selects.filter((select) => select.isConnected);
+  const username = event.detail.username;
+  const people = document.getElementById("people");
+  if (people && ![...people.options].some((option) => option.value === username)) {
+    people.append(new Option(username, username));
+  }
+  const form = document.querySelector("form.incident-form");
+  const shown = form ? [...form.querySelectorAll("input[name$='-owner']")] : [];
   const target = lastOwner && lastOwner.isConnected ? lastOwner : shown[shown.length - 1];
-  if (target) target.value = id;
+  if (target) target.value = username;
   document.getElementById("add-person").close();
 });
 

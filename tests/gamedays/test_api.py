@@ -71,7 +71,9 @@ def test_unknown_people_are_left_out_with_a_warning(api: APIClient, fix: Remedia
     response = api.post("/api/game-days/", _body(fix, participants=["nobody"]), format="json")
     assert response.status_code == 201
     assert response.json()["participants"] == []
-    assert response.json()["warnings"] == ["No user is called 'nobody': left out of the game day."]
+    assert response.json()["warnings"] == [
+        "Nobody is called “nobody” in Once: left out of the game day."
+    ]
 
 
 def test_an_outcome_is_recorded_by_updating_the_scenario_by_id(

@@ -170,7 +170,7 @@ def test_export_import_export_is_identical(tmp_path: Path, fixes: dict[str, Reme
          "ran_at": "2026-04-01T10:00:00Z", "observations": odd},
     ]  # fmt: skip
     _, err, code = run_import(tmp_path, [json.dumps(game_day()), json.dumps(second)])
-    assert code == 0 and "warning: No user is called 'nobody'" in err
+    assert code == 0 and "warning: Nobody is called “nobody” in Once" in err
     first = export()
     GameDay.objects.all().delete()
     _, err, code = run_import(tmp_path, first.splitlines())

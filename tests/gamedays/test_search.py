@@ -49,6 +49,9 @@ def test_the_list_finds_game_days_by_words_anywhere_in_them(
     page = alice_client.get("/game-days/", {"q": "kafka"}).content.decode()
     assert "Deploy path day" not in page and "Staging control plane day" not in page
     assert 'value="kafka"' in page  # what was typed stays in the box
+    # The empty rows say the words found nothing, not that there are no game days.
+    assert "No game day planned or running mentions every one of these words." in page
+    assert "No game day planned. Plan one" not in page
 
 
 def test_the_api_filters_by_words_status_and_environment(

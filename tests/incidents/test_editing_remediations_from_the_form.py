@@ -52,7 +52,7 @@ def test_a_remediation_is_edited_from_the_incident_form(alice_client: Client, al
     bob = UserFactory(username="bob")
     data = form_data(alice_client, incident)
     data.update({"existing-0-title": "Alert on p99 disk latency", "existing-0-status": "done",
-                 "existing-0-owner": str(bob.pk)})  # fmt: skip
+                 "existing-0-owner": "bob"})  # fmt: skip
     response = alice_client.post(f"/incidents/{incident.pk}/edit/", data)
     assert response.status_code == 302, response.content.decode()
     fix.refresh_from_db()

@@ -68,7 +68,7 @@ def test_bad_lines_are_named_with_reasons_and_good_ones_imported(tmp_path: Path)
     assert "line 5: severity must be one of SEV1, SEV2, SEV3, SEV4, not 'SEV9'" in err
     assert "line 6: causes[1].kind must be one of trigger, root_cause, contributing" in err
     assert "line 7: resolved_at: An incident can't be resolved before it started." in err
-    assert "owner 'nobody-here'" in err and "left unassigned" in err
+    assert "Nobody is called “nobody-here” in Once" in err and "left unassigned" in err
     assert "2 created, 0 updated, 0 unchanged, 6 failed" in out
     assert sorted(Incident.objects.values_list("title", flat=True)) == [
         "Fine", "etcd lost quorum during EBS volume degradation",

@@ -49,7 +49,7 @@ def test_an_owner_matching_no_user_is_reported_and_left_unassigned(api: APIClien
     assert response.status_code == 201
     assert response.json()["owner"] is None
     assert response.json()["warnings"] == [
-        "No user is called 'nobody': the remediation is unassigned."
+        "Nobody is called “nobody” in Once: the remediation “x” is left unassigned."
     ]
 
 

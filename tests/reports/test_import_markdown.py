@@ -96,7 +96,7 @@ def test_a_google_sre_postmortem_maps_summary_causes_timeline_and_action_items(
         assert mapped not in body
     assert "# Search results empty" not in body  # the title heading is the title
     assert "front matter key 'authors' is not used" in err
-    assert "owner 'bob'" in err and "matches no user" in err
+    assert "Nobody is called “bob” in Once: the remediation" in err and "left unassigned" in err
 
 
 def test_a_pagerduty_postmortem_maps_its_table_timeline_and_task_list(folder: Path) -> None:

@@ -63,3 +63,46 @@ def test_a_results_service_tags_lead_to_the_service_pages(alice_client: Client, 
     page = alice_client.get("/search/", {"q": "elections"}).content.decode()
     for service in incident.services.all():
         assert f'<a class="tag service" href="/services/{service.pk}/">{service.name}</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("q", "named"),
+    [("-etcd", "(“etcd”)"), ('-etcd -"leader election"', "(“etcd”, “leader election”)")],
+)
+def test_a_query_of_only_exclusions_says_the_exclusions_left_nothing_to_look_for(
+    q: str, named: str, alice_client: Client, kb: Any
+) -> None:
+    kb("etcd quorum lost", summary="Members missed heartbeats.")
+    kb("Database failover", summary="The primary database restarted.")
+    page = alice_client.get("/search/", {"q": q}).content.decode()
+    assert f"Every word here is left out with “-” {named}, so nothing is left to look for" in page
+    assert "finds the incidents that mention database but not “etcd”" in page
+    assert "No incident mentions any of these words" not in page
+    # With a word to look for, the exclusion leaves out what mentions it.
+    found = alice_client.get("/search/", {"q": "database -etcd"}).content.decode()
+    assert "failover</a>" in found and "quorum lost" not in found
+
+
+def test_words_found_through_the_thesaurus_or_a_compound_are_marked_like_the_words_typed(
+    alice_client: Client, kb: Any
+) -> None:
+    kb(
+        "Proxy rules lost after a node restart",
+        summary="Service traffic stopped on two nodes.",
+        services=["kube-proxy"],
+        categories=["Orchestration > kube scheduling"],
+    )
+    kb("Lookups failed", summary="The CoreDNS pods restarted in a loop.")
+    kb("Workers killed", summary="The batch workers ran out of memory at noon.")
+
+    page = alice_client.get("/search/", {"q": "kubernetes"}).content.decode()
+    assert "<mark>kube</mark>-proxy</a>" in page  # the service tag
+    assert '<span class="tag">Orchestration &gt; <mark>kube</mark> scheduling</span>' in page
+
+    found = alice_client.get("/api/search/", {"q": "dns"}).json()["results"]
+    assert "The <mark>CoreDNS</mark> pods restarted" in found[0]["snippet"]
+    page = alice_client.get("/search/", {"q": "oom"}).content.decode()
+    assert "ran <mark>out</mark> <mark>of</mark> <mark>memory</mark> at noon" in page
+    # The words of a several-word equivalent are marked only together.
+    page = alice_client.get("/search/", {"q": "dns"}).content.decode()
+    assert "<mark>of</mark>" not in page
