@@ -32,7 +32,7 @@ from incidents.records import (
     MAX_SERVICES,
     MAX_TITLE,
     clean_category_path,
-    clean_name,
+    clean_service_name,
 )
 
 # The documented limits (docs/api.md).
@@ -178,7 +178,7 @@ def clean_scenario(raw: Mapping[str, Any], at: tuple[Any, ...], errors: Errors) 
         raw.get("services"), (*at, "services"), errors, item=str, max_items=MAX_SERVICES
     )
     for n, value in enumerate(items):
-        name = clean_name(value, (*at, "services", n), errors)
+        name = clean_service_name(value, (*at, "services", n), errors)
         if name:
             services.setdefault(name.lower(), name)
     record["services"] = list(services.values())

@@ -26,6 +26,7 @@ from incidents.models import (
     Visibility,
     same_name,
 )
+from incidents.names import canonical_name
 from incidents.records import INCIDENT_FIELDS, MAX_CAUSES, MAX_TIMELINE, clean_duplicate_of
 
 User = AbstractBaseUser | AnonymousUser
@@ -108,8 +109,8 @@ def get_or_create_category(path: str) -> FailureCategory:
 
 def service_named(name: str) -> Service | None:
     """The service called `name` (ignoring case, as its unique constraint does), or the one it
-    was merged into; else None."""
-    name = name.strip()
+    was merged into; else None. `name` is read in its one spelling (`canonical_name`)."""
+    name = canonical_name(name)
     service = Service.objects.filter(same_name(name)).first()
     if service is None:
         alias = ServiceAlias.objects.select_related("service").filter(same_name(name)).first()
@@ -125,7 +126,7 @@ def get_or_create_services(names: Iterable[str]) -> list[Service]:
     """
     services: list[Service] = []
     for raw in names:
-        name = raw.strip()
+        name = canonical_name(raw)  # look-alike names are one service (names.py)
         if not name:
             continue
         service = service_named(name)
@@ -145,9 +146,9 @@ def stored_service_names(names: Iterable[str]) -> dict[str, str]:
         return {}
     match = Q()
     for name in wanted:
-        match |= Q(same_name(name))
+        match |= Q(same_name(canonical_name(name)))
     # Which given name each row matches, in the database's own idea of case (one column each).
-    matches = {f"given_{n}": same_name(name) for n, name in enumerate(wanted)}
+    matches = {f"given_{n}": same_name(canonical_name(name)) for n, name in enumerate(wanted)}
     found: dict[str, str] = {}
     rows = [
         *Service.objects.filter(match).annotate(**matches).values("name", *matches),
@@ -160,17 +161,41 @@ def stored_service_names(names: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def service_name_taken(name: str, *, by_other_than: Service) -> str | None:
-    """Why `name` can't be this service's: another service has it, or it is an alias."""
-    others = Service.objects.filter(same_name(name))
-    if by_other_than.pk:
-        others = others.exclude(pk=by_other_than.pk)
-    if others.exists():
-        return f"There is already a service “{name}”."
+NAME_UNAVAILABLE = "“{name}” can't be a service name here: choose another name."
+
+
+def service_name_taken(
+    name: str, *, by_other_than: Service, viewer: User | None = None
+) -> str | None:
+    """Why `name` (in its one spelling) can't be this service's, as told to `viewer` (None:
+    the system, which sees every service); None when it can be.
+
+    Another service has the name, or it is another service's alias (a name merged into it):
+    the message names that service. A service hidden from `viewer` (`Service.objects
+    .visible_to`: only restricted incidents they can't see name it) is neither named nor said
+    to exist: NAME_UNAVAILABLE, which a name no one may take for other reasons could give too
+    (the breaker's item 1 of issue 17). A name merged into this very service is refused too:
+    it already leads here (in the API and the importer), and as its name it would be both.
+    """
+    name = canonical_name(name)
+    visible = Service.objects.visible_to(viewer)
+    other = Service.objects.filter(same_name(name)).exclude(pk=by_other_than.pk).first()
+    if other is not None:
+        if visible.filter(pk=other.pk).exists():
+            return f"There is already a service “{other.name}”."
+        return NAME_UNAVAILABLE.format(name=name)
     alias = ServiceAlias.objects.filter(same_name(name)).select_related("service").first()
-    if alias is not None and alias.service_id != by_other_than.pk:
+    if alias is None:
+        return None
+    if by_other_than.pk and alias.service_id == by_other_than.pk:
+        return (
+            f"“{alias.name}” is already another name of this service (merged into it): it "
+            f"leads here in the API and the importer. Keep “{by_other_than.name}”, or choose "
+            "a name no service has had."
+        )
+    if visible.filter(pk=alias.service_id).exists():
         return f"“{name}” is another name of the service “{alias.service.name}”."
-    return None
+    return NAME_UNAVAILABLE.format(name=name)
 
 
 def save_service(
@@ -187,16 +212,23 @@ def save_service(
     Each change makes a new version, kept in its history with `by` as author (PRODUCT.md,
     "every write is versioned"). An update naming the version it started from is refused with
     StaleVersion, writing nothing, when someone saved meanwhile; without one it is based on
-    the stored version. A rename re-indexes the incidents it affected. Raises ValueError when
-    another service (or another service's alias) has the name, ignoring case, and
-    PermissionDenied for a viewer (`by` None is the system). Fields left None are unchanged.
+    the stored version. A rename re-indexes the incidents it affected. A new name is stored in
+    its one spelling (`names.canonical_name`). Raises ValueError when another service or an
+    alias has the name, ignoring case (`service_name_taken`, whose message hides services
+    hidden from `by`), or it is empty, and PermissionDenied for a viewer (`by` None is the
+    system). Fields left None are unchanged.
     """
     require_writer(by)
-    name = service.name if name is None else name
-    clash = service_name_taken(name, by_other_than=service)
-    if clash:
-        raise ValueError(clash)
     stored = Service.objects.filter(pk=service.pk).first() if service.pk else None
+    name = service.name if name is None else name
+    if stored is None or name != stored.name:
+        name = canonical_name(name)
+        if not name:
+            raise ValueError("A service needs a name.")
+    if stored is None or name != stored.name:
+        clash = service_name_taken(name, by_other_than=service, viewer=by)
+        if clash:
+            raise ValueError(clash)
     new = {
         "name": name,
         "description": service.description if description is None else description,
@@ -278,7 +310,13 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
             detail={"merged_into": {"id": target_pk, "name": target.name}},
         )
         source.delete()  # its links go with it; the incidents now name the target
-        ServiceAlias.objects.create(service=target, name=source_name, former_id=source_pk)
+        # One alias per name: one of the source's own already spelled like it (a rename before
+        # that was refused, issue 17) gets its old page instead of a second row (an error).
+        same = ServiceAlias.objects.filter(same_name(source_name))
+        if same.exists():
+            same.filter(former_id__isnull=True).update(former_id=source_pk)
+        else:
+            ServiceAlias.objects.create(service=target, name=source_name, former_id=source_pk)
         if notes:
             joined = f"{target.design_notes.rstrip()}\n\n## From {source_name}\n\n{notes}\n"
             save_service(target, by=by, design_notes=joined.lstrip())
@@ -345,7 +383,7 @@ class CategoryCache:
     def services(self, names: Iterable[str]) -> list[Service]:
         found: list[Service] = []
         for name in names:
-            key = name.strip().lower()
+            key = canonical_name(name).lower()
             if key and key not in self._services:
                 (self._services[key],) = get_or_create_services([name])
             if key and self._services[key] not in found:
@@ -360,9 +398,12 @@ class CategoryCache:
         and its history names the services it has. Each name is looked up once (two queries
         for those not yet seen, `stored_service_names`)."""
         missing = [n.strip() for n in names if n.strip() and n.strip() not in self._service_names]
+        # A name no service has is stored as it will be created: in its one spelling.
         if missing:
             stored = stored_service_names(missing)
-            self._service_names.update({name: stored.get(name, name) for name in missing})
+            self._service_names.update(
+                {name: stored.get(name, canonical_name(name)) for name in missing}
+            )
         canonical: list[str] = []
         for raw in names:
             name = self._service_names.get(raw.strip(), "")

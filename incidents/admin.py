@@ -43,7 +43,7 @@ from incidents.models import (
     Service,
     TimelineEntry,
 )
-from incidents.records import clean_design_notes, clean_incident, clean_name
+from incidents.records import clean_design_notes, clean_incident, clean_service_name
 
 RECORD_FIELDS = [
     "title", "summary", "body", "severity", "status", "started_at", "detected_at",
@@ -114,21 +114,63 @@ def partial_form(form: type[forms.ModelForm], **fixed: Any) -> type[forms.ModelF
     return Fixed
 
 
-class ServiceAdminForm(forms.ModelForm):
+STALE_SERVICE = (
+    "{who} saved a newer version of this service (version {version}) meanwhile: nothing was "
+    "changed. Your text is kept below; the saved one is on the service's page and in its "
+    "history. Copy what you need, reload, and save again."
+)
+
+
+class ServiceAdminForm(BaseVersionField, forms.ModelForm):
+    """A service's name, description and design notes, by the rules of the page and the API:
+    the name in its one spelling, a clash told without naming services hidden from the
+    editor, and the version the page showed (`base_version`), so that a save over someone
+    else's (an admin or the page) is refused with the text typed kept, never lost silently."""
+
     class Meta:
         model = Service
         fields = ["name", "description", "design_notes"]
 
+    def __init__(self, *args: Any, viewer: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.viewer = viewer  # who edits: set by ServiceAdmin.get_form
+
     def _post_clean(self) -> None:
         errors = Errors()
-        name = clean_name(self.cleaned_data.get("name"), ("name",), errors)
+        stored = None
+        if self.instance.pk:
+            # Locked to the end of the admin's save (changeform_view is one transaction): no
+            # one saves between this check and the save.
+            stored = Service.objects.select_for_update().filter(pk=self.instance.pk).first()
+        raw_name = self.cleaned_data.get("name")
+        if stored is not None and raw_name is not None and raw_name.strip() == stored.name:
+            name = stored.name  # unchanged, as stored
+        else:
+            name = clean_service_name(raw_name, ("name",), errors)
+            if not name and not errors:
+                errors.add(("name",), "is required.")
         clean_text(
             self.cleaned_data.get("description"), ("description",), errors, max_length=10_000
         )
         clean_design_notes(self.cleaned_data.get("design_notes"), errors)
-        clash = service_name_taken(name, by_other_than=self.instance) if name else None
+        if stored is not None and name != stored.name:
+            clash = service_name_taken(name, by_other_than=stored, viewer=self.viewer)
+        elif stored is None and name:
+            clash = service_name_taken(name, by_other_than=Service(), viewer=self.viewer)
+        else:
+            clash = None
         if clash:
             errors.add(("name",), clash)
+        version = self.cleaned_data.get("base_version")
+        if stored is not None and version is None:
+            self.add_error(None, "The form lost its version: reload the page and try again.")
+        elif stored is not None and version != stored.version:
+            last = stored.history.order_by("-history_id").select_related("history_user").first()
+            who = getattr(last.history_user, "username", None) if last else None
+            self.add_error(
+                None,
+                STALE_SERVICE.format(who=who or "Someone", version=stored.version),
+            )
         for path, message in errors.items:
             self.add_error(str(path[0]), sentence(message))
         if not errors:
@@ -177,16 +219,30 @@ class ServiceAdmin(RoleAdmin):
         """Only the services the user sees on the pages (as for categories)."""
         return Service.objects.visible_to(request.user)
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return partial_form(form, viewer=request.user)
+
     def save_model(
         self, request: HttpRequest, obj: Service, form: forms.ModelForm, change: bool
     ) -> None:
+        """Through `save_service`, the one write path, with the version the form showed (its
+        clean checked it, the row locked: StaleVersion here is the belt to those braces)."""
         name = obj.name
         if obj.pk:  # the form changed obj in place: rename from the stored row
             obj.name = Service.objects.values_list("name", flat=True).get(pk=obj.pk)
-        save_service(
-            obj, by=request.user, name=name.strip(), description=obj.description,
-            design_notes=obj.design_notes,
-        )  # fmt: skip
+        try:
+            save_service(
+                obj, by=request.user, name=name, description=obj.description,
+                design_notes=obj.design_notes,
+                expected_version=form.cleaned_data.get("base_version") if change else None,
+            )  # fmt: skip
+        except StaleVersion:
+            messages.error(
+                request, "Someone saved a newer version meanwhile: nothing was changed. Reload."
+            )
 
     def delete_model(self, request: HttpRequest, obj: Service) -> None:
         delete_service(obj, by=request.user)

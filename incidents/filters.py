@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from common.filters import FilterSet
 from common.forms import DateInput
-from incidents.fields import CategoryChoiceField
+from incidents.fields import CategoryChoiceField, ServiceMultipleChoiceField
 from incidents.models import (
     FailureCategory,
     Incident,
@@ -62,6 +62,11 @@ class CategoryFilter(django_filters.ModelChoiceFilter):
     field_class = CategoryChoiceField  # type: ignore[assignment]
 
 
+class ServiceFilter(django_filters.ModelMultipleChoiceFilter):
+    # A merged service's id names the one kept (ServiceMultipleChoiceField).
+    field_class = ServiceMultipleChoiceField
+
+
 class IncidentFilterSet(FilterSet):
     category = CategoryFilter(
         queryset=visible_categories,  # type: ignore[arg-type]  # a callable: see visible_categories
@@ -70,7 +75,7 @@ class IncidentFilterSet(FilterSet):
         help_text="Includes its sub-categories.",
     )
     # Several services (?service=1&service=2): incidents affecting any of them, each once.
-    service = django_filters.ModelMultipleChoiceFilter(
+    service = ServiceFilter(
         queryset=visible_services,  # type: ignore[arg-type]  # a callable, like visible_categories
         field_name="services",
         label="Services",

@@ -39,6 +39,7 @@ from incidents.models import (
     Severity,
     Visibility,
 )
+from incidents.names import canonical_name
 
 # The documented limits (docs/api.md, docs/import-export.md). Lists are bounded so that a
 # record always fits one page and one edit form.
@@ -103,6 +104,30 @@ def clean_name(value: Any, path: Path, errors: Errors) -> str:
     return name
 
 
+def clean_service_name(value: Any, path: Path, errors: Errors) -> str:
+    """A service name by `clean_name`'s rules, in its one spelling (`names.canonical_name`:
+    NFKC, no zero-width or other format characters, single spaces), so that look-alike names
+    are one service on every way in. A name of only invisible characters is refused, as is one
+    that NFKC lengthens past MAX_NAME characters or gives a comma ("，" is ",")."""
+    name = clean_name(value, path, errors)
+    if not name:
+        return ""
+    canonical = canonical_name(name)
+    if not canonical:
+        errors.add(path, "must contain a visible character.")
+    elif "," in canonical:
+        errors.add(path, "must not contain a comma: commas separate service names.")
+    elif len(canonical) > MAX_NAME:
+        errors.add(
+            path,
+            f"is {len(canonical):,} characters long written plainly ({canonical[:20]!r}…); "
+            f"the limit is {MAX_NAME}.",
+        )
+    else:
+        return canonical
+    return ""
+
+
 def clean_incident(
     raw: Mapping[str, Any],
     errors: Errors,
@@ -163,7 +188,7 @@ def clean_incident(
     services: dict[str, str] = {}
     items = clean_list(raw.get("services"), ("services",), errors, item=str, max_items=MAX_SERVICES)
     for n, value in enumerate(items):
-        name = clean_name(value, ("services", n), errors)
+        name = clean_service_name(value, ("services", n), errors)
         if name:
             services.setdefault(name.lower(), name)
     record["services"] = list(services.values())

@@ -20,7 +20,7 @@ from incidents.records import (
     MAX_DESIGN_NOTES,
     clean_category,
     clean_design_notes,
-    clean_name,
+    clean_service_name,
 )
 
 
@@ -194,7 +194,10 @@ class ServiceSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
         errors = Errors()
         current = self.instance
-        name = clean_name(data.get("name", current.name if current else None), ("name",), errors)
+        if "name" in data or current is None:
+            name = clean_service_name(data.get("name"), ("name",), errors)
+        else:
+            name = current.name  # unchanged, as stored (even if stored before canonical names)
         if not name and not errors:
             errors.add(("name",), "is required.")
         description = clean_text(

@@ -18,6 +18,7 @@ from typing import Any
 from common.forms import id_of
 from common.validation import Errors, clean_text
 from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident
+from incidents.names import canonical_name
 from incidents.records import MAX_CATEGORIES, MAX_SUMMARY, MAX_TITLE
 from search.query import parse
 from search.service import Result, highlight_stems, search
@@ -89,7 +90,9 @@ def similar_incidents(
     paths = _category_paths(list(ids))
     service_names = _service_names(list(ids))
     stems = highlight_stems(query) if query else frozenset()
-    wanted_services = {name.strip().lower(): name.strip() for name in services if name.strip()}
+    wanted_services = {
+        canonical_name(name).lower(): name.strip() for name in services if canonical_name(name)
+    }
     signals = [
         name
         for name, given in (
