@@ -17,9 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
-from incidents.models import FailureCategory, Incident
+from incidents.models import FailureCategory, Incident, Visibility
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
 from search.backends.base import Hit, SearchBackend
@@ -66,8 +66,19 @@ class SearchResults:
 
 
 def hidden_ids(viewer: Any) -> list[int]:
-    """The ids of the incidents `viewer` may not see (one small query; none for the system)."""
-    return sorted(Incident.objects.hidden_from(viewer).values_list("pk", flat=True))
+    """The ids of the incidents left out of `viewer`'s search (one small query): those they
+    may not see, and the duplicates whose original they see — these leave search for them
+    (PRODUCT.md, "Writing, duplicates and importing Markdown"). Only the duplicates of a
+    restricted original have a document (search.index.searched), so only those are listed;
+    for someone that original is hidden from, such a duplicate is found like any incident."""
+    hidden = Incident.objects.hidden_from(viewer).values("pk")
+    merged = (
+        Incident.objects.merged_for(viewer)
+        .filter(duplicate_of__visibility=Visibility.RESTRICTED)
+        .values("pk")
+    )
+    left_out = Incident.objects.filter(Q(pk__in=hidden) | Q(pk__in=merged))
+    return sorted(left_out.values_list("pk", flat=True))
 
 
 def search(
