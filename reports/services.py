@@ -56,7 +56,8 @@ def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
 def incident_ids_of(service: Service, user: Any, *, duplicates: bool = False) -> QuerySet[Any]:
     """The ids of `incidents_of(service, user)`, as a subquery (`incident_id` values) read
     from the service's links: every incident the service names but those hidden from `user`
-    (and duplicates, unless `duplicates`). The same set as `incidents_of` (`hidden_from` is
+    (and, unless `duplicates`, the duplicates of an original `user` sees: `Incident.objects.
+    merged_for`). The same set as `incidents_of` (`hidden_from` is
     the complement of `visible_to`: the incident_visibility_valid constraint allows no third
     visibility), but it never reads
     the incidents' table — at 10,000 incidents on a service, the visibility filter of
