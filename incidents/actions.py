@@ -522,6 +522,9 @@ def save_incident(
         changed = [incident.pk]
         if marked and duplicate_of is not None:
             changed += _repoint_duplicates(incident, duplicate_of)
+        if seen_by is not None and seen_by[0] != incident.visibility:
+            # Its duplicates are searched on their own while it is restricted (search.index).
+            changed += Incident.objects.filter(duplicate_of=incident).values_list("pk", flat=True)
         changes.incidents_changed(changed)
         _audit_visibility(incident, seen_by, by=by)
     return incident
@@ -588,6 +591,14 @@ def mark_duplicate(
     require_writer(by)
     errors = Errors()
     target = clean_duplicate_of(original, ("duplicate_of",), errors, by=by, incident=incident)
+    if original in (None, "") and target is not None:
+        # Un-marking asked for by someone the original is hidden from: the validator keeps the
+        # link for them (a null they were shown); this action says so rather than pretend.
+        errors.add(
+            ("duplicate_of",),
+            "It is a duplicate of an incident you can't see: only someone who may see that "
+            "incident can un-mark it.",
+        )
     errors.raise_if_any()
     with transaction.atomic():
         save_incident(

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, Func, OuterRef, Q, Subquery, Value
+from django.db.models import Case, Exists, F, Func, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.db.models.lookups import Exact
 from django.urls import reverse
@@ -52,7 +52,7 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         classified in it or below it, directly or through a cause, each counted once.
 
         The one definition of "a failure mode's incidents" (issue 16, item 1): the same set as
-        `Incident.objects.originals().in_category`, which the category page lists, so the
+        `Incident.objects.originals(user).in_category`, which the category page lists, so the
         tree, the sorted standings and the page agree (duplicates are not counted). One
         correlated subquery per row, no N+1.
         Only the categories `user` may see (`visible_to`) are listed.
@@ -69,7 +69,7 @@ class FailureCategoryQuerySet(models.QuerySet["FailureCategory"]):
         through_causes = Cause.objects.filter(inside("category__path"))
         counted = (
             Incident.objects.visible_to(user)
-            .originals()  # a duplicate is counted as its original
+            .originals(user)  # a duplicate of an original they see is counted as it
             .filter(
                 Q(pk__in=direct.values("incident_id"))
                 | Q(pk__in=through_causes.values("incident_id"))
@@ -380,15 +380,65 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
             Q(id__in=direct.values("incident_id")) | Q(id__in=through_causes.values("incident_id"))
         )
 
-    def originals(self) -> IncidentQuerySet:
-        """Leaves out incidents marked as a duplicate of another: lists, search, counts and
-        the review agenda show the original only (PRODUCT.md, "Writing, duplicates and
-        importing Markdown")."""
-        return self.filter(duplicate_of__isnull=True)
+    def originals(self, user: Any) -> IncidentQuerySet:
+        """Leaves out the incidents marked as a duplicate of an original `user` may see: lists,
+        search, counts and the review agenda show the original only (PRODUCT.md, "Writing,
+        duplicates and importing Markdown").
+
+        A duplicate of an original hidden from `user` stays: for them it is an incident like
+        any other (listed, counted, found, its page shown without a redirect), since the
+        original it "moved to" does not exist for them (PRODUCT.md, "Who may see and change
+        what"). `user` None is the system, which sees every original. A plain filter (the
+        hidden originals are a subquery), no extra query.
+        """
+        if sees_every_incident(user):
+            return self.filter(duplicate_of__isnull=True)
+        hidden = Incident.objects.hidden_from(user).values("pk")
+        return self.filter(Q(duplicate_of__isnull=True) | Q(duplicate_of__in=hidden))
+
+    def merged_for(self, user: Any) -> IncidentQuerySet:
+        """The complement of `originals(user)`: the duplicates whose original `user` may see
+        (those that leave their lists and search)."""
+        duplicates = self.filter(duplicate_of__isnull=False)
+        if sees_every_incident(user):
+            return duplicates
+        return duplicates.exclude(duplicate_of__in=Incident.objects.hidden_from(user).values("pk"))
+
+    def with_shown_original(self, user: Any) -> IncidentQuerySet:
+        """Annotated with `shown_original`: `duplicate_of_id` when `user` may see that
+        original, else None (read it through `shown_original`). One subquery, no N+1."""
+        if sees_every_incident(user):
+            return self.annotate(shown_original=F("duplicate_of_id"))
+        hidden = Incident.objects.hidden_from(user).filter(pk=OuterRef("duplicate_of_id"))
+        return self.annotate(
+            shown_original=Case(
+                When(Exists(hidden), then=Value(None)),
+                default=F("duplicate_of_id"),
+                output_field=models.IntegerField(),
+            )
+        )
 
     def for_list(self) -> IncidentQuerySet:
         """What list pages show, in a fixed number of queries."""
         return self.select_related("author").prefetch_related("categories", "services")
+
+
+def shown_original(incident: Incident, user: Any) -> int | None:
+    """The id of the original `incident` is a duplicate of, as `user` may know it: None when it
+    is not a duplicate, or when that original is hidden from `user` (a restricted incident
+    exists only for those who may see it: PRODUCT.md, "Who may see and change what"; its id
+    is not told). Reads the `shown_original` annotation (`with_shown_original`) when the
+    incident was loaded with it, else asks the database once.
+    """
+    if incident.duplicate_of_id is None:
+        return None
+    if "shown_original" in incident.__dict__:  # loaded with `with_shown_original`
+        annotated: int | None = incident.__dict__["shown_original"]
+        return annotated
+    if sees_every_incident(user):
+        return incident.duplicate_of_id
+    hidden = Incident.objects.hidden_from(user).filter(pk=incident.duplicate_of_id).exists()
+    return None if hidden else incident.duplicate_of_id
 
 
 def sees_every_incident(user: Any) -> bool:
@@ -411,9 +461,16 @@ def hidden_incident_ids(user: Any) -> list[int]:
     if memo is not None and key in memo:
         return list(memo[key])
     ids = sorted(Incident.objects.hidden_from(user).values_list("pk", flat=True))
-    if memo is not None:
-        memo[key] = tuple(ids)
+    remember_hidden_incidents(user, ids)
     return ids
+
+
+def remember_hidden_incidents(user: Any, ids: list[int]) -> None:
+    """Keep `ids`, every incident hidden from `user` worked out by a caller's own query, as
+    `hidden_incident_ids`' answer for the rest of the read-only request (none kept outside one)."""
+    memo = request_memo()
+    if memo is not None and not sees_every_incident(user):
+        memo[("hidden_incidents", getattr(user, "pk", None))] = tuple(sorted(ids))
 
 
 def hides_nothing_known(user: Any) -> bool:

@@ -334,23 +334,38 @@ def clean_duplicate_of(
 ) -> int | None:
     """The id of the original an incident repeats, or None (not a duplicate).
 
-    `value` is an id, "INC-42", or None/"" to un-mark. The original must be an incident `by`
-    may see (one hidden from them is refused like one that doesn't exist), not the incident
+    `value` names the original by its id, its reference ("INC-42") or its `external_id` (a
+    string matching an external_id exactly is taken as one first: that is how an export names
+    an original that has one, so the link survives a move between databases); None or ""
+    is "not a duplicate". The original must be an incident `by` may see (one hidden from
+    them is refused like one that doesn't exist, naming nothing of it), not the incident
     itself, and never a chain: naming a duplicate names its original instead, and naming one
     of this incident's own duplicates (a cycle) is refused. A value left as stored is kept
-    without these checks (an edit by someone who no longer sees the original still saves).
+    without these checks, unless the original is hidden from `by` (see below).
+
+    The rule for an original hidden from `by` (PRODUCT.md, "Who may see and change what"):
+    they read `duplicate_of` as null (incidents.models.shown_original) on every way out — the
+    API, the page, an export, a Markdown download — so a null (or "") from them keeps the
+    stored link rather than un-marking it: a GET then PUT of the same body changes nothing.
+    Naming an original they see marks it a duplicate of that one instead (their choice, made
+    knowingly: the page tells them it is a duplicate of an incident they can't see); naming
+    one they can't see is refused as above. Only someone who sees the original un-marks it
+    (incidents.actions.mark_duplicate says so to the others).
     PRODUCT.md, "Writing, duplicates and importing Markdown".
     """
+    stored = incident.duplicate_of_id if incident is not None and incident.pk else None
     if value is None or value == "":
+        if stored is not None and Incident.objects.hidden_from(by).filter(pk=stored).exists():
+            return stored  # they were shown null: their null keeps what they can't see
         return None
-    if isinstance(value, str) and value.strip().upper().startswith("INC-"):
-        value = value.strip()[4:]
-    text = str(value).strip() if isinstance(value, (int, str)) and value is not True else ""
-    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 18:
-        errors.add(path, "must be an incident id (a number) or null.")
+    pk = _original_named(value, path, errors, by=by)
+    if pk is None:
         return None
-    pk = int(text)
-    if incident is not None and incident.pk and pk == incident.duplicate_of_id:
+    hidden = Incident.objects.hidden_from(by)
+    if pk == stored:
+        if hidden.filter(pk=pk).exists():  # a guess at the link they were not shown: no clue
+            errors.add(path, f"names no incident you can see (INC-{pk}).")
+            return None
         return pk
     if incident is not None and incident.pk == pk:
         errors.add(path, "An incident can't be a duplicate of itself.")
@@ -372,6 +387,32 @@ def clean_duplicate_of(
         errors.add(path, f"INC-{pk} is a duplicate of an incident you can't see.")
         return None
     return root
+
+
+def _original_named(value: Any, path: Path, errors: Errors, *, by: Any) -> int | None:
+    """The id `value` names (see clean_duplicate_of), not yet checked; None with the reason."""
+    if isinstance(value, str):
+        text = value.strip()
+        by_external_id = list(
+            Incident.objects.visible_to(by).filter(external_id=text).values_list("pk", flat=True)
+        )
+        if text and by_external_id:
+            return by_external_id[0]
+        if text.upper().startswith("INC-"):
+            text = text[4:].strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            errors.add(
+                path,
+                f"names no incident you can see ({value.strip()[:100]}): give its id, its "
+                "reference (INC-42) or its external_id.",
+            )
+            return None
+        return int(text)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10**18:
+        return value
+    errors.add(path, "must be an incident id (a number), a reference (INC-42), an external_id "
+               "or null.")  # fmt: skip
+    return None
 
 
 def clean_access(

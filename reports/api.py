@@ -42,7 +42,7 @@ class IncidentViewSet(
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.action == "list":
             # A duplicate leaves the list; it is still read, and un-marked, at its own URL.
-            queryset = cast(IncidentQuerySet, queryset).originals()
+            queryset = cast(IncidentQuerySet, queryset).originals(self.request.user)
         return super().filter_queryset(queryset)
 
     def get_queryset(self) -> QuerySet[Incident]:
@@ -52,6 +52,7 @@ class IncidentViewSet(
         remediations = Remediation.objects.visible_to(user)
         return (
             Incident.objects.visible_to(user)
+            .with_shown_original(user)  # `duplicate_of` names no original hidden from them
             .select_related("author")
             .prefetch_related(
                 "categories",

@@ -33,6 +33,7 @@ from reports.interchange import (
     canonical,
     export_record,
     for_export,
+    names_an_original,
     onto,
 )
 
@@ -87,6 +88,13 @@ class BatchImporter:
         if external_id and external_id in self._pending_ids:
             # The same incident twice in one batch: store the first before reading the second.
             yield from self.flush()
+        if names_an_original(parsed):
+            # A duplicate names an incident of an earlier line: those are stored first, then
+            # this line alone, through the one write path (duplicates are few).
+            yield from self.flush()
+            self._pending.append((line, parsed))
+            yield from self.flush()
+            return
         self._pending.append((line, parsed))
         if external_id:
             self._pending_ids.add(external_id)
@@ -116,6 +124,9 @@ class BatchImporter:
                     yield Outcome(line=line, state="unchanged")
                 else:
                     yield self._one(line, parsed)
+                continue
+            if names_an_original(parsed):
+                yield self._one(line, parsed)  # resolves and checks its original (apply_record)
                 continue
             try:
                 fresh.append(self._prepare(line, parsed))

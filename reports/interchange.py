@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
@@ -20,9 +20,10 @@ from django.db.models import Prefetch, QuerySet
 # used from here by the incident commands and tests.
 from common.jsonlines import InvalidRecord, decode_line, encode_line  # noqa: F401
 from common.people import person_named
-from common.validation import RecordInvalid
+from common.validation import Errors, RecordInvalid
 from incidents.actions import CategoryCache, record_of
-from incidents.models import Cause, Incident
+from incidents.models import Cause, Incident, IncidentQuerySet, shown_original
+from incidents.records import clean_duplicate_of
 from remediations.actions import merged_changes, save_report
 from remediations.models import Remediation
 from remediations.records import clean_report
@@ -48,11 +49,28 @@ def parse_record(record: Any) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise InvalidRecord("a line must hold a JSON object")
     try:
-        parsed = clean_report(record)
+        # `duplicate_of` names an incident that may come on an earlier line of the same file:
+        # it is resolved when the line is stored (`apply_record`, `onto`), not here.
+        parsed = clean_report({k: v for k, v in record.items() if k != "duplicate_of"})
     except RecordInvalid as invalid:
         raise InvalidRecord(" | ".join(invalid.errors.as_lines())) from None
     parsed[RAW] = record
     return parsed
+
+
+def names_an_original(parsed: dict[str, Any]) -> bool:
+    """True when the line marks its incident a duplicate (a `duplicate_of` neither null nor
+    empty): it is stored on its own, after the lines before it (reports.importer)."""
+    return parsed.get(RAW, {}).get("duplicate_of") not in (None, "")
+
+
+def original_name(pk: int | None) -> str | None:
+    """How a file names the original `pk`: its external_id (which survives a move to another
+    database), else its reference "INC-<id>" (which names it in this database only)."""
+    if pk is None:
+        return None
+    external_id = Incident.objects.filter(pk=pk).values_list("external_id", flat=True).first()
+    return external_id or f"INC-{pk}"
 
 
 def onto(parsed: dict[str, Any], incident: Incident, *, by: Any = None) -> dict[str, Any]:
@@ -90,9 +108,11 @@ def onto(parsed: dict[str, Any], incident: Incident, *, by: Any = None) -> dict[
             for item in items
         ]
     try:
-        return clean_report(merged, by=by, incident=incident)
+        result = clean_report(merged, by=by, incident=incident)
     except RecordInvalid as invalid:
         raise InvalidRecord(" | ".join(invalid.errors.as_lines())) from None
+    result.setdefault("duplicate_of", incident.duplicate_of_id)  # left out: kept as stored
+    return result
 
 
 class Resolver(CategoryCache):
@@ -129,6 +149,12 @@ def apply_record(
     created = incident is None
     if incident is not None:
         parsed = onto(parsed, incident, by=by)  # what the line leaves out is kept
+    elif "duplicate_of" in parsed.get(RAW, {}):
+        errors = Errors()
+        original = clean_duplicate_of(parsed[RAW]["duplicate_of"], ("duplicate_of",), errors, by=by)
+        if errors:
+            raise InvalidRecord(" | ".join(errors.as_lines()))
+        parsed = {**parsed, "duplicate_of": original}
     incident = incident or Incident()
     warnings = save_report(
         incident, parsed, by=by, cache=resolver, match_by_title=True,
@@ -147,10 +173,12 @@ def for_export(queryset: QuerySet[Incident], *, user: Any = None) -> QuerySet[In
     """The incidents with everything export_record reads, in a fixed number of queries.
 
     `user` (None: the system, which sees everything) limits the remediations to those they
-    may see; the caller limits the incidents (`Incident.objects.visible_to`).
+    may see, and `duplicate_of` to originals they may see; the caller limits the incidents
+    (`Incident.objects.visible_to`).
     """
     remediations = Remediation.objects.visible_to(user).select_related("owner", "category")
-    return queryset.prefetch_related(
+    queryset = cast(IncidentQuerySet, queryset).with_shown_original(user)
+    return queryset.select_related("duplicate_of").prefetch_related(
         "categories",
         "services",
         "timeline",
@@ -192,6 +220,7 @@ def canonical(parsed: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
         "source_url": parsed["source_url"],
         "visibility": parsed["visibility"],
         "access_groups": sorted(parsed["access_groups"]),
+        **_duplicate_of(original_name(parsed.get("duplicate_of"))),
     }
 
 
@@ -236,4 +265,23 @@ def export_record(incident: Incident) -> dict[str, Any]:
         "source_url": incident.source_url,
         "visibility": incident.visibility,
         "access_groups": sorted(group.name for group in incident.access_groups.all()),
+        **_duplicate_of(_exported_original(incident)),
     }
+
+
+def _exported_original(incident: Incident) -> str | None:
+    """The original as export_record names it (`original_name`), or None when the incident is
+    no duplicate or its original is hidden from whoever exports (`for_export`'s `user`)."""
+    if shown_original(incident, None) is None:  # reads for_export's annotation
+        return None
+    original = incident.duplicate_of
+    assert original is not None
+    return original.external_id or f"INC-{original.pk}"
+
+
+def _duplicate_of(name: str | None) -> dict[str, str]:
+    """The optional `duplicate_of` of a line: written only for a duplicate whose original the
+    exporter may see. Left out, an import keeps what is stored, so a file exported by someone
+    the original is hidden from never un-marks it, and a line of an incident that is no
+    duplicate reads as it did before the field existed."""
+    return {"duplicate_of": name} if name else {}

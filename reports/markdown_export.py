@@ -58,6 +58,8 @@ def write_postmortem(record: dict[str, Any], *, reference: int | None = None) ->
     meta["visibility"] = record["visibility"]
     if record["access_groups"]:
         meta["access_groups"] = record["access_groups"]
+    if record.get("duplicate_of"):  # written only when the downloader sees the original
+        meta["duplicate_of"] = record["duplicate_of"]
     front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=10_000)
     parts = [f"---\n{front}---", f"# {record['title']}"]
     if record["body"]:

@@ -75,6 +75,7 @@ _KEYS: dict[str, str] = {
     "access_groups": "access_groups", "groups": "access_groups",
     "source_url": "source_url", "url": "source_url", "link": "source_url",
     "timezone": "timezone", "reference": "reference",
+    "duplicate_of": "duplicate_of", "duplicate": "duplicate_of",
 }  # fmt: skip
 _LISTS = {"services", "categories", "access_groups"}
 _MOMENTS = {"started_at", "detected_at", "resolved_at"}

@@ -22,6 +22,7 @@ from incidents.models import (
     Severity,
     TimelineEntry,
     Visibility,
+    shown_original,
 )
 from incidents.records import (
     INCIDENT_FIELDS,
@@ -123,7 +124,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         help_text="The id of the original this incident repeats, or null. Set it to mark the "
         "incident a duplicate (it then leaves lists, search and the review agenda), null to "
         "un-mark it. Naming a duplicate names its original; itself, a cycle, or an incident "
-        "you can't see is refused (400).",
+        "you can't see is refused (400). An original you can't see reads as null, and null "
+        "(or leaving it out) then keeps it: only someone who sees it un-marks it; naming an "
+        "original you see marks it a duplicate of that one instead.",
     )  # fmt: skip
     linked_remediations = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
@@ -143,6 +146,14 @@ class IncidentSerializer(serializers.ModelSerializer):
             "summary": {"max_length": 5000, "required": False},
             "external_id": {"required": False, "allow_null": True, "allow_blank": True},
         }
+
+    def to_representation(self, instance: Incident) -> dict[str, Any]:
+        """As stored, but `duplicate_of` is null to a caller who may not see that original
+        (incidents.models.shown_original): a restricted incident's id is never told."""
+        data: dict[str, Any] = super().to_representation(instance)
+        request = self.context.get("request")
+        data["duplicate_of"] = shown_original(instance, getattr(request, "user", AnonymousUser()))
+        return data
 
     @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
     def get_linked_remediations(self, incident: Incident) -> list[int]:
@@ -222,6 +233,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             instance, validated_data, by=self.context["request"].user,
             expected_version=require_version(self.initial_data),
         )  # fmt: skip
+        instance.__dict__.pop("shown_original", None)  # read before the write: ask again
         return instance
 
 

@@ -50,13 +50,14 @@ def incidents_of(service: Service, user: Any) -> IncidentQuerySet:
     """The incidents that affected `service` and that `user` may see, a duplicate counted as
     its original (PRODUCT.md: an incident marked `duplicate_of` another leaves lists and
     counts), as the category page counts them."""
-    return Incident.objects.visible_to(user).originals().filter(services=service)
+    return Incident.objects.visible_to(user).originals(user).filter(services=service)
 
 
 def incident_ids_of(service: Service, user: Any, *, duplicates: bool = False) -> QuerySet[Any]:
     """The ids of `incidents_of(service, user)`, as a subquery (`incident_id` values) read
     from the service's links: every incident the service names but those hidden from `user`
-    (and duplicates, unless `duplicates`). The same set as `incidents_of` (`hidden_from` is
+    (and, unless `duplicates`, the duplicates of an original `user` sees: `Incident.objects.
+    merged_for`). The same set as `incidents_of` (`hidden_from` is
     the complement of `visible_to`: the incident_visibility_valid constraint allows no third
     visibility), but it never reads
     the incidents' table — at 10,000 incidents on a service, the visibility filter of
@@ -64,10 +65,9 @@ def incident_ids_of(service: Service, user: Any, *, duplicates: bool = False) ->
     """
     links = Incident.services.through.objects.filter(service=service)
     if not duplicates:
-        # Duplicates are few and found by the index of duplicate_of, as hidden ones are.
-        links = links.exclude(
-            incident__in=Incident.objects.filter(duplicate_of__isnull=False).values("pk")
-        )
+        # Duplicates are few and found by the index of duplicate_of, as hidden ones are; a
+        # duplicate of an original hidden from `user` stays (`IncidentQuerySet.originals`).
+        links = links.exclude(incident__in=Incident.objects.merged_for(user).values("pk"))
     if not sees_every_incident(user):
         links = links.exclude(incident__in=Incident.objects.hidden_from(user).values("pk"))
     return links.values("incident_id")
@@ -315,7 +315,7 @@ def service_rows(user: Any, sort: str = "name") -> list[ServiceRow]:
     """Every service with its numbers for `user`, sorted by `sort` (a key of SORTS; the name
     for anything else). Six queries, whatever the number of services and incidents."""
     rows = {s.pk: ServiceRow(service=s) for s in Service.objects.visible_to(user)}
-    visible = Incident.objects.visible_to(user).originals()
+    visible = Incident.objects.visible_to(user).originals(user)
     since = timezone.now() - datetime.timedelta(days=RECENT_DAYS)
     recent = (
         Incident.services.through.objects.filter(
@@ -407,7 +407,7 @@ def facts(service_ids: Iterable[int], user: Any) -> dict[int, Facts]:
     found = {pk: Facts() for pk in ids}
     if not ids:
         return found
-    visible = Incident.objects.visible_to(user).originals().values("pk")
+    visible = Incident.objects.visible_to(user).originals(user).values("pk")
     counts = (
         Incident.services.through.objects.filter(service_id__in=ids, incident__in=visible)
         .values("service_id")

@@ -45,7 +45,7 @@ def _has_open_flags(user: Any) -> Exists:
 
 @require_GET
 def incident_list(request: HttpRequest) -> HttpResponse:
-    incidents = Incident.objects.visible_to(request.user).originals().for_list()
+    incidents = Incident.objects.visible_to(request.user).originals(request.user).for_list()
     filterset = IncidentListFilterSet(request.GET, queryset=incidents)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page, "sort_columns": _sort_columns(request)}
@@ -304,7 +304,9 @@ def category_context(request: HttpRequest) -> HttpResponse:
     exclude = id_of(request.GET.get("incident"))
     sections = []
     for category in FailureCategory.objects.visible_to(request.user).filter(pk__in=ids):
-        incidents = Incident.objects.visible_to(request.user).originals().in_category(category)
+        incidents = (
+            Incident.objects.visible_to(request.user).originals(request.user).in_category(category)
+        )
         if exclude is not None:
             incidents = incidents.exclude(pk=exclude)
         sections.append(
@@ -371,7 +373,7 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related(Prefetch("remediations", Remediation.objects.visible_to(user))),
         "children": FailureCategory.objects.visible_to(user).filter(parent=category),
         "incidents": Incident.objects.visible_to(user)
-        .originals()
+        .originals(user)
         .in_category(category)
         .for_list()[:100],
         "causes": Cause.objects.filter(category__in=subtree)

@@ -162,7 +162,7 @@ def build(week: Week, *, viewer: Any) -> Agenda:
     """The week's agenda as `viewer` may see it (None: the system, which sees everything)."""
     hidden = Incident.objects.hidden_from(viewer).values("pk")
     # A duplicate leaves the agenda: its original is reviewed (PRODUCT.md, "Writing, …").
-    originals = Incident.objects.originals()
+    originals = Incident.objects.originals(viewer)  # one whose original they can't see stays
     incidents = originals.exclude(pk__in=hidden).only(
         "pk", "title", "severity", "status", "started_at", "detected_at", "resolved_at", "version"
     )
@@ -254,7 +254,7 @@ def build(week: Week, *, viewer: Any) -> Agenda:
             .only("pk", "title", "kind", "done_at")
         ),
         trend_weeks=trend_weeks,
-        trends=_trends(trend_weeks, hidden),
+        trends=_trends(trend_weeks, hidden, viewer=viewer),
         uncovered_categories=_uncovered_categories(hidden),
         meeting=meeting,
         decisions=decisions_of(week, viewer=viewer),
@@ -360,7 +360,7 @@ def decisions_of(week: Week, *, viewer: Any) -> list[ReviewDecision]:
     )
 
 
-def _trends(weeks: list[Week], hidden: QuerySet[Any]) -> list[Trend]:
+def _trends(weeks: list[Week], hidden: QuerySet[Any], *, viewer: Any) -> list[Trend]:
     """The categories with the most incidents over these weeks, counted per week (only the
     incidents the viewer may see)."""
     index = {w.monday: i for i, w in enumerate(weeks)}
@@ -370,9 +370,10 @@ def _trends(weeks: list[Week], hidden: QuerySet[Any]) -> list[Trend]:
         Incident.categories.through.objects.filter(  # type: ignore[misc]
             incident__started_at__gte=weeks[0].starts_at,
             incident__started_at__lt=weeks[-1].ends_at,
-            incident__duplicate_of__isnull=True,  # a duplicate counts once, as its original
         )
         .exclude(incident__in=hidden)
+        # A duplicate counts once, as its original (unless that is hidden from the viewer).
+        .exclude(incident__in=Incident.objects.merged_for(viewer).values("pk"))
         .annotate(week=TruncWeek("incident__started_at"))
         .values("failurecategory_id", "failurecategory__path", "failurecategory__slug", "week")
         .annotate(n=Count("incident_id"))

@@ -20,7 +20,15 @@ from django.utils import timezone
 
 from common import changes
 from common.bulk import relax_commit_durability
-from incidents.models import PATH_SEPARATOR, Cause, FailureCategory, Incident, TimelineEntry
+from incidents.models import (
+    PATH_SEPARATOR,
+    Cause,
+    FailureCategory,
+    Incident,
+    IncidentQuerySet,
+    TimelineEntry,
+    Visibility,
+)
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
 from search.text import compound_parts, plain_text, words
@@ -69,11 +77,10 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
 
     documents = []
     now = timezone.now()
-    # A duplicate has no document: it leaves search (PRODUCT.md, "Writing, duplicates …").
+    # A duplicate has no document: it leaves search (PRODUCT.md, "Writing, duplicates …"),
+    # unless its original is restricted (`searched`).
     for incident_id, title, incident_summary, incident_body in (
-        Incident.objects.originals()
-        .filter(pk__in=incident_ids)
-        .values_list("pk", "title", "summary", "body")
+        searched().filter(pk__in=incident_ids).values_list("pk", "title", "summary", "body")
     ):
         document = SearchDocument(
             incident_id=incident_id,
@@ -94,6 +101,19 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
             document.labels = f"{document.labels}\n{parts}".strip()
         documents.append(document)
     return documents
+
+
+def searched() -> IncidentQuerySet:
+    """The incidents that have a search document: every one but the duplicates of a public
+    original (those leave search for everyone: PRODUCT.md, "Writing, duplicates and importing
+    Markdown"). A duplicate of a restricted original is kept, because for the people that
+    original is hidden from it is an incident like any other (`IncidentQuerySet.originals`);
+    search leaves it out for the others (search.service.hidden_ids). Such duplicates are few,
+    so what each search leaves out stays small. An original changing between public and
+    restricted has its duplicates reindexed (incidents.actions.save_incident)."""
+    return Incident.objects.filter(
+        Q(duplicate_of__isnull=True) | Q(duplicate_of__visibility=Visibility.RESTRICTED)
+    )
 
 
 def vocabulary(documents: Iterable[SearchDocument]) -> set[str]:
@@ -150,8 +170,8 @@ def refresh(incident_ids: Iterable[int], *, relaxed: bool = False) -> int:
         with transaction.atomic():
             if relaxed:
                 relax_commit_durability()
-            duplicates = Incident.objects.filter(pk__in=chunk, duplicate_of__isnull=False)
-            SearchDocument.objects.filter(incident_id__in=duplicates.values("pk")).delete()
+            unsearched = Incident.objects.filter(pk__in=chunk).exclude(pk__in=searched())
+            SearchDocument.objects.filter(incident_id__in=unsearched.values("pk")).delete()
             _store(documents)
             known = set(
                 SearchWord.objects.filter(word__in=words_used).values_list("word", flat=True)
@@ -174,7 +194,7 @@ def rebuild_all(progress: Callable[[int, int], None] | None = None) -> int:
     (docs/search.md, "Reindexing").
     """
     total = Incident.objects.count()
-    SearchDocument.objects.exclude(incident_id__in=Incident.objects.originals()).delete()
+    SearchDocument.objects.exclude(incident_id__in=searched().values("pk")).delete()
     written, done, last = 0, 0, 0
     while True:
         chunk = list(

@@ -17,9 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from incidents.models import FailureCategory, Incident, hidden_incident_ids
+from incidents.models import FailureCategory, Incident, Visibility, remember_hidden_incidents
 from remediations.models import Remediation, RemediationStatus
 from search.backends import backend
 from search.backends.base import Hit, SearchBackend
@@ -74,6 +74,31 @@ class SearchResults:
         return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
 
 
+def hidden_ids(viewer: Any) -> list[int]:
+    """The ids of the incidents left out of `viewer`'s search (one small query): those they
+    may not see, and the duplicates whose original they see — these leave search for them
+    (PRODUCT.md, "Writing, duplicates and importing Markdown"). Only the duplicates of a
+    restricted original have a document (search.index.searched), so only those are listed;
+    for someone that original is hidden from, such a duplicate is found like any incident.
+
+    Which of them are hidden is kept for the rest of a read-only request
+    (`incidents.models.remember_hidden_incidents`): its later visibility rules read it."""
+    hidden = Incident.objects.hidden_from(viewer).values("pk")
+    merged = (
+        Incident.objects.merged_for(viewer)
+        .filter(duplicate_of__visibility=Visibility.RESTRICTED)
+        .values("pk")
+    )
+    rows = (
+        Incident.objects.filter(Q(pk__in=hidden) | Q(pk__in=merged))
+        .annotate(is_hidden=Exists(hidden.filter(pk=OuterRef("pk"))))
+        .values_list("pk", "is_hidden")
+    )
+    left_out = sorted(rows)
+    remember_hidden_incidents(viewer, [pk for pk, is_hidden in left_out if is_hidden])
+    return [pk for pk, _ in left_out]
+
+
 def search(
     text: str,
     *,
@@ -117,7 +142,7 @@ def _search(
     engine = backend()
     query = parse(text)
     # Asked first: the request's later visibility rules (facets, services) read it.
-    hidden = hidden_incident_ids(viewer)
+    hidden = hidden_ids(viewer)
     corrections = fix_typos(query, engine, hidden=hidden)
     rerank = engine.exact_bonus > 0 and not newest_first and offset < RERANK_TOP
     ranked = engine.rank(

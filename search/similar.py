@@ -2,8 +2,9 @@
 
 Fed by search (`search.service.search`, made for the viewer: an incident hidden from them is
 never suggested) and by the failure modes chosen: an incident of the same failure mode is a
-candidate even when it is worded differently. Duplicates are never suggested (they have no
-search document, and `originals()` leaves them out), nor is the incident being edited.
+candidate even when it is worded differently. A duplicate is never suggested to someone who
+sees its original (search leaves it out for them, and so does `originals(viewer)`), nor is the
+incident being edited.
 PRODUCT.md, "Writing, duplicates and importing Markdown" (`GET /api/incidents/similar/`).
 """
 
@@ -63,7 +64,7 @@ def similar_incidents(
     database gives up on the search."""
     text = f"{title}\n{summary}".strip()
     query = parse(text)
-    originals = Incident.objects.originals()
+    originals = Incident.objects.originals(viewer)
     if exclude is not None:
         originals = originals.exclude(pk=exclude)
     hits: dict[int, Result] = {}

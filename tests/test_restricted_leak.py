@@ -36,6 +36,7 @@ from common.validation import Errors
 from gamedays.actions import save_game_day
 from gamedays.models import GameDay, Scenario
 from gamedays.records import clean_game_day
+from incidents.actions import mark_duplicate
 from incidents.models import FailureCategory, Incident, Service
 from remediations import effectiveness
 from remediations.actions import save_report
@@ -68,6 +69,7 @@ class World:
     public_scenario: Scenario
     calendar_secret: str
     hidden: dict[str, set[int]] = field(default_factory=dict)  # URL kind → ids that must 404
+    copy: Incident | None = None  # public, marked a duplicate of the restricted one
 
 
 def _report(title: str, started: datetime.datetime, **fields: Any) -> dict[str, Any]:
@@ -181,6 +183,16 @@ def world(alice: User, bob: User, charlie: User) -> World:
         "flags": {flag.pk},
         "scenarios": {hidden_scenario.pk},
     }
+    # A public incident alice marked a duplicate of the hidden one: for charlie it is an
+    # incident like any other — listed, counted, its `duplicate_of` null — as if the hidden
+    # one had never been (issue 15, item 5).
+    copy = Incident()
+    save_report(
+        copy, clean_report(_report("Build hosts out of disk again", now - 9 * DAY)),
+        by=alice, expected_version=None,
+    )  # fmt: skip
+    mark_duplicate(copy, restricted.pk, by=alice, expected_version=copy.version)
+    found.copy = copy
     return found
 
 
@@ -468,6 +480,7 @@ def test_no_count_betrays_the_hidden_incident(
         f"/categories/{w.category.slug}/", f"/categories/{w.category.slug}/edit/",
         f"/remediations/{w.public_fix.pk}/", f"/remediations/{w.open_fix.pk}/",
         f"/incidents/{w.public.pk}/", f"/game-days/{w.game_day.pk}/",
+        f"/incidents/{w.copy.pk}/", f"/incidents/{w.copy.pk}.md",
         f"/incidents/category-context/?categories={w.category.pk}",
         f"/incidents/similar/?title={CANARY}&categories={w.category.pk}",
         *(f"/services/{pk}/" for pk in Service.objects.values_list("pk", flat=True)),
@@ -477,6 +490,7 @@ def test_no_count_betrays_the_hidden_incident(
         if not _api_pending(p) and not re.search(r"/\d+/$", p) or p.endswith((
             f"/{w.public.pk}/", f"/{w.public_fix.pk}/", f"/{w.open_fix.pk}/",
             f"/{w.public_scenario.pk}/", f"/{w.game_day.pk}/",
+            f"/incidents/{w.copy.pk}/",
         ))
     ]  # fmt: skip
     api = [p for p in api if not p.startswith("/api/flags/?incident=")]  # 400 either way

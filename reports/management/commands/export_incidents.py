@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from common import audit
 from incidents.models import Incident
@@ -40,7 +41,10 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["as_user"]).first()
             if user is None or not user.is_active:
                 raise CommandError(f"There is no active user called {options['as_user']!r}.")
-        incidents = for_export(Incident.objects.visible_to(user).order_by("id"), user=user)
+        # Originals before duplicates, so that an import finds each duplicate's original on an
+        # earlier line (reports.importer); otherwise by id.
+        order = ExpressionWrapper(Q(duplicate_of__isnull=False), output_field=BooleanField())
+        incidents = for_export(Incident.objects.visible_to(user).order_by(order, "id"), user=user)
         output = open(options["output"], "w", encoding="utf-8") if options["output"] else None  # noqa: SIM115
         count = 0
         try:
