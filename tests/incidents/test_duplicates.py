@@ -316,3 +316,31 @@ def test_a_duplicate_of_a_hidden_incident_stays_readable_and_names_nothing_hidde
     assert (
         f"INC-{original.pk}" in alice_client.get(f"/incidents/{copy.pk}/history/").content.decode()
     )
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete selected"])
+def test_deleting_an_original_in_the_admin_brings_its_duplicate_back_to_search(
+    how: str, kb: Any, alice: User, original: Incident, copy: Incident,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # Its duplicate became an incident again (listed, its page shown), but search kept
+    # leaving it out: it had no search document until someone rebuilt the index.
+    staff = User.objects.create_superuser("root", "root@example.org", "pw")
+    client = Client()
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    assert client.get("/api/search/", {"q": "zebrafinch"}).json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "delete page":
+            url = f"/admin/incidents/incident/{original.pk}/delete/"
+            response = client.post(url, {"post": "yes"})
+        else:
+            response = client.post(
+                "/admin/incidents/incident/",
+                {"action": "delete_selected", "_selected_action": [original.pk], "post": "yes"},
+            )
+    assert response.status_code == 302
+    assert not Incident.objects.filter(pk=original.pk).exists()
+    found = client.get("/api/search/", {"q": "zebrafinch"}).json()["results"]
+    assert [i["id"] for i in found] == [copy.pk]
