@@ -619,6 +619,14 @@ def _carry_over(
     record = record_of(original)
     theirs = record_of(duplicate)
     errors = Errors()
+    if _seen_by_more(original, than=duplicate):
+        errors.add(
+            ("carry_timeline",) if timeline else ("carry_causes",),
+            f"{duplicate.reference} is restricted and INC-{original_id} may be seen by people "
+            f"{duplicate.reference} is hidden from: its timeline and causes are not carried "
+            "over. Mark it without carrying them, or copy over by hand what may be shared.",
+        )
+        errors.raise_if_any()
     if timeline:
         for entry in theirs["timeline"]:
             if entry not in record["timeline"]:
@@ -637,6 +645,23 @@ def _carry_over(
             errors.add(("carry_causes",), f"The original would have more than {MAX_CAUSES} causes.")
     errors.raise_if_any()
     save_incident(original, record, by=by, expected_version=original.version)
+
+
+def _seen_by_more(original: Incident, *, than: Incident) -> bool:
+    """Whether someone who may not see the restricted incident `than` may see `original`.
+
+    A restricted incident's text exists only for its audience (PRODUCT.md, "Who may see and
+    change what"): carrying its timeline or causes into an original seen more widely would
+    show them to everyone who sees that original. Judged conservatively: the original must be
+    restricted to groups all among `than`'s, and its author must see `than`."""
+    if than.visibility != Visibility.RESTRICTED:
+        return False
+    if original.visibility != Visibility.RESTRICTED:
+        return True
+    theirs = set(than.access_groups.values_list("pk", flat=True))
+    if not set(original.access_groups.values_list("pk", flat=True)) <= theirs:
+        return True
+    return original.author_id is not None and not than.is_visible_to(original.author)
 
 
 # --- The audit log: who may see an incident (PRODUCT.md, "/audit/ lists … changes of

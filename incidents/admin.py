@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
+from common import changes
 from common.admin import RoleAdmin
 from common.concurrency import StaleVersion
 from common.forms import BaseVersionField, id_of
@@ -396,6 +397,27 @@ class IncidentAdmin(RoleAdmin, VisibleHistoryAdmin):
                 request, "Someone saved a newer version meanwhile: nothing was changed. Reload."
             )
         obj.pk = incident.pk
+
+    def delete_model(self, request: HttpRequest, obj: Incident) -> None:
+        """Deleting an original un-marks its duplicates (the key is set null): they are
+        incidents again, so search and the recurrence engine hear of them (a duplicate of a
+        public original has no search document: search.index.searched)."""
+        with transaction.atomic():
+            freed = list(obj.duplicates.values_list("pk", flat=True))
+            super().delete_model(request, obj)
+            changes.incidents_changed(freed)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        """As delete_model, for the admin's "delete selected" action."""
+        with transaction.atomic():
+            doomed = list(queryset.values_list("pk", flat=True))
+            freed = list(
+                Incident.objects.filter(duplicate_of__in=doomed)
+                .exclude(pk__in=doomed)
+                .values_list("pk", flat=True)
+            )
+            super().delete_queryset(request, queryset)
+            changes.incidents_changed(freed)
 
     def save_related(
         self, request: HttpRequest, form: IncidentAdminForm, formsets: Any, change: bool

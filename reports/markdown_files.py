@@ -200,21 +200,24 @@ class _Reader:
         return value
 
     def _day(self, started: Any) -> datetime.date:
-        if isinstance(started, datetime.datetime):
-            return (
-                (started if started.tzinfo else started.replace(tzinfo=self.zone))
-                .astimezone(self.zone)
-                .date()
-            )
-        if isinstance(started, datetime.date):
-            return started
+        """The day the timeline's bare times fall on. A start time that is no time, or whose
+        day in the file's zone is past year 9999 (9999-12-31T23:59:59-14:00), gives 1970-01-01:
+        the validator then refuses the start time itself, and the file fails with that reason."""
         try:
+            if isinstance(started, datetime.datetime):
+                return (
+                    (started if started.tzinfo else started.replace(tzinfo=self.zone))
+                    .astimezone(self.zone)
+                    .date()
+                )
+            if isinstance(started, datetime.date):
+                return started
             moment = datetime.datetime.fromisoformat(str(started).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return datetime.date(1970, 1, 1)  # the validator refuses the start time itself
-        if moment.tzinfo:
-            moment = moment.astimezone(self.zone)
-        return moment.date()
+            if moment.tzinfo:
+                moment = moment.astimezone(self.zone)
+            return moment.date()
+        except (ValueError, OverflowError):
+            return datetime.date(1970, 1, 1)
 
     def _take_title(self, record: dict[str, Any]) -> None:
         """The title from the front matter, else the first `# heading`, else the file name."""
@@ -336,6 +339,14 @@ class _Reader:
         return entries
 
     def _entry(self, first: str, more: str) -> dict[str, Any] | None:
+        """A timeline entry from a line that starts with a time, or None (the line is not one:
+        an impossible clock time, offset (+99:00) or a day past year 9999 keeps it as text)."""
+        try:
+            return self._timed(first, more)
+        except (ValueError, OverflowError):
+            return None
+
+    def _timed(self, first: str, more: str) -> dict[str, Any] | None:
         match = _WHEN.match(first)
         if not match or not (match.group("date") or match.group("time")):
             return None

@@ -178,3 +178,28 @@ def test_for_someone_who_sees_the_original_the_duplicate_leaves_lists_and_counts
         "list": False, "api list": False, "agenda": False, "category page": False,
         "category count": True, "service page": False, "service count": True, "page": False,
     }, shows  # fmt: skip
+
+
+def test_when_the_hidden_original_becomes_a_duplicate_of_a_public_one_the_copy_follows_it(
+    alice_client: Client, bob: User, kb: Any, copy: Incident, original: Incident,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # Repointed to an original alice sees, the copy leaves her search and redirects; nothing
+    # on the way (the public original's page, the copy's history) names the hidden one.
+    found = alice_client.get("/api/search/", {"q": "quokka"}).json()["results"]
+    assert [i["id"] for i in found] == [copy.pk]
+    public = kb("Payment signatures refused after a key rotation")
+    original.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_duplicate(original, public.pk, by=bob, expected_version=original.version)
+    copy.refresh_from_db()
+    assert copy.duplicate_of_id == public.pk
+    assert alice_client.get("/api/search/", {"q": "quokka"}).json()["results"] == []
+    assert alice_client.get(f"/incidents/{copy.pk}/")["Location"] == f"/incidents/{public.pk}/"
+    for url in (f"/incidents/{public.pk}/", f"/incidents/{copy.pk}/history/"):
+        page = alice_client.get(url).content.decode()
+        assert f"INC-{original.pk}" not in page and "intruder" not in page
+    assert (
+        f"INC-{copy.pk} Checkout quokka"
+        in alice_client.get(f"/incidents/{public.pk}/").content.decode()
+    )

@@ -92,6 +92,36 @@ def test_without_the_checkboxes_nothing_is_carried_over(
     assert original.causes.count() == 1
 
 
+def test_a_restricted_duplicates_timeline_and_causes_are_not_carried_into_a_wider_original(
+    kb: Any, bob: User, bob_client: Client, charlie_client: Client, original: Incident
+) -> None:
+    # Bob, in Security, marks a restricted report a duplicate of a public one, ticking "add its
+    # timeline/causes": its restricted text became part of the public original, for everyone.
+    bob.groups.add(Group.objects.create(name="Security"))
+    secret = kb(
+        "Signing keys rotated by an intruder", visibility="restricted",
+        access_groups=["Security"],
+        causes=[{"kind": "root_cause", "description": "Stolen deploy key quokkasecret"}],
+        timeline=[{"at": "2024-01-10T10:06:00Z", "text": "Intruder quokkasecret rotates keys"}],
+    )  # fmt: skip
+    response = mark(
+        bob_client, secret, original=f"INC-{original.pk}", carry_timeline="on", carry_causes="on"
+    )
+    assert response.status_code == 400
+    assert "not carried over" in response.content.decode()
+    secret.refresh_from_db()
+    assert secret.duplicate_of_id is None  # nothing changed: they choose again
+    assert "quokkasecret" not in charlie_client.get(f"/incidents/{original.pk}/").content.decode()
+    assert [t.text for t in original.timeline.all()] == ["502s start"]
+    # Without carrying anything over it is marked; into an original as restricted, it carries.
+    assert mark(bob_client, secret, original=f"INC-{original.pk}").status_code == 302
+    narrow = kb("Keys again", visibility="restricted", access_groups=["Security"])
+    assert (
+        mark(bob_client, secret, original=f"INC-{narrow.pk}", carry_causes="on").status_code == 302
+    )
+    assert [c.description for c in narrow.causes.all()] == ["Stolen deploy key quokkasecret"]
+
+
 def test_a_duplicates_url_redirects_permanently_to_the_original(
     alice_client: Client, charlie_client: Client, original: Incident, copy: Incident, alice: User
 ) -> None:
@@ -286,3 +316,31 @@ def test_a_duplicate_of_a_hidden_incident_stays_readable_and_names_nothing_hidde
     assert (
         f"INC-{original.pk}" in alice_client.get(f"/incidents/{copy.pk}/history/").content.decode()
     )
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete selected"])
+def test_deleting_an_original_in_the_admin_brings_its_duplicate_back_to_search(
+    how: str, kb: Any, alice: User, original: Incident, copy: Incident,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    # Its duplicate became an incident again (listed, its page shown), but search kept
+    # leaving it out: it had no search document until someone rebuilt the index.
+    staff = User.objects.create_superuser("root", "root@example.org", "pw")
+    client = Client()
+    client.force_login(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        mark_duplicate(copy, original.pk, by=alice, expected_version=copy.version)
+    assert client.get("/api/search/", {"q": "zebrafinch"}).json()["count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "delete page":
+            url = f"/admin/incidents/incident/{original.pk}/delete/"
+            response = client.post(url, {"post": "yes"})
+        else:
+            response = client.post(
+                "/admin/incidents/incident/",
+                {"action": "delete_selected", "_selected_action": [original.pk], "post": "yes"},
+            )
+    assert response.status_code == 302
+    assert not Incident.objects.filter(pk=original.pk).exists()
+    found = client.get("/api/search/", {"q": "zebrafinch"}).json()["results"]
+    assert [i["id"] for i in found] == [copy.pk]

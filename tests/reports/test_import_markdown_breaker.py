@@ -288,3 +288,29 @@ def test_a_changed_second_action_item_of_one_title_is_imported_as_a_new_one(
     assert code == 0, err
     titles = sorted(Incident.objects.get(pk=pk).remediations.values_list("title", flat=True))
     assert titles == ["Add alert", "Add alert (2)"]
+
+
+def test_times_out_of_range_fail_their_file_with_a_reason_and_the_rest_is_imported(
+    tmp_path: Path,
+) -> None:
+    # A start at 9999-12-31T23:59:59-14:00 (year 10000 in UTC), a timeline crossing midnight on
+    # the last day there is and an offset of +99:00 stopped the whole command (OverflowError,
+    # ValueError): nothing after them was imported and no reason was given.
+    (tmp_path / "a-end-of-time.md").write_text(
+        "---\ntitle: End of time\nstarted_at: 9999-12-31T23:59:59-14:00\n---\nText.\n"
+    )
+    (tmp_path / "b-last-day.md").write_text(
+        "---\ntitle: Last day\nstarted_at: 9999-12-31\n---\n## Timeline\n\n- 23:00 a\n- 01:00 b\n"
+    )
+    (tmp_path / "c-offset.md").write_text(
+        "---\ntitle: Odd offset\nstarted_at: 2024-01-01\n---\n## Timeline\n\n- 10:00+99:00 a\n"
+    )
+    (tmp_path / "d-good.md").write_text("---\ntitle: Good\nstarted_at: 2024-01-02\n---\nText.\n")
+    out, err, code = import_markdown(tmp_path)
+    assert code == 1
+    assert "a-end-of-time.md: started_at must be between" in err
+    assert "b-last-day.md: started_at must be between" in err
+    assert "2 failed" in out
+    assert sorted(Incident.objects.values_list("title", flat=True)) == ["Good", "Odd offset"]
+    # The impossible offset is not a time: the line stays in the report.
+    assert "10:00+99:00 a" in Incident.objects.get(title="Odd offset").body
