@@ -27,7 +27,13 @@ from incidents.models import (
     same_name,
 )
 from incidents.names import canonical_name
-from incidents.records import INCIDENT_FIELDS, MAX_CAUSES, MAX_TIMELINE, clean_duplicate_of
+from incidents.records import (
+    INCIDENT_FIELDS,
+    MAX_CAUSES,
+    MAX_DESIGN_NOTES,
+    MAX_TIMELINE,
+    clean_duplicate_of,
+)
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -261,8 +267,9 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
     aliases of `target` (its old page redirects there); its design notes, if any, are added
     at the end of `target`'s (a new version of it), so nothing written is lost. `source` is
     deleted, which the audit log records. The moved incidents are re-indexed after the commit.
-    Raises ValueError when both are the same service or when either was merged away or
-    deleted meanwhile (nothing changed), PermissionDenied for anyone but staff.
+    Raises ValueError when both are the same service, when either was merged away or deleted
+    meanwhile, or when the notes together would pass MAX_DESIGN_NOTES (nothing changed),
+    PermissionDenied for anyone but staff.
     """
     require_staff(by)
     if source.pk == target.pk:
@@ -280,6 +287,16 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
             if gone.pk not in locked:
                 raise ValueError(_gone_meanwhile(gone, by))
         source, target = locked[source.pk], locked[target.pk]
+        notes = source.design_notes.strip()
+        joined = f"{target.design_notes.rstrip()}\n\n## From {source.name}\n\n{notes}\n".lstrip()
+        if notes and len(joined) > MAX_DESIGN_NOTES:
+            # Stored, they would be notes no page, API call or admin save could keep (each
+            # checks the limit): nothing is merged; shortening either first lets it through.
+            raise ValueError(
+                f"Together the design notes of “{source.name}” and “{target.name}” would be "
+                f"{len(joined):,} characters long; the limit is {MAX_DESIGN_NOTES:,}. Shorten "
+                "either first: nothing was changed."
+            )
         moved = list(source.incidents.values_list("pk", flat=True))
         links = Incident.services.through.objects
         already = set(links.filter(service=target, incident_id__in=moved).values_list(
@@ -302,7 +319,6 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
         )
         source.aliases.update(service=target)
         target_pk, source_name, source_pk = target.pk, source.name, source.pk
-        notes = source.design_notes.strip()
         audit.record(
             audit.Action.DELETION,
             by=by,
@@ -318,8 +334,7 @@ def merge_services(source: Service, target: Service, *, by: User | None) -> Serv
         else:
             ServiceAlias.objects.create(service=target, name=source_name, former_id=source_pk)
         if notes:
-            joined = f"{target.design_notes.rstrip()}\n\n## From {source_name}\n\n{notes}\n"
-            save_service(target, by=by, design_notes=joined.lstrip())
+            save_service(target, by=by, design_notes=joined)
         changes.incidents_changed(moved)
     return target
 

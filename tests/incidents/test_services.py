@@ -495,6 +495,29 @@ def test_a_service_cannot_be_merged_into_itself(staff_client: Client) -> None:
     assert ServiceAlias.objects.count() == 0
 
 
+def test_a_merge_whose_notes_together_pass_the_limit_is_refused_and_changes_nothing(
+    staff_client: Client, alice: User
+) -> None:
+    # Merged, 80,000 characters of notes were stored: past the 50,000 every way in checks, so
+    # the kept service could then not be renamed or described through the API (400 on notes
+    # no one sent) nor its notes saved on the page without cutting someone's text.
+    ebs = _service("EBS", design_notes="b" * 40_000)
+    old = _service("ebs-volumes", design_notes="a" * 40_000)
+    incident = IncidentFactory(title="Slow volume")
+    incident.services.set([old])
+    response = staff_client.post(f"/services/{old.pk}/merge/", {"into": ebs.pk})
+    assert response.status_code == 400
+    assert "the limit is 50,000" in response.content.decode()
+    assert Service.objects.filter(pk=old.pk).exists() and not ServiceAlias.objects.exists()
+    assert list(incident.services.all()) == [old]
+    ebs.refresh_from_db()
+    assert ebs.design_notes == "b" * 40_000
+    renamed = api_client_for(alice).patch(
+        f"/api/services/{ebs.pk}/", {"description": "Block storage"}, format="json"
+    )
+    assert renamed.status_code == 200, renamed.content
+
+
 def test_a_mode_with_many_fixes_names_the_latest_and_counts_them_all(
     etcd_world: dict[str, Any], alice_client: Client
 ) -> None:

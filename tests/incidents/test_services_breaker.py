@@ -143,6 +143,9 @@ LOOK_ALIKES = [
     "ｅｔｃｄ",  # fullwidth letters
     "ETCD",
     " etcd\u00a0",  # a no-break space
+    "etcd\ufe0f",  # a variation selector (not a format character, shown as nothing)
+    "etc\u034fd",  # the combining grapheme joiner inside
+    "\u3164etcd\uffa0",  # Hangul fillers
 ]
 
 
@@ -169,9 +172,10 @@ def test_spaces_of_any_kind_are_one_space(alice: User) -> None:
     assert again.status_code == 400
 
 
-def test_a_name_of_only_invisible_characters_is_refused(alice: User) -> None:
+@pytest.mark.parametrize("typed", ["\u200b\u200d", "\u3164", "\u115f\u1160", "\ufe0f\U000e0100"])
+def test_a_name_of_only_invisible_characters_is_refused(alice: User, typed: str) -> None:
     api = api_client_for(alice)
-    response = api.post("/api/services/", {"name": "\u200b\u200d"}, format="json")
+    response = api.post("/api/services/", {"name": typed}, format="json")
     assert response.status_code == 400 and "visible character" in response.json()["name"][0]
     assert not Service.objects.exists()
 
@@ -226,7 +230,9 @@ def test_the_admin_refuses_a_look_alike_of_an_existing_name(admin_client: Client
 
 
 # Letters and digits of many scripts, with spaces and invisible characters mixed in.
-_INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad"])
+_INVISIBLE = st.sampled_from(
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\ufe0f", "\u3164"]
+)
 _SPACE = st.sampled_from([" ", "  ", "\u00a0", "\u3000", "\t"])
 _NAMES = st.text(
     st.characters(categories=["Lu", "Ll", "Nd"], max_codepoint=0x2FFF), min_size=1, max_size=12
@@ -239,6 +245,7 @@ def test_the_one_spelling_is_stable_and_has_nothing_invisible(text: str) -> None
     once = canonical_name(text)
     assert canonical_name(once) == once
     assert all(unicodedata.category(c) != "Cf" for c in once)
+    assert not any(c in once for c in "\u034f\u115f\u1160\u3164\ufe0f\uffa0")
     assert "  " not in once and once == once.strip()
 
 
