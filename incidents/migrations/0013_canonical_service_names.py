@@ -25,10 +25,27 @@ from django.db.models.lookups import Exact
 def _canonical(name: str) -> str:
     """incidents.names.canonical_name as of this migration (a copy: migrations keep working
     when the app's code changes)."""
-    visible = "".join(c for c in name if unicodedata.category(c) != "Cf")
-    normal = unicodedata.normalize("NFKC", visible)
-    normal = "".join(c for c in normal if unicodedata.category(c) != "Cf")
+    normal = name
+    while True:
+        visible = "".join(c for c in normal if not _invisible(c))
+        again = unicodedata.normalize("NFKC", visible)
+        if again == normal:
+            break
+        normal = again
     return " ".join(normal.split())
+
+
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
+def _invisible(char: str) -> bool:
+    point = ord(char)
+    if unicodedata.category(char) == "Cf":
+        return True
+    return any(low <= point <= high for low, high in _IGNORABLE_RANGES)
 
 
 def _same(name: str) -> Exact:

@@ -386,3 +386,12 @@ def test_a_merged_id_of_a_hidden_service_is_refused_like_any_unknown_id(
     response = api_client_for(charlie).get(f"/api/incidents/?service={old}")
     assert response.status_code == 400
     assert SECRET not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["etcd\ufe0f", "etc\u034fd", "\u3164", "\uff45\uff54\uff43\uff44\u200b  cluster\u00a0", "EBS"],
+)
+def test_the_migration_spells_names_as_every_way_in_does(name: str) -> None:
+    migration = importlib.import_module("incidents.migrations.0013_canonical_service_names")
+    assert migration._canonical(name) == canonical_name(name)
