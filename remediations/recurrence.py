@@ -422,6 +422,8 @@ class _Reasons:
         path = self.paths.get(category_id, "its failure mode")
         own = {self.paths[c] for c in self.facts.categories.get(incident_id, ())}
         reference = f"INC-{incident_id}"
+        if incident_id not in self.facts.started:  # rows.read_facts: a duplicate
+            return f"{reference} is marked as a duplicate: its original is the incident."
         if path not in own:
             return f"{reference} is no longer classified under {path}."
         if path not in narrowest(own):

@@ -49,7 +49,8 @@ def _ids(values: Iterable[int]) -> str:
 
 # The incidents' start and categories, directly or through a cause.
 FACTS_SQL = """
-SELECT id, started_at, NULL FROM incidents_incident WHERE id = ANY(%(ids)s::bigint[])
+SELECT id, started_at, NULL FROM incidents_incident
+WHERE id = ANY(%(ids)s::bigint[]) AND duplicate_of_id IS NULL
 UNION ALL
 SELECT incident_id, NULL, failurecategory_id FROM incidents_incident_categories
 WHERE incident_id = ANY(%(ids)s::bigint[])
@@ -60,7 +61,11 @@ WHERE incident_id = ANY(%(ids)s::bigint[]) AND category_id IS NOT NULL
 
 
 def read_facts(ids: list[int]) -> tuple[dict[int, datetime.datetime], dict[int, set[int]]]:
-    """When each incident started, and its categories (directly or through a cause)."""
+    """When each incident started, and its categories (directly or through a cause).
+
+    A duplicate has no start here: it is its original's incident, once (PRODUCT.md, "Writing,
+    duplicates and importing Markdown"), so it is linked to no fix and raises no flag, and
+    the flags it had are cleared."""
     started: dict[int, datetime.datetime] = {}
     categories: dict[int, set[int]] = defaultdict(set)
     if set_based():
@@ -72,7 +77,11 @@ def read_facts(ids: list[int]) -> tuple[dict[int, datetime.datetime], dict[int, 
                 else:
                     categories[incident_id].add(category_id)
         return started, categories
-    started = dict(Incident.objects.filter(id__in=ids).values_list("id", "started_at"))
+    started = dict(
+        Incident.objects.filter(id__in=ids, duplicate_of__isnull=True).values_list(
+            "id", "started_at"
+        )
+    )
     direct = Incident.categories.through.objects.filter(incident_id__in=ids)
     for incident_id, category_id in direct.values_list("incident_id", "failurecategory_id"):
         categories[incident_id].add(category_id)

@@ -4,10 +4,12 @@ its URL redirects permanently to the original, which lists it; un-marking brings
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.test import Client
 
 from common.validation import RecordInvalid
@@ -344,3 +346,32 @@ def test_deleting_an_original_in_the_admin_brings_its_duplicate_back_to_search(
     assert not Incident.objects.filter(pk=original.pk).exists()
     found = client.get("/api/search/", {"q": "zebrafinch"}).json()["results"]
     assert [i["id"] for i in found] == [copy.pk]
+
+
+def test_a_duplicate_raises_no_recurrence_flag_and_its_flag_is_cleared(
+    alice_client: Client, original: Incident, copy: Incident, alice: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    """Both started after a fix of their failure mode was done: each came back once. Marked
+    as a duplicate, the copy is the same incident, so only the original's flag stays."""
+    from remediations.models import FlagState, RecurrenceFlag
+    from tests.factories import RemediationFactory
+
+    category = FailureCategory.objects.get(path="Networking > Load balancing")
+    done_at = original.started_at - datetime.timedelta(days=1)
+    RemediationFactory(
+        category=category, status="done", opened_at=done_at - datetime.timedelta(days=1),
+        done_at=done_at,
+    )  # fmt: skip
+    call_command("reconcile_recurrences", verbosity=0)
+    open_flags = RecurrenceFlag.objects.filter(state=FlagState.OPEN)
+    assert set(open_flags.values_list("incident_id", flat=True)) == {original.pk, copy.pk}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api_mark(alice_client, copy, original.pk).status_code == 200
+    call_command("reconcile_recurrences", verbosity=0)
+    assert list(open_flags.values_list("incident_id", flat=True)) == [original.pk]
+    cleared = RecurrenceFlag.objects.get(incident=copy)
+    assert cleared.state == FlagState.CLEARED and "duplicate" in cleared.reason
+    agenda = alice_client.get("/api/review/2024-W02/").json()
+    assert f"INC-{copy.pk}" not in str(agenda["open_flags"])
