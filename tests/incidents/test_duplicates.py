@@ -369,7 +369,6 @@ def test_a_duplicate_raises_no_recurrence_flag_and_its_flag_is_cleared(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert api_mark(alice_client, copy, original.pk).status_code == 200
-    call_command("reconcile_recurrences", verbosity=0)
     assert list(open_flags.values_list("incident_id", flat=True)) == [original.pk]
     cleared = RecurrenceFlag.objects.get(incident=copy)
     assert cleared.state == FlagState.CLEARED and "duplicate" in cleared.reason
