@@ -102,3 +102,24 @@ def test_an_overdue_rows_highlight_spans_the_whole_row_on_a_phone(page: Any) -> 
     )
     assert painted["row"] not in ("rgba(0, 0, 0, 0)", "transparent"), painted
     assert painted["width"] >= painted["table"] - 1, painted
+
+
+def test_a_service_pages_failure_modes_say_what_each_number_is_on_a_phone(page: Any) -> None:
+    """The column heads are hidden on a phone: each cell names itself ("Incidents: 4")."""
+    call_command("load_demo", verbosity=0)
+    User.objects.create_user("phone", password="password")
+    service = Service.objects.annotate(n=Count("incidents")).order_by("-n", "pk").first()
+    assert service is not None
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "phone")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+    page.goto(f"/services/{service.pk}/")
+    cells = page.locator("table.modes tbody tr").first.locator("td")
+    labels = cells.evaluate_all(
+        "(tds) => tds.map((td) => getComputedStyle(td, '::before').content)"
+    )
+    assert labels[1:] == ['"Incidents: "', '"Last: "', '"Open fixes: "',
+                          '"Did the fix work?: "', '"Last tested: "'], labels  # fmt: skip
