@@ -3,6 +3,8 @@ nobody scrolls sideways to read a row; and an overdue row's highlight spans the 
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from typing import Any
 
@@ -102,3 +104,44 @@ def test_an_overdue_rows_highlight_spans_the_whole_row_on_a_phone(page: Any) -> 
     )
     assert painted["row"] not in ("rgba(0, 0, 0, 0)", "transparent"), painted
     assert painted["width"] >= painted["table"] - 1, painted
+
+
+LONG = "Supercalifragilistic" * 10  # a 200-character word: a log line, a URL, a resource name
+
+
+def test_a_long_unbroken_name_never_widens_a_page_on_a_phone(page: Any, tmp_path: Any) -> None:
+    call_command("load_demo", verbosity=0)
+    path = f"Longcat > {LONG[:100]}"
+    line = {
+        "external_id": "long-words", "title": LONG, "summary": LONG,
+        "started_at": "2026-11-30T10:00:00Z", "categories": [path], "services": [LONG[:100]],
+        "causes": [{"kind": "trigger", "description": LONG, "category": path}],
+        "remediations": [{"title": LONG, "kind": "prevent", "status": "open",
+                          "due_date": "2020-01-01", "category": path}],
+    }  # fmt: skip
+    source = tmp_path / "long.jsonl"
+    source.write_text(json.dumps(line) + "\n")
+    call_command("import_incidents", str(source), stdout=io.StringIO())
+    incident = Incident.objects.get(external_id="long-words")
+    category = FailureCategory.objects.get(name=LONG[:100])
+    service = Service.objects.get(name=LONG[:100])
+    fix = Remediation.objects.get(incident=incident)
+    User.objects.create_superuser("root", "root@example.com", "password")
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+    too_wide = {}
+    for where in [
+        "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
+        f"/incidents/{incident.pk}/edit/", f"/categories/{category.slug}/", "/remediations/",
+        f"/remediations/{fix.pk}/", f"/services/{service.pk}/", f"/search/?q={LONG}", "/review/",
+    ]:  # fmt: skip
+        response = page.goto(where)
+        assert response is not None and response.status == 200, where
+        found = page.evaluate(OVERFLOW)
+        if found["scroll"] > found["width"] or found["out"]:
+            too_wide[where] = found
+    assert not too_wide, f"wider than {PHONE['width']} px: {too_wide}"
