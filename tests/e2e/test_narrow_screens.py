@@ -114,6 +114,7 @@ def test_a_long_unbroken_name_never_widens_a_page_on_a_phone(page: Any, tmp_path
     path = f"Longcat > {LONG[:100]}"
     line = {
         "external_id": "long-words", "title": LONG, "summary": LONG,
+        "body": f"## Impact\n\n{LONG}\n\n```\n{'x' * 400}\n```\n",
         "started_at": "2026-11-30T10:00:00Z", "categories": [path], "services": [LONG[:100]],
         "causes": [{"kind": "trigger", "description": LONG, "category": path}],
         "remediations": [{"title": LONG, "kind": "prevent", "status": "open",
