@@ -74,6 +74,22 @@ def compound_parts(text: str) -> str:
     return "\n".join(lines)
 
 
+# What looks like an HTML tag: "<script>", "</style>", "<img src=x>". PostgreSQL's text parser
+# reads these as markup and indexes none of their words.
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]{0,40})(?=[\s/>])[^<>\n]{0,200}>")
+
+
+def tag_words(text: str) -> str:
+    """The words inside what looks like HTML tags in `text`, once each ("script style" for a
+    report that mentions <script> and <style>): indexed beside the fields (search/index.py), so
+    a search for a word the reader sees finds it on every backend, PostgreSQL included."""
+    found: dict[str, None] = {}
+    for match in _TAG.finditer(text):
+        for word in words(match.group()):
+            found.setdefault(word.lower())
+    return " ".join(found)
+
+
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word.lower().replace("’", "'"))
@@ -86,7 +102,8 @@ _MARKDOWN_NOISE = [
     # of thousands of "[" costs linear time, not quadratic (issue 10: bounded work).
     (re.compile(r"!\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
     (re.compile(r"\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
-    (re.compile(r"<[^<>\n]{1,200}>"), " "),  # inline HTML tags (no "<" inside: linear)
+    # Raw HTML stays as written: the reading view shows it as text (PRODUCT.md, "One set of rules
+    # for every way in"), so a snippet quotes "<script> tags" as the reader sees them.
     (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", re.MULTILINE), ""),  # block markers
     (re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$", re.MULTILINE), " "),  # table rules, one line
     (re.compile(r"[*_`~|]+"), " "),  # emphasis, code spans, table pipes
