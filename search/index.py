@@ -31,7 +31,7 @@ from incidents.models import (
 )
 from remediations.models import Remediation
 from search.models import SearchDocument, SearchWord
-from search.text import compound_parts, plain_text, tag_words, words
+from search.text import compound_parts, plain_text, words
 
 logger = logging.getLogger(__name__)
 
@@ -94,9 +94,9 @@ def build_documents(incident_ids: list[int]) -> list[SearchDocument]:
         # The parts of compound words ("CoreDNS" → core dns, "logo.png" → logo png), so that
         # a part finds them on every backend (search.text.compound_parts). Labels are never
         # shown: the parts are indexed there, at its weight.
-        fields = "\n".join([document.title, document.labels, document.summary, document.body])
-        # Words inside HTML-looking tags too ("<script>"): PostgreSQL's parser drops them.
-        parts = "\n".join(filter(None, [compound_parts(fields), tag_words(fields)]))
+        parts = compound_parts(
+            "\n".join([document.title, document.labels, document.summary, document.body])
+        )
         if parts:
             document.labels = f"{document.labels}\n{parts}".strip()
         documents.append(document)

@@ -74,22 +74,6 @@ def compound_parts(text: str) -> str:
     return "\n".join(lines)
 
 
-# What looks like an HTML tag: "<script>", "</style>", "<img src=x>". PostgreSQL's text parser
-# reads these as markup and indexes none of their words.
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9-]{0,40})(?=[\s/>])[^<>\n]{0,200}>")
-
-
-def tag_words(text: str) -> str:
-    """The words inside what looks like HTML tags in `text`, once each ("script style" for a
-    report that mentions <script> and <style>): indexed beside the fields (search/index.py), so
-    a search for a word the reader sees finds it on every backend, PostgreSQL included."""
-    found: dict[str, None] = {}
-    for match in _TAG.finditer(text):
-        for word in words(match.group()):
-            found.setdefault(word.lower())
-    return " ".join(found)
-
-
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word.lower().replace("’", "'"))

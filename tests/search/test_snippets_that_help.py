@@ -116,7 +116,9 @@ def test_a_report_that_mentions_html_tags_is_found_by_them_and_quoted_as_written
         "Sanitizer gaps in the wiki importer",
         body="## Impact\n\nThe importer let <script> and <style> blocks through to the glorp cache.",
     )
-    results = alice_client.get("/api/search/", {"q": "script"}).json()["results"]
-    assert [r["title"] for r in results] == ["Sanitizer gaps in the wiki importer"]
-    snippet = alice_client.get("/api/search/", {"q": "sanitizer"}).json()["results"][0]["snippet"]
+    # PostgreSQL's parser read "<script>" as markup: it dropped the tag and every word after it.
+    for words in ("script", "style", "glorp cache"):
+        results = alice_client.get("/api/search/", {"q": words}).json()["results"]
+        assert [r["title"] for r in results] == ["Sanitizer gaps in the wiki importer"], words
+    snippet = alice_client.get("/api/search/", {"q": "glorp"}).json()["results"][0]["snippet"]
     assert "let &lt;script&gt; and &lt;style&gt; blocks" in snippet, snippet
