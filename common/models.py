@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from common import dates
+
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
     def due(self, now: datetime.datetime | None = None) -> NotificationQuerySet:
@@ -202,11 +204,28 @@ class AuditEvent(models.Model):
         return lines
 
 
+def _iso_moment(value: str) -> datetime.datetime | None:
+    """`value` as an aware time when it is an ISO 8601 date-time with its offset, else None."""
+    if len(value) < 20 or value[4:5] != "-" or value[10:11] != "T":
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if timezone.is_aware(moment) else None
+
+
 # Detail keys whose value is [before, after].
 _BEFORE_AFTER = {"visibility", "access_groups", "is_active", "is_staff", "is_superuser"}
 
 
 def _shown(value: object) -> str:
+    """A detail value as text; a stored ISO time ("expires_at") reads as every time does,
+    "2027-03-01 07:06 UTC" (common/dates.py, issue 16: one format across pages)."""
+    if isinstance(value, str):
+        moment = _iso_moment(value)
+        if moment is not None:
+            return dates.moment(moment)
     if isinstance(value, dict):
         return "; ".join(f"{key.replace('_', ' ')} {_shown(item)}" for key, item in value.items())
     if isinstance(value, list):

@@ -86,7 +86,8 @@ _MARKDOWN_NOISE = [
     # of thousands of "[" costs linear time, not quadratic (issue 10: bounded work).
     (re.compile(r"!\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
     (re.compile(r"\[([^\[\]\n]{0,1000})\]\([^()\n]{0,2000}\)"), r"\1"),
-    (re.compile(r"<[^<>\n]{1,200}>"), " "),  # inline HTML tags (no "<" inside: linear)
+    # Raw HTML stays as written: the reading view shows it as text (PRODUCT.md, "One set of rules
+    # for every way in"), so a snippet quotes "<script> tags" as the reader sees them.
     (re.compile(r"^\s{0,3}(#{1,6}|>|[-*+]|\d+\.)\s+", re.MULTILINE), ""),  # block markers
     (re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$", re.MULTILINE), " "),  # table rules, one line
     (re.compile(r"[*_`~|]+"), " "),  # emphasis, code spans, table pipes

@@ -641,3 +641,14 @@ def test_deleting_a_user_keeps_their_events_under_their_name(alice: User) -> Non
     alice.delete()  # on PostgreSQL, the trigger lets only this user_id = NULL through
     event = _only(Action.EXPORT)
     assert (event.user, event.username) == (None, "alice")
+
+
+def test_the_audit_page_writes_a_tokens_expiry_like_every_other_time(
+    root_client: Client, alice: User
+) -> None:
+    call_command("create_api_token", "alice", "--name", "ci", "--days", "30", stdout=io.StringIO())
+    made = _only(Action.TOKEN_CREATED)
+    expires = datetime.datetime.fromisoformat(made.detail["expires_at"])
+    html = root_client.get(reverse("audit_log")).content.decode()
+    assert f"expires at: {expires:%Y-%m-%d %H:%M} UTC" in html
+    assert made.detail["expires_at"] not in html  # not the stored ISO text with microseconds

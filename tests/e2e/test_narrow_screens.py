@@ -3,6 +3,8 @@ nobody scrolls sideways to read a row; and an overdue row's highlight spans the 
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from typing import Any
 
@@ -123,3 +125,45 @@ def test_a_service_pages_failure_modes_say_what_each_number_is_on_a_phone(page: 
     )
     assert labels[1:] == ['"Incidents: "', '"Last: "', '"Open fixes: "',
                           '"Did the fix work?: "', '"Last tested: "'], labels  # fmt: skip
+
+
+LONG = "Supercalifragilistic" * 10  # a 200-character word: a log line, a URL, a resource name
+
+
+def test_a_long_unbroken_name_never_widens_a_page_on_a_phone(page: Any, tmp_path: Any) -> None:
+    call_command("load_demo", verbosity=0)
+    path = f"Longcat > {LONG[:100]}"
+    line = {
+        "external_id": "long-words", "title": LONG, "summary": LONG,
+        "body": f"## Impact\n\n{LONG}\n\n```\n{'x' * 400}\n```\n",
+        "started_at": "2026-11-30T10:00:00Z", "categories": [path], "services": [LONG[:100]],
+        "causes": [{"kind": "trigger", "description": LONG, "category": path}],
+        "remediations": [{"title": LONG, "kind": "prevent", "status": "open",
+                          "due_date": "2020-01-01", "category": path}],
+    }  # fmt: skip
+    source = tmp_path / "long.jsonl"
+    source.write_text(json.dumps(line) + "\n")
+    call_command("import_incidents", str(source), stdout=io.StringIO())
+    incident = Incident.objects.get(external_id="long-words")
+    category = FailureCategory.objects.get(name=LONG[:100])
+    service = Service.objects.get(name=LONG[:100])
+    fix = Remediation.objects.get(incident=incident)
+    User.objects.create_superuser("root", "root@example.com", "password")
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+    too_wide = {}
+    for where in [
+        "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
+        f"/incidents/{incident.pk}/edit/", f"/categories/{category.slug}/", "/remediations/",
+        f"/remediations/{fix.pk}/", f"/services/{service.pk}/", f"/search/?q={LONG}", "/review/",
+    ]:  # fmt: skip
+        response = page.goto(where)
+        assert response is not None and response.status == 200, where
+        found = page.evaluate(OVERFLOW)
+        if found["scroll"] > found["width"] or found["out"]:
+            too_wide[where] = found
+    assert not too_wide, f"wider than {PHONE['width']} px: {too_wide}"

@@ -106,3 +106,19 @@ def test_words_found_through_the_thesaurus_or_a_compound_are_marked_like_the_wor
     # The words of a several-word equivalent are marked only together.
     page = alice_client.get("/search/", {"q": "dns"}).content.decode()
     assert "<mark>of</mark>" not in page
+
+
+def test_a_report_that_mentions_html_tags_is_found_by_them_and_quoted_as_written(
+    alice_client: Client, kb: Any
+) -> None:
+    # The reading view shows raw HTML as text; search and its snippet see what the reader sees.
+    kb(
+        "Sanitizer gaps in the wiki importer",
+        body="## Impact\n\nThe importer let <script> and <style> blocks through to the glorp cache.",
+    )
+    # PostgreSQL's parser read "<script>" as markup: it dropped the tag and every word after it.
+    for words in ("script", "style", "glorp cache"):
+        results = alice_client.get("/api/search/", {"q": words}).json()["results"]
+        assert [r["title"] for r in results] == ["Sanitizer gaps in the wiki importer"], words
+    snippet = alice_client.get("/api/search/", {"q": "glorp"}).json()["results"][0]["snippet"]
+    assert "let &lt;script&gt; and &lt;style&gt; blocks" in snippet, snippet
