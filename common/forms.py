@@ -6,6 +6,7 @@ from django import forms
 from django.forms.renderers import TemplatesSetting
 
 from common.people import person_named, refused
+from common.validation import Errors, clean_text, sentence
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
@@ -108,6 +109,12 @@ class PersonField(forms.CharField):
         return value
 
     def clean(self, value: Any) -> Any:
+        # The text rules first, in the words the API and the importers use for an owner
+        # (NUL, a line break, the length): a name that breaks them names nobody either.
+        errors = Errors()
+        clean_text(value, ("name",), errors, max_length=self.max_length or 150, single_line=True)
+        if errors:
+            raise forms.ValidationError(sentence(errors.as_nested()["name"][0]), code="invalid")
         name = (super().clean(value) or "").strip()
         if not name:
             return None

@@ -167,14 +167,23 @@ def test_the_game_day_form_names_people_the_same_way(
 
 
 @pytest.mark.parametrize("way", WAYS, ids=WAY_IDS)
-def test_a_name_holding_a_nul_is_refused_as_unknown_not_a_server_error(
+def test_a_name_breaking_the_text_rules_is_refused_in_the_apis_words_not_a_server_error(
     way: Any, alice_client: Client, alice: User
 ) -> None:
+    """A NUL or a name past 150 characters: the words the API and the importers use."""
     fix = overdue_fix(owner=alice)
-    response = way(alice_client, fix, "mal\x00lory")
-    assert response.status_code == 400
-    assert "Nobody is called" in response.content.decode()
-    assert Remediation.objects.get(pk=fix.pk).owner == alice
+    api = APIClient()
+    api.force_authenticate(alice)
+    for name, words in [
+        ("mal\x00lory", "must not contain the NUL character"),
+        ("m" * 300, "is 300 characters long; the limit is 150."),
+    ]:
+        response = way(alice_client, fix, name)
+        assert response.status_code == 400
+        assert words in response.content.decode()
+        assert Remediation.objects.get(pk=fix.pk).owner == alice
+        said = api.post("/api/remediations/", {"title": "x", "owner": name}, format="json")
+        assert said.status_code == 400 and words in said.content.decode()
 
 
 @pytest.mark.parametrize("way", [_form, _review_row, _incident_row], ids=WAY_IDS[:3])
