@@ -43,6 +43,16 @@ OVERFLOW = """() => {
 }"""
 
 
+def sign_in_on_a_phone(page: Any, username: str) -> None:
+    """At 390 px, signed in as `username` (password "password"), on the incident list."""
+    page.set_viewport_size(PHONE)
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "password")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/incidents/$"))
+
+
 def main_pages() -> list[str]:
     incident = Incident.objects.order_by("pk").first()
     category = FailureCategory.objects.filter(incidents__isnull=False).first()
@@ -67,12 +77,7 @@ def main_pages() -> list[str]:
 def test_no_main_page_is_wider_than_a_phone(page: Any) -> None:
     call_command("load_demo", verbosity=0)
     User.objects.create_superuser("root", "root@example.com", "password")  # every link shown
-    page.set_viewport_size(PHONE)
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "password")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/incidents/$"))
+    sign_in_on_a_phone(page, "root")
     too_wide = {}
     for path in main_pages():
         response = page.goto(path)
@@ -86,12 +91,7 @@ def test_no_main_page_is_wider_than_a_phone(page: Any) -> None:
 def test_an_overdue_rows_highlight_spans_the_whole_row_on_a_phone(page: Any) -> None:
     call_command("load_demo", verbosity=0)
     User.objects.create_user("phone", password="password")
-    page.set_viewport_size(PHONE)
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "phone")
-    page.fill("#id_password", "password")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/incidents/$"))
+    sign_in_on_a_phone(page, "phone")
     page.goto("/remediations/?overdue=true")
     row = page.locator("tr.overdue").first
     row.wait_for()
@@ -112,12 +112,7 @@ def test_a_service_pages_failure_modes_say_what_each_number_is_on_a_phone(page: 
     User.objects.create_user("phone", password="password")
     service = Service.objects.annotate(n=Count("incidents")).order_by("-n", "pk").first()
     assert service is not None
-    page.set_viewport_size(PHONE)
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "phone")
-    page.fill("#id_password", "password")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/incidents/$"))
+    sign_in_on_a_phone(page, "phone")
     page.goto(f"/services/{service.pk}/")
     cells = page.locator("table.modes tbody tr").first.locator("td")
     labels = cells.evaluate_all(
@@ -149,12 +144,7 @@ def test_a_long_unbroken_name_never_widens_a_page_on_a_phone(page: Any, tmp_path
     service = Service.objects.get(name=LONG[:100])
     fix = Remediation.objects.get(incident=incident)
     User.objects.create_superuser("root", "root@example.com", "password")
-    page.set_viewport_size(PHONE)
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "root")
-    page.fill("#id_password", "password")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/incidents/$"))
+    sign_in_on_a_phone(page, "root")
     too_wide = {}
     for where in [
         "/incidents/", "/incidents/new/", f"/incidents/{incident.pk}/",
