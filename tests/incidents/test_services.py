@@ -146,7 +146,7 @@ def test_the_page_shows_how_the_service_breaks(
     modes = html[html.index('id="how-it-breaks"') : html.index('id="incidents"')]
     assert modes.index("Storage &gt; Disk latency") < modes.index("Leader elections")
     disk_row = modes[modes.index('id="mode-') : modes.index("Leader elections")]
-    assert '<td class="num">2</td>' in disk_row
+    assert '<td class="num" data-label="Incidents">2</td>' in disk_row
     assert "Move etcd to local SSD" in disk_row and "Regressed" in disk_row
     tested = (timezone.now() - 7 * DAY).strftime("%Y-%m-%d")
     assert tested in disk_row
